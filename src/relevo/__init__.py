@@ -1,0 +1,3 @@
+"""Relevo: a self-hosted recommendation engine for online shops."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,152 @@
+"""Accounts: create and manage them, check passwords and tokens, issue and revoke API keys."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from relevo.accounts.models import Account, ApiKey, Role
+from relevo.accounts.schemas import AccountCreate, AccountUpdate
+from relevo.core.config import Settings
+from relevo.core.db import utcnow
+from relevo.core.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated
+from relevo.core.pagination import paginate_by_id
+from relevo.core.security import (
+    create_access_token,
+    decode_access_token,
+    digest_api_key,
+    generate_api_key,
+    hash_password,
+    is_api_key,
+    verify_password,
+)
+
+# How stale an API key's last-used time may get before a request writes it again.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def get(*, session: Session, account_id: int) -> Account | None:
+    return session.get(Account, account_id)
+
+
+def get_or_raise(*, session: Session, account_id: int) -> Account:
+    account = get(session=session, account_id=account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return account
+
+
+def get_by_username(*, session: Session, username: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.username == username))
+
+
+def list_accounts(*, session: Session, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+    return paginate_by_id(session, select(Account), Account.id, limit=limit, cursor=cursor)
+
+
+def create(*, session: Session, data: AccountCreate) -> Account:
+    if get_by_username(session=session, username=data.username) is not None:
+        raise AlreadyExists(f"username: an account named {data.username!r} already exists")
+    account = Account(username=data.username, password_hash=hash_password(data.password), role=data.role)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def update(*, session: Session, account: Account, data: AccountUpdate) -> Account:
+    if data.password is not None:
+        account.password_hash = hash_password(data.password)
+    if data.role is not None:
+        account.role = data.role
+    if data.is_active is not None:
+        account.is_active = data.is_active
+    session.flush()
+    return account
+
+
+def deactivate(*, session: Session, account: Account) -> None:
+    """Accounts own stores and datasets, so they are switched off rather than removed."""
+    account.is_active = False
+    now = utcnow()
+    for key in session.scalars(select(ApiKey).where(ApiKey.account_id == account.id, ApiKey.revoked_at.is_(None))):
+        key.revoked_at = now
+    session.flush()
+
+
+def ensure_admin(*, session: Session, username: str, password: str) -> Account | None:
+    """Creates the configured admin when the database has no admin yet; returns it if created."""
+    has_admin = session.scalar(select(func.count()).select_from(Account).where(Account.role == Role.admin))
+    if has_admin:
+        return None
+    if get_by_username(session=session, username=username) is not None:
+        raise AlreadyExists(f"an account named {username!r} exists but is not an admin")
+    return create(session=session, data=AccountCreate(username=username, password=password, role=Role.admin))
+
+
+def authenticate_password(*, session: Session, username: str, password: str) -> Account:
+    account = get_by_username(session=session, username=username)
+    if account is None or not verify_password(password, account.password_hash):
+        raise Unauthenticated("wrong username or password", error="Invalid credentials")
+    if not account.is_active:
+        raise Unauthenticated("this account is deactivated", error="Invalid credentials")
+    return account
+
+
+def issue_access_token(*, account: Account, settings: Settings) -> str:
+    return create_access_token(
+        account_id=account.id,
+        username=account.username,
+        secret_key=settings.secret_key,
+        minutes=settings.access_token_minutes,
+    )
+
+
+def authenticate_token(*, session: Session, token: str, settings: Settings) -> Account:
+    """The active account behind a JWT or an API key."""
+    if is_api_key(token):
+        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest_api_key(token)))
+        if key is None or key.revoked_at is not None:
+            raise Unauthenticated("the API key is unknown or revoked", error="Invalid token")
+        now = utcnow()
+        if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+            key.last_used_at = now
+        account_id = key.account_id
+    else:
+        account_id = decode_access_token(token, secret_key=settings.secret_key)
+    account = session.get(Account, account_id)
+    if account is None or not account.is_active:
+        raise Unauthenticated("the account behind this token is deactivated or gone", error="Invalid token")
+    return account
+
+
+def create_api_key(*, session: Session, caller: Account, name: str, account_id: int | None) -> tuple[ApiKey, str]:
+    """A new key for the caller (or, for admins, any account); the secret is returned once."""
+    owner_id = caller.id if account_id is None else account_id
+    if owner_id != caller.id:
+        if caller.role != Role.admin:
+            raise PermissionDenied("only admins may create API keys for other accounts")
+        get_or_raise(session=session, account_id=owner_id)
+    new_key = generate_api_key()
+    key = ApiKey(account_id=owner_id, name=name, prefix=new_key.prefix, key_hash=new_key.digest)
+    session.add(key)
+    session.flush()
+    return key, new_key.secret
+
+
+def list_api_keys(
+    *, session: Session, caller: Account, limit: int, cursor: str | None
+) -> tuple[list[ApiKey], str | None]:
+    query = select(ApiKey)
+    if caller.role != Role.admin:
+        query = query.where(ApiKey.account_id == caller.id)
+    return paginate_by_id(session, query, ApiKey.id, limit=limit, cursor=cursor)
+
+
+def revoke_api_key(*, session: Session, caller: Account, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or (key.account_id != caller.id and caller.role != Role.admin):
+        raise NotFound(f"API key {key_id} does not exist")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key

@@ -1,0 +1,67 @@
+"""The application factory: one FastAPI app per process, built from settings."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from relevo import __version__
+from relevo.accounts.router import router as accounts_router
+from relevo.api.errors import install_error_handlers
+from relevo.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from relevo.catalog.router import router as catalog_router
+from relevo.compat.ai_service import router as ai_service_router
+from relevo.compat.model_serving import router as model_serving_router
+from relevo.compat.purchases import router as purchases_router
+from relevo.compat.smartcommerce import router as smartcommerce_router
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.core.logging import configure_logging
+from relevo.datasets.router import router as datasets_router
+from relevo.events.router import router as events_router
+from relevo.ops.router import router as ops_router
+from relevo.users.router import router as users_router
+
+ROUTERS = (
+    ops_router,
+    accounts_router,
+    catalog_router,
+    users_router,
+    events_router,
+    datasets_router,
+    smartcommerce_router,
+    purchases_router,
+    ai_service_router,
+    model_serving_router,
+)
+
+DESCRIPTION = """Relevo ingests a shop's catalog and its customers' behaviour and serves recommendations.
+
+Authenticate with `Authorization: Bearer <token>` (or `Token <token>`), where the token is a JWT
+from `POST /login` or `POST /api/v1/auth/token`, or an API key from `POST /api/v1/api-keys`.
+Errors answer `{"error": ..., "details": ...}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Builds the app. Without arguments it reads RELEVO_* settings (the uvicorn factory)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    owns_database = database is None
+    database = database or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            database.dispose()
+
+    app = FastAPI(title="Relevo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Catalog: stores and their products."""

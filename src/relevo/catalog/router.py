@@ -1,0 +1,142 @@
+"""Routes of seed 003's store API, which is also Relevo's catalog API."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from relevo.api.deps import CurrentAccount, SessionDep, SettingsDep
+from relevo.api.errors import DetailRoute
+from relevo.catalog import service
+from relevo.catalog.currency import convert
+from relevo.catalog.models import Product, Store
+from relevo.catalog.schemas import (
+    Currency,
+    Deleted,
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+    StoreCreate,
+    StoreRead,
+    StoreUpdate,
+)
+from relevo.core.config import Settings
+from relevo.events import service as events_service
+
+router = APIRouter(prefix="/api/v1/store", tags=["catalog"], route_class=DetailRoute)
+CurrencyQuery = Annotated[Currency | None, Query(description="Also show the price in this currency")]
+
+
+def store_read(store: Store) -> StoreRead:
+    return StoreRead(id=store.id, name=store.name, owner=store.owner.username, created_at=store.created_at)
+
+
+def product_read(product: Product, settings: Settings, currency: str | None = None) -> ProductRead:
+    converted = product.price
+    if product.price is not None and currency is not None:
+        source = product.currency or settings.base_currency
+        converted = convert(product.price, source=source, target=currency.upper(), rates=settings.currency_rates)
+    return ProductRead(
+        id=product.id,
+        product_id=product.external_id,
+        name=product.name,
+        description=product.description,
+        price=product.price,
+        quantity=product.quantity,
+        category=product.category,
+        store=product.store_id,
+        views_count=product.views_count,
+        converted_price=converted,
+        currency=product.currency,
+        attributes=product.attributes,
+        is_active=product.is_active,
+    )
+
+
+# Product routes come first: /products/ must not be read as a store id.
+
+
+@router.get("/products/", response_model=list[ProductRead])
+def list_products(
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    currency: CurrencyQuery = None,
+    category: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ProductRead]:
+    products = service.list_products(session=session, caller=account, limit=limit, offset=offset, category=category)
+    return [product_read(product, settings, currency) for product in products]
+
+
+@router.post("/products/", response_model=ProductRead, status_code=status.HTTP_201_CREATED)
+def create_product(
+    data: ProductCreate, account: CurrentAccount, session: SessionDep, settings: SettingsDep
+) -> ProductRead:
+    product = service.create_product(session=session, caller=account, data=data, base_currency=settings.base_currency)
+    return product_read(product, settings)
+
+
+@router.get("/products/most-popular/", response_model=list[ProductRead])
+def most_popular_products(
+    _: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    currency: CurrencyQuery = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[ProductRead]:
+    return [product_read(product, settings, currency) for product in service.most_popular(session=session, limit=limit)]
+
+
+@router.get("/products/{product_id}/", response_model=ProductRead)
+def view_product(
+    product_id: int, account: CurrentAccount, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
+) -> ProductRead:
+    """Counts a view (views_count and a `view` event for the caller) and returns the product."""
+    product = events_service.record_product_view(session=session, account=account, product_id=product_id)
+    return product_read(product, settings, currency)
+
+
+@router.put("/products/{product_id}/", response_model=ProductRead)
+@router.patch("/products/{product_id}/", response_model=ProductRead)
+def update_product(
+    product_id: int, data: ProductUpdate, account: CurrentAccount, session: SessionDep, settings: SettingsDep
+) -> ProductRead:
+    product = service.get_product_or_raise(session=session, product_id=product_id)
+    return product_read(service.update_product(session=session, caller=account, product=product, data=data), settings)
+
+
+@router.delete("/products/{product_id}/", response_model=Deleted)
+def delete_product(product_id: int, account: CurrentAccount, session: SessionDep) -> Deleted:
+    product = service.get_product_or_raise(session=session, product_id=product_id)
+    service.delete_product(session=session, caller=account, product=product)
+    return Deleted(detail="Product deleted successfully.")
+
+
+@router.get("/", response_model=list[StoreRead])
+def list_stores(account: CurrentAccount, session: SessionDep) -> list[StoreRead]:
+    return [store_read(store) for store in service.list_stores(session=session, caller=account)]
+
+
+@router.post("/", response_model=StoreRead, status_code=status.HTTP_201_CREATED)
+def create_store(data: StoreCreate, account: CurrentAccount, session: SessionDep) -> StoreRead:
+    return store_read(service.create_store(session=session, caller=account, data=data))
+
+
+@router.get("/{store_id}/", response_model=StoreRead)
+def read_store(store_id: int, account: CurrentAccount, session: SessionDep) -> StoreRead:
+    return store_read(service.get_own_store_or_raise(session=session, caller=account, store_id=store_id))
+
+
+@router.put("/{store_id}/", response_model=StoreRead)
+@router.patch("/{store_id}/", response_model=StoreRead)
+def update_store(store_id: int, data: StoreUpdate, account: CurrentAccount, session: SessionDep) -> StoreRead:
+    store = service.get_own_store_or_raise(session=session, caller=account, store_id=store_id)
+    return store_read(service.update_store(session=session, store=store, data=data))
+
+
+@router.delete("/{store_id}/", response_model=Deleted)
+def delete_store(store_id: int, account: CurrentAccount, session: SessionDep) -> Deleted:
+    store = service.get_own_store_or_raise(session=session, caller=account, store_id=store_id)
+    service.delete_store(session=session, store=store)
+    return Deleted(detail="Store deleted successfully.")

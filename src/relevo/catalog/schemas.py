@@ -1,0 +1,87 @@
+"""Request and response bodies of the catalog API (seed 003's shapes, plus Relevo's own fields)."""
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from relevo.core.fields import ExternalId, UtcDateTime
+
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
+
+
+class StoreCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class StoreUpdate(StoreCreate):
+    pass
+
+
+class StoreRead(BaseModel):
+    id: int
+    name: str
+    owner: str
+    created_at: UtcDateTime
+
+
+class ProductCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    price: Price
+    quantity: int = Field(ge=0)
+    category: str = Field(default="", max_length=255)
+    store_id: int | None = None
+    product_id: ExternalId | None = Field(default=None, description="The shop's own id; defaults to the numeric id")
+    currency: Currency | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    is_active: bool = True
+
+
+class ProductUpdate(BaseModel):
+    """Fields left out keep their value."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    price: Price | None = None
+    quantity: int | None = Field(default=None, ge=0)
+    category: str | None = Field(default=None, max_length=255)
+    store_id: int | None = None
+    currency: Currency | None = None
+    attributes: dict[str, Any] | None = None
+    is_active: bool | None = None
+
+
+class ProductRead(BaseModel):
+    id: int
+    product_id: str
+    name: str | None
+    description: str | None
+    price: Decimal | None
+    quantity: int | None
+    category: str | None
+    store: int | None
+    views_count: int
+    converted_price: Decimal | None
+    currency: str | None
+    attributes: dict[str, Any]
+    is_active: bool
+
+
+class Deleted(BaseModel):
+    detail: str
+
+
+class CatalogProductIn(BaseModel):
+    """Seed 003's AI-service product: an upsert by the shop's product id."""
+
+    product_id: ExternalId
+    product_name: str | None = Field(default=None, max_length=255)
+    category: str | None = Field(default=None, max_length=255)
+
+
+class CatalogProductRead(BaseModel):
+    product_id: str
+    product_name: str | None
+    category: str | None

@@ -1,0 +1,266 @@
+"""Catalog rules: who sees and changes which stores and products (seed 003), upserts by the
+shop's product id, and the bulk paths used by CSV imports and events."""
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Column, DateTime, Integer, Numeric, String, Text, func, literal, select, true, update
+from sqlalchemy.orm import Session
+
+from relevo.accounts.models import Account, Role
+from relevo.catalog.models import Product, Store
+from relevo.catalog.schemas import ProductCreate, ProductUpdate, StoreCreate, StoreUpdate
+from relevo.core.db import utcnow
+from relevo.core.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from relevo.storage import bulk
+
+NO_PERMISSION = "You do not have permission to perform this action."
+ONLY_OWNERS_ADD = "Only store owners or Admins can add product to store."
+NO_STORE = "No store available for this user. Admins must provide a store explicitly."
+
+# An items CSV row, ready to store. None means "not given": the existing value is kept.
+PRODUCT_ROW_COLUMNS = (
+    Column("external_id", String(255)),
+    Column("name", String(255)),
+    Column("category", String(255)),
+    Column("price", Numeric(12, 2)),
+    Column("currency", String(3)),
+    Column("description", Text),
+    Column("quantity", Integer),
+    Column("store_id", Integer),
+    Column("attributes", Text),
+)
+
+
+# Stores
+
+
+def list_stores(*, session: Session, caller: Account) -> list[Store]:
+    query = select(Store).order_by(Store.id)
+    if caller.role != Role.admin:
+        query = query.where(Store.owner_id == caller.id)
+    return list(session.scalars(query))
+
+
+def get_store_or_raise(*, session: Session, store_id: int) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"store {store_id} does not exist")
+    return store
+
+
+def get_own_store_or_raise(*, session: Session, caller: Account, store_id: int) -> Store:
+    store = get_store_or_raise(session=session, store_id=store_id)
+    if caller.role != Role.admin and store.owner_id != caller.id:
+        raise PermissionDenied(NO_PERMISSION)
+    return store
+
+
+def create_store(*, session: Session, caller: Account, data: StoreCreate) -> Store:
+    if caller.role not in (Role.admin, Role.owner):
+        raise PermissionDenied("Only store owners or Admins can create stores.")
+    store = Store(name=data.name, owner_id=caller.id, owner=caller)
+    session.add(store)
+    session.flush()
+    return store
+
+
+def update_store(*, session: Session, store: Store, data: StoreUpdate) -> Store:
+    store.name = data.name
+    session.flush()
+    return store
+
+
+def delete_store(*, session: Session, store: Store) -> None:
+    """The store goes; its products are marked deleted, keeping the behaviour recorded on them."""
+    session.execute(
+        update(Product)
+        .where(Product.store_id == store.id, Product.deleted_at.is_(None))
+        .values(deleted_at=utcnow(), is_active=False)
+    )
+    session.delete(store)
+    session.flush()
+
+
+# Products
+
+
+def list_products(*, session: Session, caller: Account, limit: int, offset: int, category: str | None) -> list[Product]:
+    query = select(Product).where(Product.deleted_at.is_(None))
+    if caller.role != Role.admin:
+        query = query.join(Store, Product.store_id == Store.id).where(Store.owner_id == caller.id)
+    if category is not None:
+        query = query.where(Product.category == category)
+    return list(session.scalars(query.order_by(Product.id).limit(limit).offset(offset)))
+
+
+def most_popular(*, session: Session, limit: int) -> list[Product]:
+    query = (
+        select(Product)
+        .where(Product.deleted_at.is_(None), Product.is_active)
+        .order_by(Product.views_count.desc(), Product.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def get_product_or_raise(*, session: Session, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None or product.deleted_at is not None:
+        raise NotFound(f"product {product_id} does not exist")
+    return product
+
+
+def get_by_external_id(*, session: Session, external_id: str) -> Product | None:
+    return session.scalar(select(Product).where(Product.external_id == external_id))
+
+
+def count_views(*, session: Session, product_id: int) -> Product:
+    """Adds one to a product's view count (atomically, under concurrent viewers)."""
+    product = get_product_or_raise(session=session, product_id=product_id)
+    session.execute(update(Product).where(Product.id == product_id).values(views_count=Product.views_count + 1))
+    session.refresh(product, ["views_count"])
+    return product
+
+
+def create_product(*, session: Session, caller: Account, data: ProductCreate, base_currency: str) -> Product:
+    store = _store_for_new_product(session=session, caller=caller, store_id=data.store_id)
+    if data.product_id is not None and get_by_external_id(session=session, external_id=data.product_id):
+        raise AlreadyExists(f"product_id: a product with id {data.product_id!r} already exists")
+    product = Product(
+        external_id=data.product_id or f"pending:{uuid4().hex}",
+        store_id=store.id,
+        name=data.name,
+        description=data.description,
+        price=data.price,
+        currency=(data.currency or base_currency).upper(),
+        quantity=data.quantity,
+        category=data.category,
+        attributes=data.attributes,
+        is_active=data.is_active,
+    )
+    session.add(product)
+    session.flush()
+    if data.product_id is None:
+        # Without a shop id of its own, a product is known by its numeric id.
+        if get_by_external_id(session=session, external_id=str(product.id)):
+            raise AlreadyExists(f"product_id: id {product.id!r} is taken by another product; send a product_id")
+        product.external_id = str(product.id)
+        session.flush()
+    return product
+
+
+def _store_for_new_product(*, session: Session, caller: Account, store_id: int | None) -> Store:
+    if caller.role not in (Role.admin, Role.owner):
+        raise PermissionDenied(ONLY_OWNERS_ADD)
+    if store_id is None:
+        store = None
+        if caller.role != Role.admin:
+            store = session.scalar(select(Store).where(Store.owner_id == caller.id).order_by(Store.id).limit(1))
+        if store is None:
+            raise InvalidArgument(NO_STORE, error="Validation error")
+        return store
+    store = session.get(Store, store_id)
+    if store is None:
+        raise InvalidArgument(f"store_id: store {store_id} does not exist")
+    if caller.role != Role.admin and store.owner_id != caller.id:
+        raise PermissionDenied(ONLY_OWNERS_ADD)
+    return store
+
+
+def check_can_change(*, caller: Account, product: Product, session: Session) -> None:
+    if caller.role == Role.admin:
+        return
+    store = session.get(Store, product.store_id) if product.store_id is not None else None
+    if caller.role != Role.owner or store is None or store.owner_id != caller.id:
+        raise PermissionDenied(NO_PERMISSION)
+
+
+def update_product(*, session: Session, caller: Account, product: Product, data: ProductUpdate) -> Product:
+    check_can_change(caller=caller, product=product, session=session)
+    changes = data.model_dump(exclude_unset=True)
+    if "store_id" in changes:
+        if changes["store_id"] is None:
+            raise InvalidArgument("store_id: a product cannot be taken out of its store; move it to another")
+        _store_for_new_product(session=session, caller=caller, store_id=changes["store_id"])
+    for field, value in changes.items():
+        if value is None:
+            raise InvalidArgument(f"{field}: may not be null")
+        setattr(product, field, value.upper() if field == "currency" else value)
+    session.flush()
+    return product
+
+
+def delete_product(*, session: Session, caller: Account, product: Product) -> None:
+    check_can_change(caller=caller, product=product, session=session)
+    product.deleted_at = utcnow()
+    product.is_active = False
+    session.flush()
+
+
+def upsert_product(*, session: Session, external_id: str, name: str | None, category: str | None) -> Product:
+    """Seed 003's AI-service upsert: create the product, or fill in what is given."""
+    product = get_by_external_id(session=session, external_id=external_id)
+    if product is None:
+        product = Product(external_id=external_id, attributes={}, views_count=0)
+        session.add(product)
+    if name is not None:
+        product.name = name
+    if category is not None:
+        product.category = category
+    session.flush()
+    return product
+
+
+def fill_missing_categories(*, session: Session, categories: dict[str, str]) -> None:
+    """Sets the category of products (by the shop's id) that have none; events may know it first."""
+    for external_id, category in categories.items():
+        session.execute(
+            update(Product)
+            .where(Product.external_id == external_id, Product.category.is_(None))
+            .values(category=category)
+        )
+
+
+def list_catalog(*, session: Session, limit: int, offset: int) -> list[Product]:
+    query = select(Product).where(Product.deleted_at.is_(None)).order_by(Product.id).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """Internal ids for the shop's product ids; unknown products become bare catalog entries."""
+    now = utcnow()
+    defaults = {"views_count": 0, "attributes": {}, "is_active": True, "created_at": now, "updated_at": now}
+    return bulk.ensure_external_ids(session, Product.__table__, external_ids, defaults)
+
+
+def store_ids(*, session: Session) -> set[int]:
+    return set(session.scalars(select(Store.id)))
+
+
+def upsert_rows(*, session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
+    """Creates or updates products from PRODUCT_ROW_COLUMNS rows, keeping values not given."""
+    table = Product.__table__
+    now = literal(utcnow(), DateTime())
+    with bulk.staging_table(session, "relevo_stage_products", PRODUCT_ROW_COLUMNS) as stage:
+        bulk.load_rows(session, stage, rows)
+        insert = bulk.upsert_statement(session, table)
+        columns = ["external_id", "name", "category", "price", "currency", "description", "quantity", "store_id"]
+        source = select(
+            *(stage.c[name] for name in columns),
+            bulk.as_json_document(session, stage.c.attributes),
+            literal(0),
+            true(),
+            now,
+            now,
+        ).where(bulk.every_row())
+        kept = {name: func.coalesce(insert.excluded[name], table.c[name]) for name in columns[1:]}
+        merged = bulk.json_merge(session, table.c.attributes, insert.excluded.attributes)
+        statement = insert.from_select(
+            [*columns, "attributes", "views_count", "is_active", "created_at", "updated_at"], source
+        ).on_conflict_do_update(
+            index_elements=["external_id"],
+            set_={**kept, "attributes": merged, "updated_at": insert.excluded.updated_at},
+        )
+        return session.execute(statement).rowcount

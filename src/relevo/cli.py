@@ -1,0 +1,156 @@
+"""The `relevo` command: serve, db upgrade, createadmin, demo, import."""
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+from relevo import migrations, startup
+from relevo.accounts import service as accounts_service
+from relevo.accounts.models import Role
+from relevo.accounts.schemas import AccountCreate
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.core.errors import RelevoError
+from relevo.core.logging import configure_logging
+from relevo.datasets import service as datasets_service
+from relevo.datasets.models import DatasetType
+from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
+
+app = typer.Typer(help="Relevo: a self-hosted recommendation engine for online shops.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DEMO_ADMIN = ("admin", "relevo-admin")
+
+
+def _open() -> tuple[Settings, Database]:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return settings, Database(settings.resolved_database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
+) -> None:
+    """Serve the API (migrating a SQLite database first)."""
+    settings, database = _open()
+    startup.prepare(settings, database)
+    database.dispose()
+    if workers > 1:
+        # Each process counts its own requests; Prometheus sums them from this folder.
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    uvicorn.run(
+        "relevo.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending schema migration."""
+    _, database = _open()
+    migrations.upgrade(database.engine)
+    typer.echo(f"database at revision {migrations.head_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision."""
+    _, database = _open()
+    with database.engine.connect() as connection:
+        typer.echo(migrations.current_revision(connection) or "empty")
+
+
+@app.command()
+def createadmin(
+    username: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create an admin account."""
+    settings, database = _open()
+    startup.prepare(settings, database)
+    with database.transaction() as session:
+        account = accounts_service.create(
+            session=session, data=AccountCreate(username=username, password=password, role=Role.admin)
+        )
+    typer.echo(f"admin {account.username!r} created")
+
+
+@app.command()
+def demo(
+    products: Annotated[int, typer.Option(min=1)] = ShopSize.products,
+    users: Annotated[int, typer.Option(min=1)] = ShopSize.users,
+    sessions: Annotated[int, typer.Option(min=1)] = ShopSize.sessions,
+    stores: Annotated[int, typer.Option(min=1)] = ShopSize.stores,
+    seed: Annotated[int, typer.Option()] = ShopSize.seed,
+) -> None:
+    """Load a synthetic demo shop (skipped if one is loaded already)."""
+    settings, database = _open()
+    startup.prepare(settings, database)
+    size = ShopSize(stores=stores, products=products, users=users, sessions=sessions, seed=seed)
+    with database.transaction() as session:
+        wants_admin = settings.env == "development" and not settings.admin_username
+        if wants_admin and accounts_service.ensure_admin(
+            session=session, username=DEMO_ADMIN[0], password=DEMO_ADMIN[1]
+        ):
+            typer.echo(f"created admin {DEMO_ADMIN[0]!r} with password {DEMO_ADMIN[1]!r} (development only)")
+        counts = load_demo(session=session, size=size)
+    if not counts:
+        typer.echo("demo data is already loaded")
+        return
+    typer.echo(
+        f"demo shop loaded: {counts['stores']} stores, {counts['products']} products, {counts['events']} events; "
+        f"store owner {DEMO_OWNER!r} / {DEMO_OWNER_PASSWORD!r}"
+    )
+
+
+@app.command("import")
+def import_file(
+    dataset_type: Annotated[DatasetType, typer.Argument(help="interactions, items or users")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import a CSV file, the same as POST /api/upload-dataset/."""
+    settings, database = _open()
+    startup.prepare(settings, database)
+    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress("[progress.description]{task.description}", *columns) as progress, path.open("rb") as stream:
+        task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
+        try:
+            with database.transaction() as session:
+                dataset = datasets_service.import_csv(
+                    session=session,
+                    dataset_type=dataset_type,
+                    stream=stream,
+                    filename=path.name,
+                    uploaded_by=None,
+                    progress=lambda done: progress.update(task, completed=done),
+                )
+        except RelevoError as exc:
+            raise typer.BadParameter(exc.details) from None
+    typer.echo(
+        f"dataset {dataset.id}: {dataset.rows_imported} rows imported, {dataset.rows_rejected} rejected, "
+        f"{dataset.rows_duplicate} duplicates"
+    )
+    for line in dataset.rejected_lines[:20]:
+        typer.echo(f"  line {line['line']}: {line['reason']}", err=True)
+
+
+logging.captureWarnings(True)

@@ -1,0 +1,2 @@
+"""The routes of the five source systems, with their exact shapes: thin adapters over the
+domain services."""

@@ -1,0 +1,78 @@
+"""Seed 003's AI service: interaction and product ingestion for the internal integration,
+guarded by the shared secret header (or a token)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from relevo.api.deps import InternalCaller, SessionDep, SettingsDep
+from relevo.catalog import service as catalog_service
+from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
+from relevo.core.fields import ExternalId, UtcDateTime
+from relevo.events import service as events_service
+from relevo.events.schemas import EventIn, EventTypeName
+
+router = APIRouter(tags=["seed 003: AI service"])
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class InteractionIn(BaseModel):
+    user_id: ExternalId
+    product_id: ExternalId
+    category: str | None = Field(default=None, max_length=255)
+    interaction_type: EventTypeName = "view"
+
+
+class InteractionRead(BaseModel):
+    user_id: str
+    product_id: str
+    category: str | None
+    interaction_type: str
+    timestamp: UtcDateTime
+
+
+class Saved(BaseModel):
+    message: str
+
+
+@router.post("/interactions", response_model=Saved, status_code=status.HTTP_201_CREATED)
+@router.post("/ai/interactions", response_model=Saved, status_code=status.HTTP_201_CREATED)
+def save_interaction(body: InteractionIn, _: InternalCaller, session: SessionDep, settings: SettingsDep) -> Saved:
+    event = EventIn(user_id=body.user_id, product_id=body.product_id, event_type=body.interaction_type)
+    categories = {body.product_id: body.category} if body.category else None
+    events_service.ingest(
+        session=session, events=[event], source="seed003", max_batch=settings.max_event_batch, categories=categories
+    )
+    return Saved(message="Interaction saved successfully")
+
+
+@router.get("/interactions", response_model=list[InteractionRead])
+def list_interactions(_: InternalCaller, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
+    rows = events_service.list_interactions(session=session, limit=limit, offset=offset)
+    return [
+        InteractionRead(
+            user_id=user_id,
+            product_id=product_id,
+            category=category,
+            interaction_type=event.event_type,
+            timestamp=event.occurred_at,
+        )
+        for event, user_id, product_id, category in rows
+    ]
+
+
+@router.post("/products", response_model=Saved, status_code=status.HTTP_201_CREATED)
+@router.post("/ai/products", response_model=Saved, status_code=status.HTTP_201_CREATED)
+def save_product(body: CatalogProductIn, _: InternalCaller, session: SessionDep) -> Saved:
+    catalog_service.upsert_product(
+        session=session, external_id=body.product_id, name=body.product_name, category=body.category
+    )
+    return Saved(message="Product saved successfully")
+
+
+@router.get("/products", response_model=list[CatalogProductRead])
+def list_products(_: InternalCaller, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
+    products = catalog_service.list_catalog(session=session, limit=limit, offset=offset)
+    return [CatalogProductRead(product_id=p.external_id, product_name=p.name, category=p.category) for p in products]

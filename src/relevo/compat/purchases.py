@@ -1,0 +1,30 @@
+"""Seed 002 (purchase-history service): record purchases."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from relevo.api.deps import SessionDep, SettingsDep, WriterAccount
+from relevo.core.fields import ExternalId
+from relevo.events import service as events_service
+from relevo.events.models import EventType
+from relevo.events.schemas import EventIn
+
+router = APIRouter(tags=["seed 002: purchases"])
+
+
+class PurchasesIn(BaseModel):
+    user_id: ExternalId
+    products: list[ExternalId] = Field(min_length=1, max_length=1000)
+
+
+class PurchasesAdded(BaseModel):
+    status: str = "purchases_added"
+
+
+@router.post("/purchases", response_model=PurchasesAdded)
+def add_purchases(body: PurchasesIn, _: WriterAccount, session: SessionDep, settings: SettingsDep) -> PurchasesAdded:
+    events = [
+        EventIn(user_id=body.user_id, product_id=product, event_type=EventType.purchase) for product in body.products
+    ]
+    events_service.ingest(session=session, events=events, source="seed002", max_batch=settings.max_event_batch)
+    return PurchasesAdded()

@@ -1,0 +1,103 @@
+"""The database: engine and session factory built from settings, and the ORM base class."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every timestamp is stored as naive UTC on every backend."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Database:
+    """One engine and its sessions. Write sessions take SQLite's write lock up front."""
+
+    def __init__(self, url: str, *, bind: Engine | Connection | None = None) -> None:
+        self.url = make_url(url)
+        if bind is None:
+            self.engine = _create_engine(url)
+            bind = self.engine
+        else:
+            self.engine = bind if isinstance(bind, Engine) else bind.engine
+        self._bind = bind
+        # Sessions bound to a Connection (tests) only ever use savepoints, so the outer
+        # transaction can be rolled back afterwards.
+        join_mode = "rollback_only" if isinstance(bind, Engine) else "create_savepoint"
+        self._sessions = sessionmaker(bind, expire_on_commit=False, join_transaction_mode=join_mode)
+        self._write_sessions = sessionmaker(
+            bind.execution_options(relevo_write=True) if isinstance(bind, Engine) else bind,
+            expire_on_commit=False,
+            join_transaction_mode=join_mode,
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    def session(self, *, write: bool = True) -> Session:
+        return (self._write_sessions if write else self._sessions)()
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on error."""
+        with self.session(write=write) as session:
+            yield session
+            session.commit()
+
+    def dispose(self) -> None:
+        if isinstance(self._bind, Engine):
+            self._bind.dispose()
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Take transaction control away from the driver so BEGIN is ours to issue.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes fails at once if another writer
+        # committed in between; writers therefore queue for the lock before their first read.
+        write = connection.get_execution_options().get("relevo_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+# JSON documents: JSONB on PostgreSQL (indexable, mergeable), JSON text elsewhere.
+JsonDocument = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# 64-bit keys for big tables; SQLite only auto-increments a plain INTEGER primary key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -1,0 +1,39 @@
+"""Domain errors shared by every package; the API maps each to one status code and body."""
+
+
+class RelevoError(Exception):
+    """Base of every expected error. `error` is a short title, `details` says what and where."""
+
+    status_code = 400
+    error = "Bad request"
+
+    def __init__(self, details: str, *, error: str | None = None) -> None:
+        super().__init__(details)
+        self.details = details
+        if error is not None:
+            self.error = error
+
+
+class InvalidArgument(RelevoError):
+    status_code = 400
+    error = "Invalid parameter"
+
+
+class Unauthenticated(RelevoError):
+    status_code = 401
+    error = "Not authenticated"
+
+
+class PermissionDenied(RelevoError):
+    status_code = 403
+    error = "Permission denied"
+
+
+class NotFound(RelevoError):
+    status_code = 404
+    error = "Not found"
+
+
+class AlreadyExists(RelevoError):
+    status_code = 409
+    error = "Already exists"

@@ -1,0 +1,28 @@
+"""Field types shared by the API schemas of several domains."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+
+def _text_id(value: Any) -> Any:
+    """Integer ids are accepted wherever the shop's ids are strings."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def as_naive_utc(value: datetime) -> datetime:
+    """Timestamps without a zone are taken as UTC; all are stored as naive UTC."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _as_utc_text(value: datetime) -> str:
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# The shop's own id for a user or product: a string (integers accepted and turned to text).
+ExternalId = Annotated[str, BeforeValidator(_text_id), Field(min_length=1, max_length=255)]
+
+# Timestamps are stored as naive UTC; this says so on the way out ("...Z").
+UtcDateTime = Annotated[datetime, PlainSerializer(_as_utc_text, when_used="json")]

@@ -1,0 +1,1 @@
+"""Datasets: uploaded CSV files of interactions, items or users, validated and imported."""

@@ -1,0 +1,43 @@
+"""Routes of the datasets API: upload a CSV, list and read past imports."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+
+from relevo.api.deps import CurrentAccount, SessionDep, WriterAccount
+from relevo.core.pagination import Page
+from relevo.datasets import service
+from relevo.datasets.models import DatasetType
+from relevo.datasets.schemas import DatasetRead
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+
+UploadedFile = Annotated[UploadFile, File(description="A CSV file with a header row")]
+DatasetTypeForm = Annotated[DatasetType, Form(description="interactions, items or users")]
+
+
+@router.post("", response_model=DatasetRead, status_code=status.HTTP_201_CREATED)
+def upload_dataset(
+    file: UploadedFile, dataset_type: DatasetTypeForm, account: WriterAccount, session: SessionDep
+) -> DatasetRead:
+    dataset = service.import_csv(
+        session=session,
+        dataset_type=dataset_type,
+        stream=file.file,
+        filename=file.filename or "",
+        uploaded_by=account.id,
+    )
+    return DatasetRead.from_model(dataset)
+
+
+@router.get("", response_model=Page[DatasetRead])
+def list_datasets(
+    _: CurrentAccount, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None
+) -> Page:
+    datasets, next_cursor = service.list_datasets(session=session, limit=limit, cursor=cursor)
+    return Page(items=[DatasetRead.from_model(dataset) for dataset in datasets], next_cursor=next_cursor)
+
+
+@router.get("/{dataset_id}", response_model=DatasetRead)
+def read_dataset(dataset_id: int, _: CurrentAccount, session: SessionDep) -> DatasetRead:
+    return DatasetRead.from_model(service.get_or_raise(session=session, dataset_id=dataset_id))

@@ -1,0 +1,125 @@
+"""Dataset imports: a CSV stream is read once, each row validated, good rows stored in bulk,
+bad rows counted and the first of them reported by line with the reason."""
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from pathlib import PurePath
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from relevo.catalog import service as catalog_service
+from relevo.core.db import utcnow
+from relevo.core.errors import InvalidArgument, NotFound
+from relevo.core.pagination import paginate_by_id
+from relevo.datasets.models import Dataset, DatasetStatus, DatasetType
+from relevo.datasets.rows import Header, RowRejected, interaction_parser, item_parser, user_parser
+from relevo.events import service as events_service
+from relevo.users import service as users_service
+
+REPORTED_REJECTIONS = 100
+_PROGRESS_EVERY = 20_000
+
+Progress = Callable[[int], None]  # called with the number of bytes read so far
+
+
+def get_or_raise(*, session: Session, dataset_id: int) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id} does not exist")
+    return dataset
+
+
+def list_datasets(*, session: Session, limit: int, cursor: str | None) -> tuple[list[Dataset], str | None]:
+    return paginate_by_id(session, select(Dataset), Dataset.id, limit=limit, cursor=cursor)
+
+
+def import_csv(
+    *,
+    session: Session,
+    dataset_type: DatasetType,
+    stream: BinaryIO,
+    filename: str,
+    uploaded_by: int | None,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Imports a CSV file. A header problem or unreadable file is refused as a whole (400);
+    problems in single rows only reject those rows."""
+    dataset = Dataset(dataset_type=dataset_type, filename=_safe_name(filename), uploaded_by=uploaded_by)
+    session.add(dataset)
+    session.flush()
+    reader = _CsvReader(stream, progress)
+    header = Header(reader.header(), dataset_type)
+    now = utcnow()
+    if dataset_type == DatasetType.interactions:
+        rows = reader.rows(interaction_parser(header, now))
+        stored = events_service.store_rows(session=session, rows=rows, dataset_id=dataset.id)
+        dataset.rows_duplicate = reader.accepted - stored
+    elif dataset_type == DatasetType.items:
+        parse = item_parser(header, catalog_service.store_ids(session=session))
+        # Last row wins for a product named twice; one upsert statement may touch a row only once.
+        latest = {row[0]: row for row in reader.rows(parse)}
+        catalog_service.upsert_rows(session=session, rows=latest.values())
+    else:
+        latest = {row[0]: row for row in reader.rows(user_parser(header))}
+        users_service.upsert_rows(session=session, rows=latest.values())
+    dataset.rows_imported = reader.accepted - dataset.rows_duplicate
+    dataset.rows_rejected = reader.rejected
+    dataset.rejected_lines = reader.rejections
+    dataset.status = DatasetStatus.imported
+    dataset.completed_at = utcnow()
+    session.flush()
+    return dataset
+
+
+class _CsvReader:
+    """Reads CSV rows once, counting accepted and rejected rows as they stream past."""
+
+    def __init__(self, stream: BinaryIO, progress: Progress | None) -> None:
+        self._stream = stream
+        self._progress = progress
+        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        self._reader = csv.reader(self._text)
+        self.accepted = 0
+        self.rejected = 0
+        self.rejections: list[dict[str, object]] = []
+
+    def header(self) -> list[str]:
+        fields = self._next()
+        if fields is None:
+            raise InvalidArgument("file: is empty; the first line must be a header row")
+        return fields
+
+    def rows(self, parse: Callable[[list[str]], object]) -> Iterator:
+        while (fields := self._next()) is not None:
+            if not fields:
+                continue
+            try:
+                row = parse(fields)
+            except RowRejected as exc:
+                self.rejected += 1
+                if len(self.rejections) < REPORTED_REJECTIONS:
+                    self.rejections.append({"line": self._reader.line_num, "reason": str(exc)})
+                continue
+            self.accepted += 1
+            if self._progress is not None and self.accepted % _PROGRESS_EVERY == 0:
+                self._progress(self._stream.tell())
+            yield row
+        if self._progress is not None:
+            self._progress(self._stream.tell())
+
+    def _next(self) -> list[str] | None:
+        try:
+            return next(self._reader, None)
+        except UnicodeDecodeError:
+            raise InvalidArgument(f"file: is not UTF-8 text (near line {self._reader.line_num + 1})") from None
+        except csv.Error as exc:
+            raise InvalidArgument(f"file: line {self._reader.line_num}: {exc}") from None
+
+
+def _safe_name(filename: str) -> str:
+    """Only the file's own name is kept, for display; it never becomes a path."""
+    name = PurePath(filename.replace("\\", "/")).name.strip()
+    return name[:255] or "upload.csv"

@@ -1,0 +1,1 @@
+"""Events: the behaviour records (views, clicks, carts, purchases, ratings, custom)."""

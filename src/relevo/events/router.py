@@ -1,0 +1,73 @@
+"""Routes of the canonical events API."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, status
+
+from relevo.api.deps import CurrentAccount, SessionDep, SettingsDep, WriterAccount
+from relevo.core.fields import as_naive_utc
+from relevo.core.pagination import Page
+from relevo.events import service
+from relevo.events.schemas import EventIn, EventRead, IngestResult
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+
+def event_read(row: tuple) -> EventRead:
+    event, user_id, product_id, _category = row
+    return EventRead(
+        id=event.id,
+        event_id=event.event_id,
+        user_id=user_id,
+        product_id=product_id,
+        event_type=event.event_type,
+        value=event.value,
+        session_id=event.session_id,
+        device_type=event.device_type,
+        context=event.context,
+        recommendation_id=event.recommendation_id,
+        dataset_id=event.dataset_id,
+        timestamp=event.occurred_at,
+    )
+
+
+def event_filters(
+    user_id: str | None = None,
+    product_id: str | None = None,
+    event_type: str | None = None,
+    session_id: str | None = None,
+    since: Annotated[datetime | None, Query(description="Events at or after this time")] = None,
+    until: Annotated[datetime | None, Query(description="Events before this time")] = None,
+) -> service.EventFilters:
+    return service.EventFilters(
+        user_id=user_id,
+        product_id=product_id,
+        event_type=event_type,
+        session_id=session_id,
+        since=None if since is None else as_naive_utc(since),
+        until=None if until is None else as_naive_utc(until),
+    )
+
+
+@router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+def post_events(
+    body: Annotated[EventIn | list[EventIn], Body(description="One event, or a list of up to 10,000")],
+    _: WriterAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> IngestResult:
+    events = body if isinstance(body, list) else [body]
+    return service.ingest(session=session, events=events, source="api", max_batch=settings.max_event_batch)
+
+
+@router.get("", response_model=Page[EventRead])
+def list_events(
+    _: CurrentAccount,
+    session: SessionDep,
+    filters: Annotated[service.EventFilters, Depends(event_filters)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> Page:
+    rows, next_cursor = service.list_events(session=session, filters=filters, limit=limit, cursor=cursor)
+    return Page(items=[event_read(row) for row in rows], next_cursor=next_cursor)

@@ -1,0 +1,68 @@
+"""Request and response bodies of the events API."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
+
+from relevo.core.fields import ExternalId, UtcDateTime, as_naive_utc
+
+_FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def _normalise_type(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+EventTypeName = Annotated[
+    str,
+    BeforeValidator(_normalise_type),
+    Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="view, click, add_to_cart, purchase, rating, ... or custom"),
+]
+
+
+def event_time(value: datetime) -> datetime:
+    """An event's time as naive UTC; a time more than a day ahead is a client's clock error."""
+    value = as_naive_utc(value)
+    if value - datetime.now(UTC).replace(tzinfo=None) > _FUTURE_TOLERANCE:
+        raise ValueError("is more than a day in the future")
+    return value
+
+
+class EventIn(BaseModel):
+    user_id: ExternalId
+    product_id: ExternalId
+    event_type: EventTypeName = "view"
+    value: float | None = Field(default=None, allow_inf_nan=False, description="rating, quantity or amount")
+    session_id: str | None = Field(default=None, max_length=255)
+    device_type: str | None = Field(default=None, max_length=32)
+    context: dict[str, Any] | None = None
+    timestamp: datetime | None = Field(default=None, description="ISO 8601 or unix seconds; defaults to now")
+    event_id: str | None = Field(default=None, min_length=1, max_length=255, description="Idempotency key")
+    recommendation_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_in_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else event_time(value)
+
+
+class IngestResult(BaseModel):
+    received: int
+    stored: int
+    duplicates: int = Field(description="Events whose event_id was already stored")
+
+
+class EventRead(BaseModel):
+    id: int
+    event_id: str | None
+    user_id: str
+    product_id: str
+    event_type: str
+    value: float | None
+    session_id: str | None
+    device_type: str | None
+    context: dict[str, Any] | None
+    recommendation_id: str | None
+    dataset_id: int | None
+    timestamp: UtcDateTime

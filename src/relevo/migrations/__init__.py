@@ -1,0 +1,34 @@
+"""Schema migrations (Alembic): upgrade to head, and tell whether a database is current."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+_HERE = Path(__file__).parent
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_HERE))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine | Connection, revision: str = "head") -> None:
+    if isinstance(engine, Connection):
+        command.upgrade(_config(engine), revision)
+        return
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,10 @@
+"""Imports every domain's ORM models, so the metadata (and Alembic) sees the whole schema."""
+
+from relevo.accounts.models import Account, ApiKey
+from relevo.catalog.models import Product, Store
+from relevo.core.db import Base
+from relevo.datasets.models import Dataset
+from relevo.events.models import Event
+from relevo.users.models import User
+
+__all__ = ["Account", "ApiKey", "Base", "Dataset", "Event", "Product", "Store", "User"]

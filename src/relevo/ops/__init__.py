@@ -1,0 +1,1 @@
+"""Operations: health, readiness, system status, statistics and Prometheus metrics."""

@@ -1,0 +1,60 @@
+"""Shoppers: found or created by external id, listed, and upserted in bulk from CSV rows."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import Column, DateTime, String, Text, literal, select
+from sqlalchemy.orm import Session
+
+from relevo.accounts.models import Account
+from relevo.core.db import utcnow
+from relevo.core.errors import NotFound
+from relevo.core.pagination import paginate_by_id
+from relevo.storage import bulk
+from relevo.users.models import User
+
+# A users CSV row, ready to store: (external_id, attributes as JSON text).
+USER_ROW_COLUMNS = (Column("external_id", String(255)), Column("attributes", Text))
+
+
+def get_or_raise(*, session: Session, external_id: str) -> User:
+    user = session.scalar(select(User).where(User.external_id == external_id))
+    if user is None:
+        raise NotFound(f"user {external_id!r} does not exist")
+    return user
+
+
+def list_users(*, session: Session, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
+    return paginate_by_id(session, select(User), User.id, limit=limit, cursor=cursor)
+
+
+def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """Internal ids for external user ids; unknown users are created on first sight."""
+    return bulk.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})
+
+
+def ensure_account_user(*, session: Session, account: Account) -> User:
+    """The shopper an account browses as, created the first time it is needed."""
+    user = session.scalar(select(User).where(User.account_id == account.id))
+    if user is None:
+        user = User(external_id=f"account:{account.username}", account_id=account.id, attributes={})
+        session.add(user)
+        session.flush()
+    return user
+
+
+def upsert_rows(*, session: Session, rows: Iterable[tuple[str, str]]) -> int:
+    """Creates or updates users from (external_id, attributes JSON) rows; attributes are merged."""
+    table = User.__table__
+    with bulk.staging_table(session, "relevo_stage_users", USER_ROW_COLUMNS) as stage:
+        bulk.load_rows(session, stage, rows)
+        insert = bulk.upsert_statement(session, table)
+        source = select(
+            stage.c.external_id,
+            bulk.as_json_document(session, stage.c.attributes),
+            literal(utcnow(), DateTime()),
+        ).where(bulk.every_row())
+        statement = insert.from_select(["external_id", "attributes", "created_at"], source).on_conflict_do_update(
+            index_elements=["external_id"],
+            set_={"attributes": bulk.json_merge(session, table.c.attributes, insert.excluded.attributes)},
+        )
+        return session.execute(statement).rowcount

@@ -1,0 +1,67 @@
+"""Every registered route either is public by design or refuses an anonymous caller with 401."""
+
+import re
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/health/"),
+    ("GET", "/ready"),
+    ("GET", "/ready/"),
+    ("GET", "/metrics"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+    ("GET", "/openapi.json"),
+    ("POST", "/login"),
+    ("POST", "/api/v1/auth/token"),
+}
+
+
+def all_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, including routes of included routers."""
+    routes = []
+    for route in iter_route_contexts(app.routes):
+        for method in sorted(route.methods or ()):
+            if method != "HEAD":
+                routes.append((method, route.path))
+    return routes
+
+
+def test_every_non_public_route_refuses_anonymous_callers(client: TestClient, app: FastAPI) -> None:
+    checked = 0
+    for method, path in all_routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.request(method, concrete)
+        assert response.status_code == 401, f"{method} {path} answered {response.status_code} without a token"
+        assert response.json()["error"] in ("Not authenticated",), f"{method} {path}: {response.json()}"
+        checked += 1
+    assert checked >= 30
+
+
+def test_every_non_public_route_refuses_a_forged_token(client: TestClient, app: FastAPI) -> None:
+    headers = {"Authorization": "Bearer not-a-real-token"}
+    for method, path in all_routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        response = client.request(method, re.sub(r"\{[^}]+\}", "1", path), headers=headers)
+        assert response.status_code == 401, f"{method} {path} accepted a forged token"
+
+
+def test_public_routes_answer_without_a_token(client: TestClient) -> None:
+    for method, path in sorted(PUBLIC):
+        if method != "GET" or path == "/docs/oauth2-redirect":
+            continue
+        response = client.get(path)
+        assert response.status_code == 200, f"{path} answered {response.status_code}"
+
+
+def test_every_api_route_is_tagged_by_domain(app: FastAPI) -> None:
+    routes = [route for route in iter_route_contexts(app.routes) if isinstance(route.original_route, APIRoute)]
+    assert len(routes) > 30
+    assert [route.path for route in routes if not route.tags] == []
