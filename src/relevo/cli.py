@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from relevo import migrations, startup
 from relevo.accounts import service as accounts_service
 from relevo.accounts.models import Role
 from relevo.accounts.schemas import AccountCreate
+from relevo.api.errors import describe_validation_errors
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import RelevoError
@@ -79,18 +81,31 @@ def db_current() -> None:
         typer.echo(migrations.current_revision(connection) or "empty")
 
 
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("--message", "-m", help="What the change does")]) -> None:
+    """Write a migration for model changes (for developers; read it before committing)."""
+    _, database = _open()
+    migrations.upgrade(database.engine)
+    migrations.create_revision(database.engine, message)
+
+
 @app.command()
 def createadmin(
     username: Annotated[str, typer.Option(prompt=True)],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create an admin account."""
+    try:
+        data = AccountCreate(username=username, password=password, role=Role.admin)
+    except ValidationError as exc:
+        raise typer.BadParameter(describe_validation_errors(exc.errors())) from None
     settings, database = _open()
     startup.prepare(settings, database)
-    with database.transaction() as session:
-        account = accounts_service.create(
-            session=session, data=AccountCreate(username=username, password=password, role=Role.admin)
-        )
+    try:
+        with database.transaction() as session:
+            account = accounts_service.create(session=session, data=data)
+    except RelevoError as exc:
+        raise typer.BadParameter(exc.details) from None
     typer.echo(f"admin {account.username!r} created")
 
 

@@ -66,7 +66,11 @@ def install_error_handlers(app: FastAPI) -> None:
         details = exc.detail
         if exc.status_code == 404 and details == "Not Found":
             details = f"no route {request.method} {request.url.path}"
-        return error_response(exc.status_code, titles.get(exc.status_code, "HTTP error"), details, request)
+        if exc.status_code == 405 and details == "Method Not Allowed":
+            details = f"{request.method} is not allowed on {request.url.path}"
+        response = error_response(exc.status_code, titles.get(exc.status_code, "HTTP error"), details, request)
+        response.headers.update(exc.headers or {})  # e.g. the Allow header a 405 must carry
+        return response
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -81,6 +85,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
-            500, "Internal server error", f"an unexpected error happened (request id {request_id_var.get()})", request
+        request_id = request_id_var.get()
+        response = error_response(
+            500, "Internal server error", f"an unexpected error happened (request id {request_id})", request
         )
+        # Starlette answers unhandled errors outside every middleware, so the id header is set here.
+        response.headers["x-request-id"] = request_id
+        return response

@@ -73,7 +73,13 @@ def list_products(
 def create_product(
     data: ProductCreate, account: CurrentAccount, session: SessionDep, settings: SettingsDep
 ) -> ProductRead:
-    product = service.create_product(session=session, caller=account, data=data, base_currency=settings.base_currency)
+    product = service.create_product(
+        session=session,
+        caller=account,
+        data=data,
+        base_currency=settings.base_currency,
+        currency_rates=settings.currency_rates,
+    )
     return product_read(product, settings)
 
 
@@ -103,7 +109,10 @@ def update_product(
     product_id: int, data: ProductUpdate, account: CurrentAccount, session: SessionDep, settings: SettingsDep
 ) -> ProductRead:
     product = service.get_product_or_raise(session=session, product_id=product_id)
-    return product_read(service.update_product(session=session, caller=account, product=product, data=data), settings)
+    product = service.update_product(
+        session=session, caller=account, product=product, data=data, currency_rates=settings.currency_rates
+    )
+    return product_read(product, settings)
 
 
 @router.delete("/products/{product_id}/", response_model=Deleted)

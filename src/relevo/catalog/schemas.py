@@ -3,11 +3,17 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from relevo.core.fields import ExternalId, UtcDateTime
 
-Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+def _in_cents(value: Decimal) -> Decimal:
+    # "10" and 10.5 answer as "10.00" and "10.50" at once, as they read back from the database.
+    return value.quantize(Decimal("0.01"))
+
+
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(_in_cents)]
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 
 

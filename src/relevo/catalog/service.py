@@ -1,14 +1,16 @@
 """Catalog rules: who sees and changes which stores and products (seed 003), upserts by the
 shop's product id, and the bulk paths used by CSV imports and events."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Column, DateTime, Integer, Numeric, String, Text, func, literal, select, true, update
+from sqlalchemy import DateTime, Integer, Numeric, String, Text, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account, Role
+from relevo.catalog.currency import check_known
 from relevo.catalog.models import Product, Store
 from relevo.catalog.schemas import ProductCreate, ProductUpdate, StoreCreate, StoreUpdate
 from relevo.core.db import utcnow
@@ -21,15 +23,15 @@ NO_STORE = "No store available for this user. Admins must provide a store explic
 
 # An items CSV row, ready to store. None means "not given": the existing value is kept.
 PRODUCT_ROW_COLUMNS = (
-    Column("external_id", String(255)),
-    Column("name", String(255)),
-    Column("category", String(255)),
-    Column("price", Numeric(12, 2)),
-    Column("currency", String(3)),
-    Column("description", Text),
-    Column("quantity", Integer),
-    Column("store_id", Integer),
-    Column("attributes", Text),
+    ("external_id", String(255)),
+    ("name", String(255)),
+    ("category", String(255)),
+    ("price", Numeric(12, 2)),
+    ("currency", String(3)),
+    ("description", Text()),
+    ("quantity", Integer()),
+    ("store_id", Integer()),
+    ("attributes", Text()),
 )
 
 
@@ -124,8 +126,13 @@ def count_views(*, session: Session, product_id: int) -> Product:
     return product
 
 
-def create_product(*, session: Session, caller: Account, data: ProductCreate, base_currency: str) -> Product:
+def create_product(
+    *, session: Session, caller: Account, data: ProductCreate, base_currency: str, currency_rates: Mapping[str, Decimal]
+) -> Product:
     store = _store_for_new_product(session=session, caller=caller, store_id=data.store_id)
+    currency = (data.currency or base_currency).upper()
+    # A price no rate converts would break every ?currency= listing that includes it.
+    check_known(currency, rates=currency_rates)
     if data.product_id is not None and get_by_external_id(session=session, external_id=data.product_id):
         raise AlreadyExists(f"product_id: a product with id {data.product_id!r} already exists")
     product = Product(
@@ -134,7 +141,7 @@ def create_product(*, session: Session, caller: Account, data: ProductCreate, ba
         name=data.name,
         description=data.description,
         price=data.price,
-        currency=(data.currency or base_currency).upper(),
+        currency=currency,
         quantity=data.quantity,
         category=data.category,
         attributes=data.attributes,
@@ -143,10 +150,15 @@ def create_product(*, session: Session, caller: Account, data: ProductCreate, ba
     session.add(product)
     session.flush()
     if data.product_id is None:
-        # Without a shop id of its own, a product is known by its numeric id.
-        if get_by_external_id(session=session, external_id=str(product.id)):
-            raise AlreadyExists(f"product_id: id {product.id!r} is taken by another product; send a product_id")
-        product.external_id = str(product.id)
+        # Without a shop id of its own, a product is known by its numeric id. Events may already
+        # have named another product so; refusing would block seed 003's clients (which cannot
+        # send a product_id) for good on SQLite, which hands out the same numeric id again.
+        external_id = str(product.id)
+        if get_by_external_id(session=session, external_id=external_id):
+            external_id = f"product:{product.id}"
+        if get_by_external_id(session=session, external_id=external_id):
+            raise AlreadyExists(f"product_id: id {external_id!r} is taken by another product; send a product_id")
+        product.external_id = external_id
         session.flush()
     return product
 
@@ -177,9 +189,13 @@ def check_can_change(*, caller: Account, product: Product, session: Session) -> 
         raise PermissionDenied(NO_PERMISSION)
 
 
-def update_product(*, session: Session, caller: Account, product: Product, data: ProductUpdate) -> Product:
+def update_product(
+    *, session: Session, caller: Account, product: Product, data: ProductUpdate, currency_rates: Mapping[str, Decimal]
+) -> Product:
     check_can_change(caller=caller, product=product, session=session)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("currency") is not None:
+        check_known(changes["currency"].upper(), rates=currency_rates)
     if "store_id" in changes:
         if changes["store_id"] is None:
             raise InvalidArgument("store_id: a product cannot be taken out of its store; move it to another")

@@ -10,6 +10,9 @@ from relevo.core.errors import InvalidArgument
 
 T = TypeVar("T")
 
+# Ids are 64-bit; a larger cursor would overflow the query parameter instead of being refused.
+_MAX_ID = 2**63 - 1
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
@@ -24,11 +27,12 @@ def paginate_by_id(
     A query of several entities pages by the first one's id.
     """
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_ID:
             raise InvalidArgument("cursor: must be the next_cursor value of an earlier page")
         query = query.where(id_column < int(cursor))
     result = session.execute(query.order_by(id_column.desc()).limit(limit + 1))
-    single_entity = len(query.selected_columns) == 1
+    # An entity selects all its columns; count the entities, not the columns.
+    single_entity = len(query.column_descriptions) == 1
     rows = list(result.scalars() if single_entity else result)
     if len(rows) <= limit:
         return rows, None

@@ -82,6 +82,7 @@ class _CsvReader:
         self._progress = progress
         self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
         self._reader = csv.reader(self._text)
+        self.line = 0  # the physical line the latest row starts on; a quoted newline spans lines
         self.accepted = 0
         self.rejected = 0
         self.rejections: list[dict[str, object]] = []
@@ -101,7 +102,7 @@ class _CsvReader:
             except RowRejected as exc:
                 self.rejected += 1
                 if len(self.rejections) < REPORTED_REJECTIONS:
-                    self.rejections.append({"line": self._reader.line_num, "reason": str(exc)})
+                    self.rejections.append({"line": self.line, "reason": str(exc)})
                 continue
             self.accepted += 1
             if self._progress is not None and self.accepted % _PROGRESS_EVERY == 0:
@@ -111,6 +112,7 @@ class _CsvReader:
             self._progress(self._stream.tell())
 
     def _next(self) -> list[str] | None:
+        self.line = self._reader.line_num + 1
         try:
             return next(self._reader, None)
         except UnicodeDecodeError:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, text
+from sqlalchemy import Float, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relevo.core.db import Base, BigId, JsonDocument
@@ -22,10 +22,17 @@ class EventType(StrEnum):
 
 
 class Event(Base):
+    """One behaviour record: an append-only log, and by far the largest table.
+
+    user_id and product_id carry no foreign-key constraints: Relevo writes them only from ids
+    it has just resolved against users and products, rows it never deletes, and per-row
+    constraint checks would double the cost of every bulk import. For the same reason the
+    only secondary index is the one serving a user's recent history.
+    """
+
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
-        Index("ix_events_product_id", "product_id"),
         # Only events that carry an id take part in idempotency; most bulk rows do not.
         Index(
             "uq_events_event_id",
@@ -38,13 +45,13 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str | None] = mapped_column(String(255))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    user_id: Mapped[int]
+    product_id: Mapped[int]
     event_type: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)
     session_id: Mapped[str | None] = mapped_column(String(255))
     device_type: Mapped[str | None] = mapped_column(String(32))
     context: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     recommendation_id: Mapped[str | None] = mapped_column(String(64))
-    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    dataset_id: Mapped[int | None]
     occurred_at: Mapped[datetime]

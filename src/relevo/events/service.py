@@ -1,12 +1,11 @@
 """Event ingestion and reading. Every way behaviour comes in (API, seed routes, CSV) ends in
 `store_rows`, which creates unknown users and products and stores each event_id once."""
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, DateTime, Float, Integer, Select, String, Text, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account
@@ -22,9 +21,10 @@ from relevo.storage import bulk
 from relevo.users import service as users_service
 from relevo.users.models import User
 
-# Batches up to this size resolve ids with a few small queries; larger ones go through a
-# staging table and set-based SQL.
+# Batches up to this size are stored with a few small statements; larger ones chunk by
+# chunk through the backend's bulk path.
 SMALL_BATCH = 200
+_INSERT_SLICE = 1_000  # rows per multi-row INSERT, under every backend's parameter limit
 
 
 class EventRow(NamedTuple):
@@ -42,18 +42,6 @@ class EventRow(NamedTuple):
     occurred_at: datetime
 
 
-_STAGE_COLUMNS = (
-    Column("event_id", String(255)),
-    Column("user_id", String(255)),
-    Column("product_id", String(255)),
-    Column("event_type", String(32)),
-    Column("value", Float),
-    Column("session_id", String(255)),
-    Column("device_type", String(32)),
-    Column("context", Text),
-    Column("recommendation_id", String(64)),
-    Column("occurred_at", DateTime),
-)
 _EVENT_COLUMNS = [
     "event_id",
     "user_id",
@@ -110,79 +98,81 @@ def ingest(
 
 
 def store_rows(*, session: Session, rows: Iterable[EventRow], dataset_id: int | None = None) -> int:
-    """Stores events, creating unknown users and products; returns how many were new."""
+    """Stores events, creating unknown users and products; returns how many were new.
+
+    Events with an event_id that is already stored (or repeated in `rows`) are skipped.
+    """
     if isinstance(rows, Sequence) and len(rows) <= SMALL_BATCH:
-        return _store_few(session, rows, dataset_id)
+        return _insert_skipping_duplicates(session, _resolve(session, rows, _IdCache(), _IdCache(), dataset_id))
     return _store_many(session, rows, dataset_id)
 
 
-def _store_few(session: Session, rows: Sequence[EventRow], dataset_id: int | None) -> int:
-    if not rows:
-        return 0
-    user_ids = users_service.ensure_ids(session=session, external_ids={row.user_id for row in rows})
-    product_ids = catalog_service.ensure_ids(session=session, external_ids={row.product_id for row in rows})
-    values = [
-        {
-            **row._asdict(),
-            "user_id": user_ids[row.user_id],
-            "product_id": product_ids[row.product_id],
-            "dataset_id": dataset_id,
-        }
+def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | None) -> int:
+    """Chunk by chunk: resolve ids, then append events without an event_id by the backend's
+    fastest path (overlapping the database's work with the preparation of the next chunk),
+    and insert those with one so that duplicates are skipped."""
+    users, products = _IdCache(), _IdCache()
+    stored = 0
+    with bulk.RowAppender(session, Event.__table__, _EVENT_COLUMNS) as appender:
+        for chunk in bulk.batched(rows):
+            appender.wait()  # resolving ids needs the connection
+            resolved = _resolve(session, chunk, users, products, dataset_id)
+            keyed = [row for row in resolved if row[0] is not None]
+            if keyed:
+                stored += _insert_skipping_duplicates(session, keyed)
+                resolved = [row for row in resolved if row[0] is None]
+            appender.append(resolved)
+            stored += len(resolved)
+    return stored
+
+
+class _IdCache:
+    """The shop's ids already resolved during one call, so each is looked up once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def resolve(
+        self, external_ids: set[str], ensure: Callable[..., dict[str, int]], session: Session
+    ) -> dict[str, int]:
+        unknown = external_ids - self.ids.keys()
+        if unknown:
+            self.ids.update(ensure(session=session, external_ids=unknown))
+        return self.ids
+
+
+def _resolve(
+    session: Session, rows: Sequence[EventRow], users: _IdCache, products: _IdCache, dataset_id: int | None
+) -> list[tuple[Any, ...]]:
+    """Event rows as table rows (_EVENT_COLUMNS order), with internal user and product ids."""
+    user_ids = users.resolve({row.user_id for row in rows}, users_service.ensure_ids, session)
+    product_ids = products.resolve({row.product_id for row in rows}, catalog_service.ensure_ids, session)
+    return [
+        (
+            row.event_id,
+            user_ids[row.user_id],
+            product_ids[row.product_id],
+            row.event_type,
+            row.value,
+            row.session_id,
+            row.device_type,
+            row.context,
+            row.recommendation_id,
+            dataset_id,
+            row.occurred_at,
+        )
         for row in rows
     ]
-    statement = bulk.upsert_statement(session, Event.__table__).values(values)
-    statement = statement.on_conflict_do_nothing(index_elements=["event_id"], index_where=Event.event_id.is_not(None))
-    return session.execute(statement).rowcount
 
 
-def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | None) -> int:
-    now = utcnow()
-    with bulk.staging_table(session, "relevo_stage_events", _STAGE_COLUMNS) as stage:
-        bulk.load_rows(session, stage, _with_json_context(rows))
-        if session.connection().dialect.name == "postgresql":
-            session.connection().exec_driver_sql(f"ANALYZE {stage.name}")
-        _insert_distinct_ids(session, User, stage.c.user_id, {"attributes": {}, "created_at": now})
-        product_defaults = {"views_count": 0, "attributes": {}, "is_active": True, "created_at": now, "updated_at": now}
-        _insert_distinct_ids(session, Product, stage.c.product_id, product_defaults)
-        source = (
-            select(
-                stage.c.event_id,
-                User.id,
-                Product.id,
-                stage.c.event_type,
-                stage.c.value,
-                stage.c.session_id,
-                stage.c.device_type,
-                bulk.as_json_document(session, stage.c.context),
-                stage.c.recommendation_id,
-                literal(dataset_id, Integer()),
-                stage.c.occurred_at,
-            )
-            .join(User, User.external_id == stage.c.user_id)
-            .join(Product, Product.external_id == stage.c.product_id)
-            .where(bulk.every_row())
-        )
-        statement = bulk.upsert_statement(session, Event.__table__).from_select(_EVENT_COLUMNS, source)
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["event_id"], index_where=Event.event_id.is_not(None)
-        )
-        return session.execute(statement).rowcount
-
-
-def _with_json_context(rows: Iterable[EventRow]) -> Iterator[EventRow]:
-    for row in rows:
-        yield row if row.context is None else row._replace(context=json.dumps(row.context))
-
-
-def _insert_distinct_ids(session: Session, model: type, staged_id: Column, defaults: dict[str, Any]) -> None:
-    """Creates, in one statement, the users or products the staged events name for the first time."""
-    table = model.__table__
-    names = list(defaults)
-    source = select(staged_id, *(literal(value, table.c[name].type) for name, value in defaults.items())).distinct()
-    statement = bulk.upsert_statement(session, table).from_select(
-        ["external_id", *names], source.where(bulk.every_row())
-    )
-    session.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]))
+def _insert_skipping_duplicates(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+    stored = 0
+    for chunk in bulk.batched(rows, _INSERT_SLICE):
+        values = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in chunk]
+        statement = bulk.upsert_statement(session, Event.__table__).values(values)
+        skip = {"index_elements": ["event_id"], "index_where": Event.event_id.is_not(None)}
+        stored += session.execute(statement.on_conflict_do_nothing(**skip)).rowcount
+    return stored
 
 
 def record_product_view(*, session: Session, account: Account, product_id: int) -> Product:

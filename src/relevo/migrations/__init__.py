@@ -26,6 +26,12 @@ def upgrade(engine: Engine | Connection, revision: str = "head") -> None:
         command.upgrade(_config(connection), revision)
 
 
+def create_revision(engine: Engine, message: str) -> None:
+    """Writes a new migration from the difference between the models and a database at head."""
+    with engine.begin() as connection:
+        command.revision(_config(connection), message=message, autogenerate=True)
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import Column, DateTime, String, Text, literal, select
+from sqlalchemy import DateTime, String, Text, literal, select
 from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account
@@ -13,7 +13,7 @@ from relevo.storage import bulk
 from relevo.users.models import User
 
 # A users CSV row, ready to store: (external_id, attributes as JSON text).
-USER_ROW_COLUMNS = (Column("external_id", String(255)), Column("attributes", Text))
+USER_ROW_COLUMNS = (("external_id", String(255)), ("attributes", Text()))
 
 
 def get_or_raise(*, session: Session, external_id: str) -> User:
@@ -35,10 +35,16 @@ def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, in
 def ensure_account_user(*, session: Session, account: Account) -> User:
     """The shopper an account browses as, created the first time it is needed."""
     user = session.scalar(select(User).where(User.account_id == account.id))
+    if user is not None:
+        return user
+    external_id = f"account:{account.username}"
+    # Events (e.g. re-imported from another instance) may have created this shopper already.
+    user = session.scalar(select(User).where(User.external_id == external_id, User.account_id.is_(None)))
     if user is None:
-        user = User(external_id=f"account:{account.username}", account_id=account.id, attributes={})
+        user = User(external_id=external_id, attributes={})
         session.add(user)
-        session.flush()
+    user.account_id = account.id
+    session.flush()
     return user
 
 

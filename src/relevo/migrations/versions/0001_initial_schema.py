@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:11:36.469450
+Create Date: 2026-11-22 07:22:45.784822
 """
 
 import sqlalchemy as sa
@@ -27,6 +27,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("username", name=op.f("uq_accounts_username")),
     )
+    op.create_table(
+        "events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sa.String(length=255), nullable=True),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("event_type", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("session_id", sa.String(length=255), nullable=True),
+        sa.Column("device_type", sa.String(length=32), nullable=True),
+        sa.Column(
+            "context", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("recommendation_id", sa.String(length=64), nullable=True),
+        sa.Column("dataset_id", sa.Integer(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index("ix_events_user_id_occurred_at", ["user_id", "occurred_at"], unique=False)
+        batch_op.create_index(
+            "uq_events_event_id",
+            ["event_id"],
+            unique=True,
+            postgresql_where=sa.text("event_id IS NOT NULL"),
+            sqlite_where=sa.text("event_id IS NOT NULL"),
+        )
+
     op.create_table(
         "api_keys",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -126,52 +154,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_products_category"), ["category"], unique=False)
         batch_op.create_index(batch_op.f("ix_products_store_id"), ["store_id"], unique=False)
 
-    op.create_table(
-        "events",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("event_id", sa.String(length=255), nullable=True),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("product_id", sa.Integer(), nullable=False),
-        sa.Column("event_type", sa.String(length=32), nullable=False),
-        sa.Column("value", sa.Float(), nullable=True),
-        sa.Column("session_id", sa.String(length=255), nullable=True),
-        sa.Column("device_type", sa.String(length=32), nullable=True),
-        sa.Column(
-            "context", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
-        ),
-        sa.Column("recommendation_id", sa.String(length=64), nullable=True),
-        sa.Column("dataset_id", sa.Integer(), nullable=True),
-        sa.Column("occurred_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dataset_id"], ["datasets.id"], name=op.f("fk_events_dataset_id_datasets"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_events_product_id_products")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_events_user_id_users")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
-    )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_product_id", ["product_id"], unique=False)
-        batch_op.create_index("ix_events_user_id_occurred_at", ["user_id", "occurred_at"], unique=False)
-        batch_op.create_index(
-            "uq_events_event_id",
-            ["event_id"],
-            unique=True,
-            postgresql_where=sa.text("event_id IS NOT NULL"),
-            sqlite_where=sa.text("event_id IS NOT NULL"),
-        )
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_events_event_id",
-            postgresql_where=sa.text("event_id IS NOT NULL"),
-            sqlite_where=sa.text("event_id IS NOT NULL"),
-        )
-        batch_op.drop_index("ix_events_user_id_occurred_at")
-        batch_op.drop_index("ix_events_product_id")
-
-    op.drop_table("events")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_store_id"))
         batch_op.drop_index(batch_op.f("ix_products_category"))
@@ -187,4 +171,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_keys_account_id"))
 
     op.drop_table("api_keys")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_events_event_id",
+            postgresql_where=sa.text("event_id IS NOT NULL"),
+            sqlite_where=sa.text("event_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_events_user_id_occurred_at")
+
+    op.drop_table("events")
     op.drop_table("accounts")

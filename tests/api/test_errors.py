@@ -1,0 +1,215 @@
+"""Every failure answers {"error", "details"} with the right status; no 500 shows its internals."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from relevo.accounts.models import Role
+from relevo.api.app import create_app
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from tests.api.error_shape import assert_error
+
+MB = 1024 * 1024
+SECRET_DETAIL = "password=hunter2 at db-internal.example:5432"
+
+
+@pytest.fixture
+def failing_client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    """The real app plus one route that fails the way a bug would."""
+    app: FastAPI = create_app(settings, database=database)
+
+    def explode() -> None:
+        raise RuntimeError(SECRET_DETAIL)
+
+    app.add_api_route("/explode", explode, tags=["test"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def chunks(total: int, size: int = 256 * 1024) -> Iterator[bytes]:
+    """A request body sent in pieces, so the server learns its length only by reading it."""
+    sent = 0
+    while sent < total:
+        piece = min(size, total - sent)
+        sent += piece
+        yield b" " * piece
+
+
+# Routing errors
+
+
+def test_an_unknown_route_is_not_found_naming_the_path(client: TestClient) -> None:
+    response = client.get("/api/v1/no-such-thing")
+
+    details = assert_error(response, 404, "Not found")
+    assert "/api/v1/no-such-thing" in details
+
+
+def test_a_wrong_method_is_not_allowed(client: TestClient) -> None:
+    response = client.delete("/health")
+
+    details = assert_error(response, 405, "Method not allowed")
+    assert "DELETE" in details
+    assert "/health" in details
+    assert response.headers["allow"] == "GET"
+
+
+# Bad request bodies and parameters
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"user_id": "u-1",', b"\xff\xfe"])
+def test_malformed_json_is_a_bad_request(client: TestClient, admin_headers: dict[str, str], body: bytes) -> None:
+    headers = {**admin_headers, "Content-Type": "application/json"}
+
+    response = client.post("/api/v1/events", content=body, headers=headers)
+
+    assert "body" in assert_error(response, 400, "Invalid JSON")
+
+
+def test_a_validation_error_names_each_bad_field(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = client.post("/api/v1/accounts", json={"username": "ab"}, headers=admin_headers)
+
+    details = assert_error(response, 422, "Invalid parameter")
+    assert "username:" in details
+    assert "password: Field required" in details
+
+
+def test_a_bad_event_names_the_field(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = client.post(
+        "/api/v1/events", json={"user_id": "u-1", "product_id": "p-1", "value": "lots"}, headers=admin_headers
+    )
+
+    assert "value" in assert_error(response, 422, "Invalid parameter")
+
+
+def test_a_bad_query_parameter_is_named(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = client.get("/api/v1/events", params={"since": "yesterday-ish"}, headers=admin_headers)
+
+    assert "since" in assert_error(response, 422, "Invalid parameter")
+
+
+def test_an_unauthenticated_call_is_refused_with_the_error_shape(client: TestClient) -> None:
+    response = client.post("/api/v1/events", json={"user_id": "u-1", "product_id": "p-1"})
+
+    assert "Authorization" in assert_error(response, 401, "Not authenticated")
+
+
+def test_a_forbidden_call_is_refused_with_the_error_shape(client: TestClient, make_account, auth) -> None:
+    response = client.get("/api/v1/accounts", headers=auth(make_account(Role.viewer)))
+
+    assert "viewer" in assert_error(response, 403, "Permission denied")
+
+
+# Body size limit (settings.max_upload_mb is 2 in tests)
+
+
+def test_a_body_declared_too_large_is_refused(
+    client: TestClient, settings: Settings, admin_headers: dict[str, str]
+) -> None:
+    assert settings.max_upload_mb == 2
+
+    response = client.post("/api/v1/events", content=b" " * (3 * MB), headers=admin_headers)
+
+    assert "2 MB" in assert_error(response, 413, "Payload too large")
+
+
+def test_a_streamed_body_too_large_is_refused(client: TestClient, admin_headers: dict[str, str]) -> None:
+    headers = {**admin_headers, "Content-Type": "application/json"}
+
+    response = client.post("/api/v1/events", content=chunks(3 * MB), headers=headers)
+
+    assert response.request.headers.get("content-length") is None
+    assert "2 MB" in assert_error(response, 413, "Payload too large")
+
+
+def test_an_anonymous_oversized_body_is_refused_before_authentication(client: TestClient) -> None:
+    response = client.post("/api/v1/events", content=chunks(3 * MB))
+
+    assert_error(response, 413, "Payload too large")
+
+
+def test_a_streamed_body_under_the_limit_is_accepted(client: TestClient, admin_headers: dict[str, str]) -> None:
+    event = b'{"user_id": "u-1", "product_id": "p-1", "event_type": "view"}'
+    padded = event + b" " * (MB - len(event))  # JSON allows trailing whitespace
+    headers = {**admin_headers, "Content-Type": "application/json"}
+
+    response = client.post("/api/v1/events", content=iter([padded[: MB // 2], padded[MB // 2 :]]), headers=headers)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["stored"] == 1
+
+
+# Unexpected errors
+
+
+def test_an_unexpected_error_is_a_500_without_internals(failing_client: TestClient) -> None:
+    response = failing_client.get("/explode", headers={"X-Request-ID": "trace-me-42"})
+
+    details = assert_error(response, 500, "Internal server error")
+    assert "trace-me-42" in details
+    for leak in ("RuntimeError", "hunter2", "Traceback", "explode", ".py"):
+        assert leak not in response.text
+    assert response.headers["x-request-id"] == "trace-me-42"
+
+
+def test_an_unexpected_error_is_logged_with_its_request_id(
+    failing_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing_client.get("/explode", headers={"X-Request-ID": "trace-me-43"})
+
+    [record] = [record for record in caplog.records if record.name == "relevo.api" and record.exc_info]
+    assert record.exc_info[0] is RuntimeError
+    assert record.request_id == "trace-me-43"
+
+
+def test_a_failing_service_call_is_a_500(
+    client: TestClient, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**_) -> None:
+        raise KeyError("internal-key-name")
+
+    monkeypatch.setattr("relevo.accounts.service.list_accounts", broken)
+
+    response = client.get("/api/v1/accounts", headers=admin_headers)
+
+    assert_error(response, 500, "Internal server error")
+    assert "internal-key-name" not in response.text
+    assert response.headers["x-request-id"] in response.json()["details"]
+
+
+# Request ids
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/health", 200), ("GET", "/nowhere", 404), ("GET", "/api/v1/auth/me", 401), ("PUT", "/health", 405)],
+)
+def test_every_response_carries_a_request_id(client: TestClient, method: str, path: str, status: int) -> None:
+    first = client.request(method, path)
+    second = client.request(method, path)
+
+    assert first.status_code == status
+    assert len(first.headers["x-request-id"]) >= 16
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def test_an_oversized_request_carries_a_request_id(client: TestClient) -> None:
+    response = client.post("/api/v1/events", content=b" " * (3 * MB), headers={"X-Request-ID": "big-upload-1"})
+
+    assert response.status_code == 413
+    assert response.headers["x-request-id"] == "big-upload-1"
+
+
+def test_a_callers_request_id_is_echoed(client: TestClient) -> None:
+    response = client.get("/health", headers={"X-Request-ID": "shop-frontend-7f3a"})
+
+    assert response.headers["x-request-id"] == "shop-frontend-7f3a"
+
+
+def test_a_callers_request_id_is_cut_to_64_characters(client: TestClient) -> None:
+    response = client.get("/health", headers={"X-Request-ID": "r" * 500})
+
+    assert response.headers["x-request-id"] == "r" * 64

@@ -1,0 +1,244 @@
+"""The `relevo` command: db upgrade/current, createadmin, import and demo, each against a fresh
+database of its own (these commands commit, so they never touch the rolled-back test database)."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from relevo import migrations
+from relevo.accounts.models import Account, Role
+from relevo.api.app import create_app
+from relevo.catalog.models import Product, Store
+from relevo.cli import app
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.datasets.models import Dataset
+from relevo.events.models import Event
+from relevo.users.models import User
+
+PASSWORD = "a-long-admin-password"
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """An empty database on the server of `server_url`, dropped afterwards."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"relevo_cli_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cli.db'}"
+        return
+    with fresh_postgres_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+@pytest.fixture
+def environment(fresh_database_url: str, tmp_path: Path) -> dict[str, str | None]:
+    return {
+        "RELEVO_DATA_DIR": str(tmp_path / "data"),
+        "RELEVO_DATABASE_URL": fresh_database_url,
+        "RELEVO_ENV": "development",
+        "RELEVO_ADMIN_USERNAME": None,
+        "RELEVO_ADMIN_PASSWORD": None,
+        "RELEVO_LOG_LEVEL": "WARNING",
+        "COLUMNS": "200",
+    }
+
+
+def invoke(environment: dict[str, str | None], *args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env=environment)
+
+
+def run(environment: dict[str, str | None], *args: str) -> str:
+    """Runs a command that must succeed; returns what it printed."""
+    result = invoke(environment, *args)
+    assert result.exit_code == 0, f"relevo {' '.join(args)} failed:\n{result.output}\n{result.exception!r}"
+    return result.output
+
+
+@pytest.fixture
+def migrated(environment: dict[str, str | None]) -> dict[str, str | None]:
+    run(environment, "db", "upgrade")
+    return environment
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Database]:
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def counts(url: str, *models: type) -> list[int]:
+    with opened(url) as database, database.session(write=False) as session:
+        return [session.scalar(select(func.count()).select_from(model)) for model in models]
+
+
+def write_csv(tmp_path: Path, name: str, *lines: str) -> Path:
+    path = tmp_path / name
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+# db
+
+
+def test_db_upgrade_brings_an_empty_database_to_the_head_revision(
+    environment: dict[str, str | None], fresh_database_url: str
+) -> None:
+    head = migrations.head_revision()
+    assert run(environment, "db", "current").strip() == "empty"
+    assert run(environment, "db", "upgrade").strip() == f"database at revision {head}"
+    assert run(environment, "db", "current").strip() == head
+    assert run(environment, "db", "upgrade").strip() == f"database at revision {head}"
+    assert counts(fresh_database_url, Account, Event) == [0, 0]
+
+
+def test_without_a_database_url_the_database_is_a_file_in_the_data_dir(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    environment = {"RELEVO_DATA_DIR": str(data_dir), "RELEVO_DATABASE_URL": None, "RELEVO_LOG_LEVEL": "WARNING"}
+    run(environment, "db", "upgrade")
+    assert (data_dir / "relevo.db").is_file()
+    assert run(environment, "db", "current").strip() == migrations.head_revision()
+
+
+# createadmin
+
+
+def test_createadmin_makes_an_admin_who_can_log_in(
+    migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path
+) -> None:
+    output = run(migrated, "createadmin", "--username", "boss", "--password", PASSWORD)
+    assert "admin 'boss' created" in output
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=fresh_database_url,
+        secret_key="cli-test-secret-key-long-enough-for-jwt",
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        wrong = client.post("/login", params={"username": "boss", "password": "not-the-password"})
+        assert wrong.status_code == 401, wrong.text
+        login = client.post("/login", params={"username": "boss", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    assert me.status_code == 200, me.text
+    assert (me.json()["username"], me.json()["role"]) == ("boss", Role.admin)
+
+
+def test_createadmin_refuses_a_taken_username_with_a_message(migrated: dict[str, str | None]) -> None:
+    run(migrated, "createadmin", "--username", "boss", "--password", PASSWORD)
+    result = invoke(migrated, "createadmin", "--username", "boss", "--password", PASSWORD)
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_createadmin_refuses_a_short_password_with_a_message(migrated: dict[str, str | None]) -> None:
+    result = invoke(migrated, "createadmin", "--username", "boss", "--password", "short")
+    assert result.exit_code != 0
+    assert "password" in result.output
+    assert "Traceback" not in result.output
+
+
+# import
+
+
+def test_import_interactions_prints_counts_and_rejected_lines(
+    migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path,
+        "events.csv",
+        "user_id,product_id,event_type,timestamp,event_id",
+        "u1,p1,view,2024-03-01T12:00:00Z,e1",
+        ",p2,view,,",
+        "u2,p2,purchase,1709294400,e2",
+        "u2,p2,purchase,1709294400,e2",
+        "u3,p3,view,someday,",
+    )
+    output = run(migrated, "import", "interactions", str(path))
+    assert "dataset 1: 2 rows imported, 2 rejected, 1 duplicates" in output
+    assert "line 3: user_id: is empty" in output
+    assert "line 6: timestamp: 'someday'" in output
+    assert counts(fresh_database_url, Event, User, Product, Dataset) == [2, 2, 2, 1]
+    with opened(fresh_database_url) as database, database.session(write=False) as session:
+        dataset = session.scalar(select(Dataset))
+        assert (dataset.filename, dataset.uploaded_by, dataset.status) == ("events.csv", None, "imported")
+        assert set(session.scalars(select(Event.dataset_id))) == {dataset.id}
+
+
+def test_import_items_and_users(migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path) -> None:
+    items = write_csv(tmp_path, "items.csv", "product_id,name,category,price,brand", "sku-1,Lamp,Lamps,9.999,Lumen")
+    users = write_csv(tmp_path, "users.csv", "user_id,segment", "u1,vip", "u2,new")
+    assert "1 rows imported, 0 rejected" in run(migrated, "import", "items", str(items))
+    assert "2 rows imported, 0 rejected" in run(migrated, "import", "users", str(users))
+    with opened(fresh_database_url) as database, database.session(write=False) as session:
+        lamp = session.scalar(select(Product).where(Product.external_id == "sku-1"))
+        assert (lamp.name, lamp.category, str(lamp.price), lamp.attributes) == (
+            "Lamp",
+            "Lamps",
+            "10.00",
+            {"brand": "Lumen"},
+        )
+        assert dict(session.execute(select(User.external_id, User.attributes)).all()) == {
+            "u1": {"segment": "vip"},
+            "u2": {"segment": "new"},
+        }
+
+
+def test_import_of_a_file_with_a_bad_header_fails_with_the_reason(
+    migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, "events.csv", "user_id,item_id", "u1,p1")
+    result = invoke(migrated, "import", "interactions", str(path))
+    assert result.exit_code != 0
+    assert "missing: product_id" in result.output
+    assert counts(fresh_database_url, Dataset, Event, User) == [0, 0, 0]
+
+
+def test_import_refuses_a_missing_file_or_an_unknown_type(migrated: dict[str, str | None], tmp_path: Path) -> None:
+    missing = invoke(migrated, "import", "interactions", str(tmp_path / "nope.csv"))
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.output
+    path = write_csv(tmp_path, "events.csv", "user_id,product_id", "u1,p1")
+    unknown = invoke(migrated, "import", "orders", str(path))
+    assert unknown.exit_code == 2
+    assert "orders" in unknown.output
+
+
+# demo
+
+
+def test_demo_loads_a_shop_once(migrated: dict[str, str | None], fresh_database_url: str) -> None:
+    output = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
+    assert "demo shop loaded: 4 stores, 200 products" in output
+    stores, products, events, users = counts(fresh_database_url, Store, Product, Event, User)
+    assert (stores, products) == (4, 200)
+    assert 0 < users <= 50
+    assert events >= 300
+    assert f"{events} events" in output
+    again = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
+    assert "already loaded" in again
+    assert counts(fresh_database_url, Store, Product, Event) == [stores, products, events]

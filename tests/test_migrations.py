@@ -1,0 +1,141 @@
+"""The Alembic migrations: a fresh database reaches head, matches the ORM models exactly, and
+can go down to nothing and up again. Each test gets an empty database of its own."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from relevo import migrations
+from relevo.core.db import Database
+from relevo.models import Base
+
+TABLES = {"accounts", "api_keys", "stores", "products", "users", "events", "datasets"}
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """An empty database on the server of `server_url`, dropped afterwards."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"relevo_migrations_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database, configured as Relevo configures its own."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'migrations.db'}")
+        yield database.engine
+        database.dispose()
+        return
+    with fresh_postgres_database(request.getfixturevalue("postgres_url")) as url:
+        database = Database(url)
+        yield database.engine
+        database.dispose()
+
+
+def schema_differences(engine: Engine) -> list:
+    """What Alembic's autogenerate would change to make the database match the ORM models."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return config
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def revision_of(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return migrations.current_revision(connection)
+
+
+def tables_of(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_there_is_one_head() -> None:
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+    assert migrations.head_revision() is not None
+
+
+def test_an_empty_database_has_no_revision_and_no_tables(engine: Engine) -> None:
+    assert revision_of(engine) is None
+    assert tables_of(engine) == set()
+
+
+def test_upgrade_reaches_head_and_matches_the_models(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    assert revision_of(engine) == migrations.head_revision()
+    assert tables_of(engine) == TABLES == set(Base.metadata.tables)
+    assert schema_differences(engine) == []
+
+
+def test_upgrade_twice_changes_nothing(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    migrations.upgrade(engine)
+    assert revision_of(engine) == migrations.head_revision()
+    assert schema_differences(engine) == []
+
+
+def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    downgrade(engine, "base")
+    assert revision_of(engine) is None
+    assert tables_of(engine) == set()
+    migrations.upgrade(engine)
+    assert revision_of(engine) == migrations.head_revision()
+    assert schema_differences(engine) == []
+
+
+def test_the_migrated_event_id_index_stores_each_event_id_once(engine: Engine) -> None:
+    """Idempotent ingestion relies on the partial unique index the migration creates."""
+    migrations.upgrade(engine)
+    now = "CURRENT_TIMESTAMP"
+    with engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO users (external_id, attributes, created_at) VALUES ('u', '{{}}', {now})"))
+        connection.execute(
+            text(
+                "INSERT INTO products (external_id, views_count, attributes, is_active, created_at, updated_at) "
+                f"VALUES ('p', 0, '{{}}', true, {now}, {now})"
+            )
+        )
+        insert = text(
+            "INSERT INTO events (event_id, user_id, product_id, event_type, occurred_at) "
+            f"SELECT :event_id, users.id, products.id, 'view', {now} FROM users, products WHERE true "
+            "ON CONFLICT DO NOTHING"
+        )
+        stored = [connection.execute(insert, {"event_id": event_id}).rowcount for event_id in ("e1", "e1", None, None)]
+    assert stored == [1, 0, 1, 1]
+
+
+def test_upgrade_works_inside_a_caller_transaction(engine: Engine) -> None:
+    with engine.begin() as connection:
+        migrations.upgrade(connection)
+    assert revision_of(engine) == migrations.head_revision()
