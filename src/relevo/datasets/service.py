@@ -17,6 +17,7 @@ from relevo.core.pagination import paginate_by_id
 from relevo.datasets.models import Dataset, DatasetStatus, DatasetType
 from relevo.datasets.rows import Header, RowRejected, interaction_parser, item_parser, user_parser
 from relevo.events import service as events_service
+from relevo.storage import bulk
 from relevo.users import service as users_service
 
 REPORTED_REJECTIONS = 100
@@ -52,19 +53,19 @@ def import_csv(
     session.flush()
     reader = _CsvReader(stream, progress)
     header = Header(reader.header(), dataset_type)
-    now = utcnow()
-    if dataset_type == DatasetType.interactions:
-        rows = reader.rows(interaction_parser(header, now))
-        stored = events_service.store_rows(session=session, rows=rows, dataset_id=dataset.id)
-        dataset.rows_duplicate = reader.accepted - stored
-    elif dataset_type == DatasetType.items:
-        parse = item_parser(header, catalog_service.store_ids(session=session))
-        # Last row wins for a product named twice; one upsert statement may touch a row only once.
-        latest = {row[0]: row for row in reader.rows(parse)}
-        catalog_service.upsert_rows(session=session, rows=latest.values())
-    else:
-        latest = {row[0]: row for row in reader.rows(user_parser(header))}
-        users_service.upsert_rows(session=session, rows=latest.values())
+    with bulk.gc_paused():
+        if dataset_type == DatasetType.interactions:
+            rows = reader.rows(interaction_parser(header, utcnow()))
+            stored = events_service.store_rows(session=session, rows=rows, dataset_id=dataset.id)
+            dataset.rows_duplicate = reader.accepted - stored
+        elif dataset_type == DatasetType.items:
+            parse = item_parser(header, catalog_service.store_ids(session=session))
+            # Last row wins for a product named twice; one upsert may touch a row only once.
+            latest = {row[0]: row for row in reader.rows(parse)}
+            catalog_service.upsert_rows(session=session, rows=latest.values())
+        else:
+            latest = {row[0]: row for row in reader.rows(user_parser(header))}
+            users_service.upsert_rows(session=session, rows=latest.values())
     dataset.rows_imported = reader.accepted - dataset.rows_duplicate
     dataset.rows_rejected = reader.rejected
     dataset.rejected_lines = reader.rejections
@@ -80,45 +81,53 @@ class _CsvReader:
     def __init__(self, stream: BinaryIO, progress: Progress | None) -> None:
         self._stream = stream
         self._progress = progress
-        self._text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._text)
-        self.line = 0  # the physical line the latest row starts on; a quoted newline spans lines
+        self._reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
         self.accepted = 0
         self.rejected = 0
         self.rejections: list[dict[str, object]] = []
 
     def header(self) -> list[str]:
-        fields = self._next()
+        try:
+            fields = next(self._reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self._unreadable(exc) from None
         if fields is None:
             raise InvalidArgument("file: is empty; the first line must be a header row")
         return fields
 
     def rows(self, parse: Callable[[list[str]], object]) -> Iterator:
-        while (fields := self._next()) is not None:
-            if not fields:
-                continue
-            try:
-                row = parse(fields)
-            except RowRejected as exc:
-                self.rejected += 1
-                if len(self.rejections) < REPORTED_REJECTIONS:
-                    self.rejections.append({"line": self.line, "reason": str(exc)})
-                continue
-            self.accepted += 1
-            if self._progress is not None and self.accepted % _PROGRESS_EVERY == 0:
-                self._progress(self._stream.tell())
-            yield row
-        if self._progress is not None:
-            self._progress(self._stream.tell())
-
-    def _next(self) -> list[str] | None:
-        self.line = self._reader.line_num + 1
+        """Parsed rows; rejected ones are counted and reported by the line they start on (a
+        quoted field may span lines)."""
+        reader, progress = self._reader, self._progress
+        start = reader.line_num + 1
         try:
-            return next(self._reader, None)
-        except UnicodeDecodeError:
-            raise InvalidArgument(f"file: is not UTF-8 text (near line {self._reader.line_num + 1})") from None
-        except csv.Error as exc:
-            raise InvalidArgument(f"file: line {self._reader.line_num}: {exc}") from None
+            for fields in reader:
+                line, start = start, reader.line_num + 1
+                if not fields:
+                    continue
+                try:
+                    row = parse(fields)
+                except RowRejected as exc:
+                    self._reject(line, str(exc))
+                    continue
+                self.accepted += 1
+                if progress is not None and self.accepted % _PROGRESS_EVERY == 0:
+                    progress(self._stream.tell())
+                yield row
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self._unreadable(exc) from None
+        if progress is not None:
+            progress(self._stream.tell())
+
+    def _reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejections) < REPORTED_REJECTIONS:
+            self.rejections.append({"line": line, "reason": reason})
+
+    def _unreadable(self, error: Exception) -> InvalidArgument:
+        if isinstance(error, UnicodeDecodeError):
+            return InvalidArgument(f"file: is not UTF-8 text (near line {self._reader.line_num + 1})")
+        return InvalidArgument(f"file: line {self._reader.line_num}: {error}")
 
 
 def _safe_name(filename: str) -> str:
