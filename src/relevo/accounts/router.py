@@ -15,7 +15,7 @@ from relevo.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyRead,
 )
-from relevo.api.deps import AdminAccount, CurrentAccount, SessionDep, SettingsDep
+from relevo.api.deps import AdminCaller, CurrentCaller, SessionDep, SettingsDep
 from relevo.core.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -32,49 +32,49 @@ def issue_token(
 
 
 @router.get("/auth/me", response_model=AccountRead)
-def read_me(account: CurrentAccount) -> AccountRead:
-    return AccountRead.model_validate(account)
+def read_me(caller: CurrentCaller, session: SessionDep) -> AccountRead:
+    return AccountRead.model_validate(service.get_or_raise(session=session, account_id=caller.id))
 
 
 @router.get("/accounts", response_model=Page[AccountRead])
-def list_accounts(_: AdminAccount, session: SessionDep, limit: Limit = 100, cursor: str | None = None) -> Page:
+def list_accounts(_: AdminCaller, session: SessionDep, limit: Limit = 100, cursor: str | None = None) -> Page:
     accounts, next_cursor = service.list_accounts(session=session, limit=limit, cursor=cursor)
     return Page(items=[AccountRead.model_validate(a) for a in accounts], next_cursor=next_cursor)
 
 
 @router.post("/accounts", response_model=AccountRead, status_code=status.HTTP_201_CREATED)
-def create_account(data: AccountCreate, _: AdminAccount, session: SessionDep) -> AccountRead:
+def create_account(data: AccountCreate, _: AdminCaller, session: SessionDep) -> AccountRead:
     return AccountRead.model_validate(service.create(session=session, data=data))
 
 
 @router.get("/accounts/{account_id}", response_model=AccountRead)
-def read_account(account_id: int, _: AdminAccount, session: SessionDep) -> AccountRead:
+def read_account(account_id: int, _: AdminCaller, session: SessionDep) -> AccountRead:
     return AccountRead.model_validate(service.get_or_raise(session=session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
-def update_account(account_id: int, data: AccountUpdate, _: AdminAccount, session: SessionDep) -> AccountRead:
+def update_account(account_id: int, data: AccountUpdate, _: AdminCaller, session: SessionDep) -> AccountRead:
     account = service.get_or_raise(session=session, account_id=account_id)
     return AccountRead.model_validate(service.update(session=session, account=account, data=data))
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def deactivate_account(account_id: int, _: AdminAccount, session: SessionDep) -> None:
+def deactivate_account(account_id: int, _: AdminCaller, session: SessionDep) -> None:
     service.deactivate(session=session, account=service.get_or_raise(session=session, account_id=account_id))
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead])
-def list_api_keys(account: CurrentAccount, session: SessionDep, limit: Limit = 100, cursor: str | None = None) -> Page:
-    keys, next_cursor = service.list_api_keys(session=session, caller=account, limit=limit, cursor=cursor)
+def list_api_keys(caller: CurrentCaller, session: SessionDep, limit: Limit = 100, cursor: str | None = None) -> Page:
+    keys, next_cursor = service.list_api_keys(session=session, caller=caller, limit=limit, cursor=cursor)
     return Page(items=[ApiKeyRead.model_validate(k) for k in keys], next_cursor=next_cursor)
 
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
-def create_api_key(data: ApiKeyCreate, account: CurrentAccount, session: SessionDep) -> ApiKeyCreated:
-    key, secret = service.create_api_key(session=session, caller=account, name=data.name, account_id=data.account_id)
+def create_api_key(data: ApiKeyCreate, caller: CurrentCaller, session: SessionDep) -> ApiKeyCreated:
+    key, secret = service.create_api_key(session=session, caller=caller, name=data.name, account_id=data.account_id)
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_api_key(key_id: int, account: CurrentAccount, session: SessionDep) -> ApiKeyRead:
-    return ApiKeyRead.model_validate(service.revoke_api_key(session=session, caller=account, key_id=key_id))
+def revoke_api_key(key_id: int, caller: CurrentCaller, session: SessionDep) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(service.revoke_api_key(session=session, caller=caller, key_id=key_id))

@@ -1,14 +1,16 @@
 """Accounts: create and manage them, check passwords and tokens, issue and revoke API keys."""
 
-from datetime import timedelta
+import time
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
+from relevo.accounts.callers import CHANGED, Caller
 from relevo.accounts.models import Account, ApiKey, Role
 from relevo.accounts.schemas import AccountCreate, AccountUpdate
 from relevo.core.config import Settings
-from relevo.core.db import utcnow
+from relevo.core.db import Database, utcnow
 from relevo.core.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated
 from relevo.core.pagination import paginate_by_id
 from relevo.core.security import (
@@ -21,8 +23,9 @@ from relevo.core.security import (
     verify_password,
 )
 
-# How stale an API key's last-used time may get before a request writes it again.
-_LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How stale an API key's last-used time may get (seconds) before a request writes it again.
+_LAST_USED_RESOLUTION = 60.0
+_use_noted: dict[str, float] = {}  # key digest → when this process last wrote its use
 
 
 def get(*, session: Session, account_id: int) -> Account | None:
@@ -60,6 +63,7 @@ def update(*, session: Session, account: Account, data: AccountUpdate) -> Accoun
         account.role = data.role
     if data.is_active is not None:
         account.is_active = data.is_active
+    session.info[CHANGED] = True
     session.flush()
     return account
 
@@ -67,6 +71,7 @@ def update(*, session: Session, account: Account, data: AccountUpdate) -> Accoun
 def deactivate(*, session: Session, account: Account) -> None:
     """Accounts own stores and datasets, so they are switched off rather than removed."""
     account.is_active = False
+    session.info[CHANGED] = True
     now = utcnow()
     for key in session.scalars(select(ApiKey).where(ApiKey.account_id == account.id, ApiKey.revoked_at.is_(None))):
         key.revoked_at = now
@@ -101,25 +106,39 @@ def issue_access_token(*, account: Account, settings: Settings) -> str:
     )
 
 
-def authenticate_token(*, session: Session, token: str, settings: Settings) -> Account:
-    """The active account behind a JWT or an API key."""
+def authenticate_token(*, session: Session, token: str, settings: Settings) -> Caller:
+    """The active account behind a JWT or an API key (one query either way)."""
     if is_api_key(token):
-        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest_api_key(token)))
-        if key is None or key.revoked_at is not None:
+        account = session.scalar(_ACCOUNT_BY_KEY, {"digest": digest_api_key(token)})
+        if account is None:
             raise Unauthenticated("the API key is unknown or revoked", error="Invalid token")
-        now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
-            key.last_used_at = now
-        account_id = key.account_id
     else:
-        account_id = decode_access_token(token, secret_key=settings.secret_key)
-    account = session.get(Account, account_id)
+        account = session.get(Account, decode_access_token(token, secret_key=settings.secret_key))
     if account is None or not account.is_active:
         raise Unauthenticated("the account behind this token is deactivated or gone", error="Invalid token")
-    return account
+    return Caller.of(account)
 
 
-def create_api_key(*, session: Session, caller: Account, name: str, account_id: int | None) -> tuple[ApiKey, str]:
+_ACCOUNT_BY_KEY = (
+    select(Account)
+    .join(ApiKey, ApiKey.account_id == Account.id)
+    .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
+)
+
+
+def note_api_key_use(*, database: Database, token: str) -> None:
+    """Records when an API key was last used, at most once a minute per key and process, in a
+    transaction of its own: written from every request, the same row would make concurrent
+    requests queue for its lock."""
+    digest, now = digest_api_key(token), time.monotonic()
+    if now - _use_noted.get(digest, -_LAST_USED_RESOLUTION) < _LAST_USED_RESOLUTION:
+        return
+    _use_noted[digest] = now
+    with database.transaction() as session:
+        session.execute(update_rows(ApiKey).where(ApiKey.key_hash == digest).values(last_used_at=utcnow()))
+
+
+def create_api_key(*, session: Session, caller: Caller, name: str, account_id: int | None) -> tuple[ApiKey, str]:
     """A new key for the caller (or, for admins, any account); the secret is returned once."""
     owner_id = caller.id if account_id is None else account_id
     if owner_id != caller.id:
@@ -134,7 +153,7 @@ def create_api_key(*, session: Session, caller: Account, name: str, account_id: 
 
 
 def list_api_keys(
-    *, session: Session, caller: Account, limit: int, cursor: str | None
+    *, session: Session, caller: Caller, limit: int, cursor: str | None
 ) -> tuple[list[ApiKey], str | None]:
     query = select(ApiKey)
     if caller.role != Role.admin:
@@ -142,11 +161,12 @@ def list_api_keys(
     return paginate_by_id(session, query, ApiKey.id, limit=limit, cursor=cursor)
 
 
-def revoke_api_key(*, session: Session, caller: Account, key_id: int) -> ApiKey:
+def revoke_api_key(*, session: Session, caller: Caller, key_id: int) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None or (key.account_id != caller.id and caller.role != Role.admin):
         raise NotFound(f"API key {key_id} does not exist")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        session.info[CHANGED] = True
         session.flush()
     return key

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from relevo import __version__
+from relevo.accounts.callers import CallerCache
 from relevo.accounts.router import router as accounts_router
 from relevo.api.errors import install_error_handlers
 from relevo.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(title="Relevo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
+    app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -1,20 +1,28 @@
-"""Dependencies shared by the routers: settings, the request's session, and who is calling."""
+"""Dependencies shared by the routers: settings, the request's session, and who is calling.
 
-from collections.abc import Callable, Iterator
+Dependencies that do no I/O are `async`, so they run on the event loop: each synchronous one
+costs a hand-over to the thread pool and back, which under load cost more than the work.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from relevo.accounts import service as accounts_service
-from relevo.accounts.models import Account, Role
+from relevo.accounts.callers import Caller, CallerCache
+from relevo.accounts.models import Role
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import PermissionDenied, Unauthenticated
-from relevo.core.security import secrets_match
+from relevo.core.security import decode_access_token, digest_api_key, is_api_key, secrets_match
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_TRANSACTION_ENDINGS = 40  # threads that may commit or roll back at once, apart from the pool
 _authorization = APIKeyHeader(
     name="Authorization",
     auto_error=False,
@@ -22,18 +30,43 @@ _authorization = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    with request.app.state.database.transaction(write=request.method not in _READ_METHODS) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent. Opening a session
+    does no I/O; the commit (or the rollback, on error) runs on a worker thread.
+
+    Commits and rollbacks draw on a capacity of their own: were every pool thread waiting on a
+    row lock, the transaction holding that lock could otherwise never get a thread to commit.
+    """
+    session = request.app.state.database.session(write=request.method not in _READ_METHODS)
+    limiter = _transaction_endings(request)
+    try:
         yield session
+    except BaseException:
+        await anyio.to_thread.run_sync(session.close, limiter=limiter)
+        raise
+    await anyio.to_thread.run_sync(_commit_and_close, session, limiter=limiter)
+
+
+def _transaction_endings(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if not hasattr(state, "transaction_endings"):
+        state.transaction_endings = anyio.CapacityLimiter(_TRANSACTION_ENDINGS)
+    return state.transaction_endings
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -50,48 +83,65 @@ def _bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def get_optional_account(
-    session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Depends(_authorization)]
-) -> Account | None:
+async def get_optional_caller(
+    request: Request, settings: SettingsDep, authorization: Annotated[str | None, Depends(_authorization)]
+) -> Caller | None:
+    """The caller a token names. Tokens seen in the last few seconds are not looked up again."""
     token = _bearer_token(authorization)
     if token is None:
         return None
-    return accounts_service.authenticate_token(session=session, token=token, settings=settings)
+    if not is_api_key(token):
+        decode_access_token(token, secret_key=settings.secret_key)  # forged or expired: refused at once
+    callers: CallerCache = request.app.state.callers
+    digest = digest_api_key(token)
+    caller = callers.get(digest)
+    if caller is None:
+        caller = await run_in_threadpool(_authenticate, request.app.state.database, token, settings)
+        callers.put(digest, caller)
+    return caller
 
 
-OptionalAccount = Annotated[Account | None, Depends(get_optional_account)]
+def _authenticate(database: Database, token: str, settings: Settings) -> Caller:
+    with database.transaction(write=False) as session:
+        caller = accounts_service.authenticate_token(session=session, token=token, settings=settings)
+    if is_api_key(token):
+        accounts_service.note_api_key_use(database=database, token=token)
+    return caller
 
 
-def get_current_account(account: OptionalAccount) -> Account:
-    if account is None:
+OptionalCaller = Annotated[Caller | None, Depends(get_optional_caller)]
+
+
+async def get_current_caller(caller: OptionalCaller) -> Caller:
+    if caller is None:
         raise Unauthenticated("send `Authorization: Bearer <token>`; get a token from POST /login or an API key")
-    return account
+    return caller
 
 
-CurrentAccount = Annotated[Account, Depends(get_current_account)]
+CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
 
 
-def require_roles(*roles: Role) -> Callable[[Account], Account]:
+def require_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     allowed = frozenset(roles)
 
-    def check(account: CurrentAccount) -> Account:
-        if account.role not in allowed:
+    async def check(caller: CurrentCaller) -> Caller:
+        if caller.role not in allowed:
             names = ", ".join(sorted(allowed))
-            raise PermissionDenied(f"this action needs one of the roles: {names}; yours is {account.role}")
-        return account
+            raise PermissionDenied(f"this action needs one of the roles: {names}; yours is {caller.role}")
+        return caller
 
     return check
 
 
-AdminAccount = Annotated[Account, Depends(require_roles(Role.admin))]
-# Accounts that may send data in: events, datasets, catalog upserts.
-WriterAccount = Annotated[Account, Depends(require_roles(Role.admin, Role.owner, Role.service))]
+AdminCaller = Annotated[Caller, Depends(require_roles(Role.admin))]
+# Callers that may send data in: events, datasets, catalog upserts.
+WriterCaller = Annotated[Caller, Depends(require_roles(Role.admin, Role.owner, Role.service))]
 
 
-def get_internal_caller(request: Request, settings: SettingsDep, account: OptionalAccount) -> Account | None:
+async def get_internal_caller(request: Request, settings: SettingsDep, caller: OptionalCaller) -> Caller | None:
     """Seed 003's internal routes: the shared secret header, or else a writer's token.
 
-    Returns the account, or None when the caller proved itself with the shared secret.
+    Returns the caller, or None when the caller proved itself with the shared secret.
     """
     if settings.client_secret:
         given = request.headers.get(settings.client_secret_header)
@@ -99,11 +149,11 @@ def get_internal_caller(request: Request, settings: SettingsDep, account: Option
             if secrets_match(given, settings.client_secret):
                 return None
             raise Unauthenticated(f"the {settings.client_secret_header} header does not match")
-    if account is None:
+    if caller is None:
         raise Unauthenticated(f"send the {settings.client_secret_header} header or `Authorization: Bearer <token>`")
-    if request.method not in _READ_METHODS and account.role not in (Role.admin, Role.owner, Role.service):
-        raise PermissionDenied(f"sending data needs the role admin, owner or service; yours is {account.role}")
-    return account
+    if request.method not in _READ_METHODS and caller.role not in (Role.admin, Role.owner, Role.service):
+        raise PermissionDenied(f"sending data needs the role admin, owner or service; yours is {caller.role}")
+    return caller
 
 
-InternalCaller = Annotated[Account | None, Depends(get_internal_caller)]
+InternalCaller = Annotated[Caller | None, Depends(get_internal_caller)]

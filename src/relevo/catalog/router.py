@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from relevo.api.deps import CurrentAccount, SessionDep, SettingsDep
+from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep
 from relevo.api.errors import DetailRoute
 from relevo.catalog import service
 from relevo.catalog.currency import convert
@@ -57,7 +57,7 @@ def product_read(product: Product, settings: Settings, currency: str | None = No
 
 @router.get("/products/", response_model=list[ProductRead])
 def list_products(
-    account: CurrentAccount,
+    caller: CurrentCaller,
     session: SessionDep,
     settings: SettingsDep,
     currency: CurrencyQuery = None,
@@ -65,17 +65,17 @@ def list_products(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ProductRead]:
-    products = service.list_products(session=session, caller=account, limit=limit, offset=offset, category=category)
+    products = service.list_products(session=session, caller=caller, limit=limit, offset=offset, category=category)
     return [product_read(product, settings, currency) for product in products]
 
 
 @router.post("/products/", response_model=ProductRead, status_code=status.HTTP_201_CREATED)
 def create_product(
-    data: ProductCreate, account: CurrentAccount, session: SessionDep, settings: SettingsDep
+    data: ProductCreate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
 ) -> ProductRead:
     product = service.create_product(
         session=session,
-        caller=account,
+        caller=caller,
         data=data,
         base_currency=settings.base_currency,
         currency_rates=settings.currency_rates,
@@ -85,7 +85,7 @@ def create_product(
 
 @router.get("/products/most-popular/", response_model=list[ProductRead])
 def most_popular_products(
-    _: CurrentAccount,
+    _: CurrentCaller,
     session: SessionDep,
     settings: SettingsDep,
     currency: CurrencyQuery = None,
@@ -96,56 +96,56 @@ def most_popular_products(
 
 @router.get("/products/{product_id}/", response_model=ProductRead)
 def view_product(
-    product_id: int, account: CurrentAccount, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
+    product_id: int, caller: CurrentCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
 ) -> ProductRead:
     """Counts a view (views_count and a `view` event for the caller) and returns the product."""
-    product = events_service.record_product_view(session=session, account=account, product_id=product_id)
+    product = events_service.record_product_view(session=session, account=caller, product_id=product_id)
     return product_read(product, settings, currency)
 
 
 @router.put("/products/{product_id}/", response_model=ProductRead)
 @router.patch("/products/{product_id}/", response_model=ProductRead)
 def update_product(
-    product_id: int, data: ProductUpdate, account: CurrentAccount, session: SessionDep, settings: SettingsDep
+    product_id: int, data: ProductUpdate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
 ) -> ProductRead:
     product = service.get_product_or_raise(session=session, product_id=product_id)
     product = service.update_product(
-        session=session, caller=account, product=product, data=data, currency_rates=settings.currency_rates
+        session=session, caller=caller, product=product, data=data, currency_rates=settings.currency_rates
     )
     return product_read(product, settings)
 
 
 @router.delete("/products/{product_id}/", response_model=Deleted)
-def delete_product(product_id: int, account: CurrentAccount, session: SessionDep) -> Deleted:
+def delete_product(product_id: int, caller: CurrentCaller, session: SessionDep) -> Deleted:
     product = service.get_product_or_raise(session=session, product_id=product_id)
-    service.delete_product(session=session, caller=account, product=product)
+    service.delete_product(session=session, caller=caller, product=product)
     return Deleted(detail="Product deleted successfully.")
 
 
 @router.get("/", response_model=list[StoreRead])
-def list_stores(account: CurrentAccount, session: SessionDep) -> list[StoreRead]:
-    return [store_read(store) for store in service.list_stores(session=session, caller=account)]
+def list_stores(caller: CurrentCaller, session: SessionDep) -> list[StoreRead]:
+    return [store_read(store) for store in service.list_stores(session=session, caller=caller)]
 
 
 @router.post("/", response_model=StoreRead, status_code=status.HTTP_201_CREATED)
-def create_store(data: StoreCreate, account: CurrentAccount, session: SessionDep) -> StoreRead:
-    return store_read(service.create_store(session=session, caller=account, data=data))
+def create_store(data: StoreCreate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+    return store_read(service.create_store(session=session, caller=caller, data=data))
 
 
 @router.get("/{store_id}/", response_model=StoreRead)
-def read_store(store_id: int, account: CurrentAccount, session: SessionDep) -> StoreRead:
-    return store_read(service.get_own_store_or_raise(session=session, caller=account, store_id=store_id))
+def read_store(store_id: int, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+    return store_read(service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id))
 
 
 @router.put("/{store_id}/", response_model=StoreRead)
 @router.patch("/{store_id}/", response_model=StoreRead)
-def update_store(store_id: int, data: StoreUpdate, account: CurrentAccount, session: SessionDep) -> StoreRead:
-    store = service.get_own_store_or_raise(session=session, caller=account, store_id=store_id)
+def update_store(store_id: int, data: StoreUpdate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+    store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id)
     return store_read(service.update_store(session=session, store=store, data=data))
 
 
 @router.delete("/{store_id}/", response_model=Deleted)
-def delete_store(store_id: int, account: CurrentAccount, session: SessionDep) -> Deleted:
-    store = service.get_own_store_or_raise(session=session, caller=account, store_id=store_id)
+def delete_store(store_id: int, caller: CurrentCaller, session: SessionDep) -> Deleted:
+    store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id)
     service.delete_store(session=session, store=store)
     return Deleted(detail="Store deleted successfully.")

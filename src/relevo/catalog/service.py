@@ -9,13 +9,14 @@ from uuid import uuid4
 from sqlalchemy import DateTime, Integer, Numeric, String, Text, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
-from relevo.accounts.models import Account, Role
+from relevo.accounts.callers import Caller
+from relevo.accounts.models import Role
 from relevo.catalog.currency import check_known
 from relevo.catalog.models import Product, Store
 from relevo.catalog.schemas import ProductCreate, ProductUpdate, StoreCreate, StoreUpdate
 from relevo.core.db import utcnow
 from relevo.core.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
-from relevo.storage import bulk
+from relevo.storage import bulk, ids
 
 NO_PERMISSION = "You do not have permission to perform this action."
 ONLY_OWNERS_ADD = "Only store owners or Admins can add product to store."
@@ -38,7 +39,7 @@ PRODUCT_ROW_COLUMNS = (
 # Stores
 
 
-def list_stores(*, session: Session, caller: Account) -> list[Store]:
+def list_stores(*, session: Session, caller: Caller) -> list[Store]:
     query = select(Store).order_by(Store.id)
     if caller.role != Role.admin:
         query = query.where(Store.owner_id == caller.id)
@@ -52,17 +53,17 @@ def get_store_or_raise(*, session: Session, store_id: int) -> Store:
     return store
 
 
-def get_own_store_or_raise(*, session: Session, caller: Account, store_id: int) -> Store:
+def get_own_store_or_raise(*, session: Session, caller: Caller, store_id: int) -> Store:
     store = get_store_or_raise(session=session, store_id=store_id)
     if caller.role != Role.admin and store.owner_id != caller.id:
         raise PermissionDenied(NO_PERMISSION)
     return store
 
 
-def create_store(*, session: Session, caller: Account, data: StoreCreate) -> Store:
+def create_store(*, session: Session, caller: Caller, data: StoreCreate) -> Store:
     if caller.role not in (Role.admin, Role.owner):
         raise PermissionDenied("Only store owners or Admins can create stores.")
-    store = Store(name=data.name, owner_id=caller.id, owner=caller)
+    store = Store(name=data.name, owner_id=caller.id)
     session.add(store)
     session.flush()
     return store
@@ -88,7 +89,7 @@ def delete_store(*, session: Session, store: Store) -> None:
 # Products
 
 
-def list_products(*, session: Session, caller: Account, limit: int, offset: int, category: str | None) -> list[Product]:
+def list_products(*, session: Session, caller: Caller, limit: int, offset: int, category: str | None) -> list[Product]:
     query = select(Product).where(Product.deleted_at.is_(None))
     if caller.role != Role.admin:
         query = query.join(Store, Product.store_id == Store.id).where(Store.owner_id == caller.id)
@@ -127,7 +128,7 @@ def count_views(*, session: Session, product_id: int) -> Product:
 
 
 def create_product(
-    *, session: Session, caller: Account, data: ProductCreate, base_currency: str, currency_rates: Mapping[str, Decimal]
+    *, session: Session, caller: Caller, data: ProductCreate, base_currency: str, currency_rates: Mapping[str, Decimal]
 ) -> Product:
     store = _store_for_new_product(session=session, caller=caller, store_id=data.store_id)
     currency = (data.currency or base_currency).upper()
@@ -163,7 +164,7 @@ def create_product(
     return product
 
 
-def _store_for_new_product(*, session: Session, caller: Account, store_id: int | None) -> Store:
+def _store_for_new_product(*, session: Session, caller: Caller, store_id: int | None) -> Store:
     if caller.role not in (Role.admin, Role.owner):
         raise PermissionDenied(ONLY_OWNERS_ADD)
     if store_id is None:
@@ -181,7 +182,7 @@ def _store_for_new_product(*, session: Session, caller: Account, store_id: int |
     return store
 
 
-def check_can_change(*, caller: Account, product: Product, session: Session) -> None:
+def check_can_change(*, caller: Caller, product: Product, session: Session) -> None:
     if caller.role == Role.admin:
         return
     store = session.get(Store, product.store_id) if product.store_id is not None else None
@@ -190,7 +191,7 @@ def check_can_change(*, caller: Account, product: Product, session: Session) -> 
 
 
 def update_product(
-    *, session: Session, caller: Account, product: Product, data: ProductUpdate, currency_rates: Mapping[str, Decimal]
+    *, session: Session, caller: Caller, product: Product, data: ProductUpdate, currency_rates: Mapping[str, Decimal]
 ) -> Product:
     check_can_change(caller=caller, product=product, session=session)
     changes = data.model_dump(exclude_unset=True)
@@ -208,7 +209,7 @@ def update_product(
     return product
 
 
-def delete_product(*, session: Session, caller: Account, product: Product) -> None:
+def delete_product(*, session: Session, caller: Caller, product: Product) -> None:
     check_can_change(caller=caller, product=product, session=session)
     product.deleted_at = utcnow()
     product.is_active = False
@@ -248,7 +249,7 @@ def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, in
     """Internal ids for the shop's product ids; unknown products become bare catalog entries."""
     now = utcnow()
     defaults = {"views_count": 0, "attributes": {}, "is_active": True, "created_at": now, "updated_at": now}
-    return bulk.ensure_external_ids(session, Product.__table__, external_ids, defaults)
+    return ids.ensure_external_ids(session, Product.__table__, external_ids, defaults)
 
 
 def store_ids(*, session: Session) -> set[int]:

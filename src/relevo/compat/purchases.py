@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import SessionDep, SettingsDep, WriterAccount
+from relevo.api.deps import SessionDep, SettingsDep, WriterCaller
 from relevo.core.fields import ExternalId
 from relevo.events import service as events_service
 from relevo.events.models import EventType
@@ -22,7 +22,7 @@ class PurchasesAdded(BaseModel):
 
 
 @router.post("/purchases", response_model=PurchasesAdded)
-def add_purchases(body: PurchasesIn, _: WriterAccount, session: SessionDep, settings: SettingsDep) -> PurchasesAdded:
+def add_purchases(body: PurchasesIn, _: WriterCaller, session: SessionDep, settings: SettingsDep) -> PurchasesAdded:
     events = [
         EventIn(user_id=body.user_id, product_id=product, event_type=EventType.purchase) for product in body.products
     ]

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import SessionDep, SettingsDep, WriterAccount
+from relevo.api.deps import SessionDep, SettingsDep, WriterCaller
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
 from relevo.datasets.schemas import DatasetRead
@@ -59,7 +59,7 @@ class StreamingEventProcessed(BaseModel):
 
 @router.post("/interaction/", response_model=InteractionRecorded, status_code=status.HTTP_201_CREATED)
 def record_interaction(
-    body: InteractionIn, _: WriterAccount, session: SessionDep, settings: SettingsDep
+    body: InteractionIn, _: WriterCaller, session: SessionDep, settings: SettingsDep
 ) -> InteractionRecorded:
     event = EventIn(
         user_id=body.user_id,
@@ -79,7 +79,7 @@ def record_interaction(
 
 @router.post("/streaming-event/", response_model=StreamingEventProcessed, status_code=status.HTTP_201_CREATED)
 def process_streaming_event(
-    body: StreamingEventIn, _: WriterAccount, session: SessionDep, settings: SettingsDep
+    body: StreamingEventIn, _: WriterCaller, session: SessionDep, settings: SettingsDep
 ) -> StreamingEventProcessed:
     event = EventIn.model_validate(body.model_dump())
     result = events_service.ingest(
@@ -98,7 +98,7 @@ def process_streaming_event(
 def upload_dataset(
     file: Annotated[UploadFile, File()],
     dataset_type: Annotated[DatasetType, Form()],
-    account: WriterAccount,
+    caller: WriterCaller,
     session: SessionDep,
 ) -> DatasetRead:
     dataset = datasets_service.import_csv(
@@ -106,6 +106,6 @@ def upload_dataset(
         dataset_type=dataset_type,
         stream=file.file,
         filename=file.filename or "",
-        uploaded_by=account.id,
+        uploaded_by=caller.id,
     )
     return DatasetRead.from_model(dataset)

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
 
     secret_key: str = DEFAULT_SECRET_KEY
     access_token_minutes: int = Field(default=60, ge=1)
+    # How long a checked token is trusted without a new lookup (revocations elsewhere wait this long).
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
     admin_username: str | None = None
     admin_password: str | None = None
 

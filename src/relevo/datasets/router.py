@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
-from relevo.api.deps import CurrentAccount, SessionDep, WriterAccount
+from relevo.api.deps import CurrentCaller, SessionDep, WriterCaller
 from relevo.core.pagination import Page
 from relevo.datasets import service
 from relevo.datasets.models import DatasetType
@@ -18,26 +18,26 @@ DatasetTypeForm = Annotated[DatasetType, Form(description="interactions, items o
 
 @router.post("", response_model=DatasetRead, status_code=status.HTTP_201_CREATED)
 def upload_dataset(
-    file: UploadedFile, dataset_type: DatasetTypeForm, account: WriterAccount, session: SessionDep
+    file: UploadedFile, dataset_type: DatasetTypeForm, caller: WriterCaller, session: SessionDep
 ) -> DatasetRead:
     dataset = service.import_csv(
         session=session,
         dataset_type=dataset_type,
         stream=file.file,
         filename=file.filename or "",
-        uploaded_by=account.id,
+        uploaded_by=caller.id,
     )
     return DatasetRead.from_model(dataset)
 
 
 @router.get("", response_model=Page[DatasetRead])
 def list_datasets(
-    _: CurrentAccount, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None
+    _: CurrentCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None
 ) -> Page:
     datasets, next_cursor = service.list_datasets(session=session, limit=limit, cursor=cursor)
     return Page(items=[DatasetRead.from_model(dataset) for dataset in datasets], next_cursor=next_cursor)
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def read_dataset(dataset_id: int, _: CurrentAccount, session: SessionDep) -> DatasetRead:
+def read_dataset(dataset_id: int, _: CurrentCaller, session: SessionDep) -> DatasetRead:
     return DatasetRead.from_model(service.get_or_raise(session=session, dataset_id=dataset_id))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, status
 
-from relevo.api.deps import CurrentAccount, SessionDep, SettingsDep, WriterAccount
+from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep, WriterCaller
 from relevo.core.fields import as_naive_utc
 from relevo.core.pagination import Page
 from relevo.events import service
@@ -53,7 +53,7 @@ def event_filters(
 @router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
 def post_events(
     body: Annotated[EventIn | list[EventIn], Body(description="One event, or a list of up to 10,000")],
-    _: WriterAccount,
+    _: WriterCaller,
     session: SessionDep,
     settings: SettingsDep,
 ) -> IngestResult:
@@ -63,7 +63,7 @@ def post_events(
 
 @router.get("", response_model=Page[EventRead])
 def list_events(
-    _: CurrentAccount,
+    _: CurrentCaller,
     session: SessionDep,
     filters: Annotated[service.EventFilters, Depends(event_filters)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -1,15 +1,17 @@
 """Event ingestion and reading. Every way behaviour comes in (API, seed routes, CSV) ends in
 `store_rows`, which creates unknown users and products and stores each event_id once."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from relevo.accounts.models import Account
+from relevo.accounts.callers import Caller
 from relevo.catalog import service as catalog_service
 from relevo.catalog.models import Product
 from relevo.core.db import utcnow
@@ -25,7 +27,6 @@ from relevo.users.models import User
 # Batches up to this size are stored with a few small statements; larger ones chunk by
 # chunk through the backend's bulk path.
 SMALL_BATCH = 200
-_INSERT_SLICE = 1_000  # rows per multi-row INSERT, under every backend's parameter limit
 _BY_USER = itemgetter(1)  # a resolved row's user_id
 
 
@@ -105,7 +106,7 @@ def store_rows(*, session: Session, rows: Iterable[EventRow], dataset_id: int | 
     Events with an event_id that is already stored (or repeated in `rows`) are skipped.
     """
     if isinstance(rows, Sequence) and len(rows) <= SMALL_BATCH:
-        return _insert_skipping_duplicates(session, _resolve(session, rows, _IdCache(), _IdCache(), dataset_id))
+        return _insert_skipping_duplicates(session, _resolve(session, rows, dataset_id))
     return _store_many(session, rows, dataset_id)
 
 
@@ -113,12 +114,11 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
     """Chunk by chunk: resolve ids, insert events with an event_id so that duplicates are
     skipped, and hand the others to a bulk writer, which stores them while the next chunk is
     produced (for a CSV import: parsed and validated)."""
-    users, products = _IdCache(), _IdCache()
     stored = 0
     with bulk.gc_paused(), bulk.BulkWriter(session, Event.__table__, _EVENT_COLUMNS) as writer:
         for chunk in bulk.batched(rows):
             writer.wait()  # resolving ids needs the connection
-            resolved = _resolve(session, chunk, users, products, dataset_id)
+            resolved = _resolve(session, chunk, dataset_id)
             keyed = [row for row in resolved if row[0] is not None]
             if keyed:
                 stored += _insert_skipping_duplicates(session, keyed)
@@ -131,27 +131,10 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
     return stored
 
 
-class _IdCache:
-    """The shop's ids already resolved during one call, so each is looked up once."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-
-    def resolve(
-        self, external_ids: set[str], ensure: Callable[..., dict[str, int]], session: Session
-    ) -> dict[str, int]:
-        unknown = external_ids - self.ids.keys()
-        if unknown:
-            self.ids.update(ensure(session=session, external_ids=unknown))
-        return self.ids
-
-
-def _resolve(
-    session: Session, rows: Sequence[EventRow], users: _IdCache, products: _IdCache, dataset_id: int | None
-) -> list[tuple[Any, ...]]:
+def _resolve(session: Session, rows: Sequence[EventRow], dataset_id: int | None) -> list[tuple[Any, ...]]:
     """Event rows as table rows (_EVENT_COLUMNS order), with internal user and product ids."""
-    user_id = users.resolve({row[1] for row in rows}, users_service.ensure_ids, session).__getitem__
-    product_id = products.resolve({row[2] for row in rows}, catalog_service.ensure_ids, session).__getitem__
+    user_id = users_service.ensure_ids(session=session, external_ids={row[1] for row in rows}).__getitem__
+    product_id = catalog_service.ensure_ids(session=session, external_ids={row[2] for row in rows}).__getitem__
     # Positions rather than names: this runs for every event of every import.
     return [
         (row[0], user_id(row[1]), product_id(row[2]), *row[3:9], dataset_id, row[9])  # _EVENT_COLUMNS order
@@ -160,16 +143,25 @@ def _resolve(
 
 
 def _insert_skipping_duplicates(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
-    stored = 0
-    for chunk in bulk.batched(rows, _INSERT_SLICE):
-        values = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in chunk]
-        statement = bulk.upsert_statement(session, Event.__table__).values(values)
-        skip = {"index_elements": ["event_id"], "index_where": Event.event_id.is_not(None)}
-        stored += session.execute(statement.on_conflict_do_nothing(**skip)).rowcount
-    return stored
+    """Inserts rows, skipping event_ids already stored; returns how many were inserted."""
+    if not rows:
+        return 0
+    connection = session.connection()
+    # A list of parameter sets: sent as batched multi-row inserts of one cached statement.
+    values = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+    return len(connection.execute(_skipping_insert(connection.dialect.name), values).all())
 
 
-def record_product_view(*, session: Session, account: Account, product_id: int) -> Product:
+@cache
+def _skipping_insert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id, built once per backend: on the
+    single-event path, building it anew cost more than running it."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Event.__table__)
+    insert = insert.on_conflict_do_nothing(index_elements=["event_id"], index_where=Event.event_id.is_not(None))
+    return insert.returning(Event.id)
+
+
+def record_product_view(*, session: Session, account: Caller, product_id: int) -> Product:
     """Seed 003's product retrieval: one more view, recorded as a `view` event of the caller."""
     product = catalog_service.count_views(session=session, product_id=product_id)
     user = users_service.ensure_account_user(session=session, account=account)

@@ -1,6 +1,5 @@
 """Bulk writing: many rows into a table by the fastest path each backend offers (COPY on
-PostgreSQL, executemany on SQLite), temporary staging tables for set-based merges, and
-id resolution for the shop's own user and product ids."""
+PostgreSQL, executemany on SQLite), and temporary staging tables for set-based merges."""
 
 import gc
 import json
@@ -24,12 +23,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
-    any_,
-    bindparam,
     cast,
     func,
-    literal,
-    select,
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,7 +32,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 CHUNK_ROWS = 50_000
-_ID_SLICE = 10_000  # keeps SQLite's IN lists under its parameter limit
 
 Conversion = Callable[[Any], Any]
 
@@ -231,46 +225,3 @@ def json_merge(session: Session, existing: ColumnElement, incoming: ColumnElemen
     if session.connection().dialect.name == "postgresql":
         return existing.op("||")(incoming)
     return func.json_patch(existing, incoming)
-
-
-def ensure_external_ids(
-    session: Session, table: Table, external_ids: Iterable[str], defaults: dict[str, Any]
-) -> dict[str, int]:
-    """Internal ids for the given external ids, inserting rows (with `defaults`) for unknown ones."""
-    found: dict[str, int] = {}
-    for wanted in batched(set(external_ids), _ID_SLICE):
-        found.update(_select_ids(session, table, wanted))
-        missing = [value for value in wanted if value not in found]
-        if missing:
-            found.update(_insert_ids(session, table, missing, defaults))
-        if len(found) < len(wanted):
-            # A concurrent writer inserted some of them first: read those back.
-            found.update(_select_ids(session, table, [value for value in wanted if value not in found]))
-    return found
-
-
-def _select_ids(session: Session, table: Table, external_ids: list[str]) -> list[tuple[str, int]]:
-    key = table.c.external_id
-    if session.connection().dialect.name == "postgresql":
-        # One array parameter instead of thousands of scalar ones: far cheaper to plan.
-        condition = key == any_(bindparam("external_ids", external_ids, type_=postgresql.ARRAY(String)))
-    else:
-        condition = key.in_(external_ids)
-    return [(row[0], row[1]) for row in session.execute(select(key, table.c.id).where(condition))]
-
-
-def _insert_ids(
-    session: Session, table: Table, external_ids: list[str], defaults: dict[str, Any]
-) -> list[tuple[str, int]]:
-    """Inserts rows for the external ids; returns (external id, id) of those it inserted."""
-    insert = upsert_statement(session, table)
-    returning = (table.c.external_id, table.c.id)
-    if session.connection().dialect.name == "postgresql":
-        values = bindparam("external_ids", external_ids, type_=postgresql.ARRAY(String))
-        constants = [literal(value, table.c[name].type) for name, value in defaults.items()]
-        insert = insert.from_select(["external_id", *defaults], select(func.unnest(values), *constants))
-        result = session.execute(insert.on_conflict_do_nothing(index_elements=["external_id"]).returning(*returning))
-    else:
-        statement = insert.on_conflict_do_nothing(index_elements=["external_id"]).returning(*returning)
-        result = session.execute(statement, [{"external_id": value, **defaults} for value in external_ids])
-    return [(row[0], row[1]) for row in result]

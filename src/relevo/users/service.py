@@ -5,11 +5,11 @@ from collections.abc import Iterable
 from sqlalchemy import DateTime, String, Text, literal, select
 from sqlalchemy.orm import Session
 
-from relevo.accounts.models import Account
+from relevo.accounts.callers import Caller
 from relevo.core.db import utcnow
 from relevo.core.errors import NotFound
 from relevo.core.pagination import paginate_by_id
-from relevo.storage import bulk
+from relevo.storage import bulk, ids
 from relevo.users.models import User
 
 # A users CSV row, ready to store: (external_id, attributes as JSON text).
@@ -29,10 +29,10 @@ def list_users(*, session: Session, limit: int, cursor: str | None) -> tuple[lis
 
 def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """Internal ids for external user ids; unknown users are created on first sight."""
-    return bulk.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})
+    return ids.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})
 
 
-def ensure_account_user(*, session: Session, account: Account) -> User:
+def ensure_account_user(*, session: Session, account: Caller) -> User:
     """The shopper an account browses as, created the first time it is needed."""
     user = session.scalar(select(User).where(User.account_id == account.id))
     if user is not None:

@@ -1,0 +1,68 @@
+"""Who is calling: the authenticated caller of a request, and a short-lived memory of tokens
+already checked, so that a busy integration does not cost a database query per request."""
+
+import time
+from dataclasses import dataclass
+from weakref import WeakSet
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from relevo.accounts.models import Account, Role
+
+CHANGED = "relevo.accounts_changed"  # set in session.info by changes that can revoke access
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated account, as requests see it: immutable, safe to share between threads."""
+
+    id: int
+    username: str
+    role: Role
+
+    @classmethod
+    def of(cls, account: Account) -> "Caller":
+        return cls(id=account.id, username=account.username, role=Role(account.role))
+
+
+class CallerCache:
+    """Tokens checked in the last `seconds`, by token digest.
+
+    Any committed change to accounts or keys (a revocation, a deactivation, a new role) empties
+    every cache of the process at once; other processes see it when their entries expire.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[float, Caller]] = {}
+        _all_caches.add(self)
+
+    def get(self, digest: str) -> Caller | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, caller: Caller) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[digest] = (time.monotonic() + self.seconds, caller)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_all_caches: "WeakSet[CallerCache]" = WeakSet()
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_callers_after_account_changes(session: Session) -> None:
+    if session.info.pop(CHANGED, False):
+        for cache in list(_all_caches):
+            cache.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_callers_after_rollback(session: Session) -> None:
+    session.info.pop(CHANGED, None)
