@@ -488,3 +488,25 @@ def test_any_authenticated_role_may_read_events(
 
 def test_anonymous_callers_may_not_read_events(client: TestClient) -> None:
     assert client.get(EVENTS).status_code == 401
+
+
+@pytest.mark.parametrize("field", ["user_id", "product_id", "session_id", "event_id"])
+def test_nul_characters_are_refused_by_name(
+    client: TestClient, admin_headers: dict, session: Session, field: str
+) -> None:
+    body = event(**{field: "a\u0000b"})
+    assert_invalid(post(client, admin_headers, body), 422, field)
+    assert stored_events(session) == []
+
+
+def test_a_value_the_database_cannot_store_is_a_400_not_a_500(
+    client: TestClient, admin_headers: dict, session: Session, database_url: str
+) -> None:
+    # PostgreSQL's JSON documents cannot hold \u0000; SQLite can, and stores it.
+    response = post(client, admin_headers, event(context={"note": "a\u0000b"}))
+    if database_url.startswith("sqlite"):
+        assert response.status_code == 201, response.text
+        return
+    assert response.status_code == 400, response.text
+    assert response.json()["details"].startswith("a value cannot be stored")
+    assert stored_events(session) == []

@@ -20,6 +20,7 @@ from relevo.core.db import Database
 from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
+from relevo.events.writer import EventWriter
 from relevo.ops.router import router as ops_router
 from relevo.users.router import router as users_router
 
@@ -51,9 +52,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     owns_database = database is None
     database = database or Database(settings.resolved_database_url)
 
+    event_writer = EventWriter(database)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        event_writer.close()
         if owns_database:
             database.dispose()
 
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
+    app.state.event_writer = event_writer
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -20,6 +20,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import PermissionDenied, Unauthenticated
 from relevo.core.security import decode_access_token, digest_api_key, is_api_key, secrets_match
+from relevo.events.writer import EventWriter
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TRANSACTION_ENDINGS = 40  # threads that may commit or roll back at once, apart from the pool
@@ -69,7 +70,12 @@ def _commit_and_close(session: Session) -> None:
         session.close()
 
 
+async def get_event_writer(request: Request) -> EventWriter:
+    return request.app.state.event_writer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+EventWriterDep = Annotated[EventWriter, Depends(get_event_writer)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 

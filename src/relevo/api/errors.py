@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from relevo.core.errors import RelevoError
@@ -76,6 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         logger.info("integrity error: %s", exc.orig)
         return error_response(409, "Conflict", "the change conflicts with existing data", request)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # A value the schema let through but the database cannot store (e.g. \u0000 in JSON).
+        logger.info("data error: %s", exc.orig)
+        reason = str(exc.orig).split("\n")[0]
+        return error_response(400, "Invalid parameter", f"a value cannot be stored: {reason}", request)
 
     @app.exception_handler(OperationalError)
     async def _operational_error(request: Request, exc: OperationalError) -> JSONResponse:

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from relevo.core.fields import ExternalId, UtcDateTime
 
@@ -18,6 +18,8 @@ Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 
 
 class StoreCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     name: str = Field(min_length=1, max_length=255)
 
 
@@ -33,6 +35,8 @@ class StoreRead(BaseModel):
 
 
 class ProductCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     name: str = Field(min_length=1, max_length=255)
     description: str = ""
     price: Price
@@ -47,6 +51,8 @@ class ProductCreate(BaseModel):
 
 class ProductUpdate(BaseModel):
     """Fields left out keep their value."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = None

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import InternalCaller, SessionDep, SettingsDep
+from relevo.api.deps import EventWriterDep, InternalCaller, SessionDep, SettingsDep
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
 from relevo.core.fields import ExternalId, UtcDateTime
@@ -39,12 +39,12 @@ class Saved(BaseModel):
 
 @router.post("/interactions", response_model=Saved, status_code=status.HTTP_201_CREATED)
 @router.post("/ai/interactions", response_model=Saved, status_code=status.HTTP_201_CREATED)
-def save_interaction(body: InteractionIn, _: InternalCaller, session: SessionDep, settings: SettingsDep) -> Saved:
+async def save_interaction(
+    body: InteractionIn, _: InternalCaller, writer: EventWriterDep, settings: SettingsDep
+) -> Saved:
     event = EventIn(user_id=body.user_id, product_id=body.product_id, event_type=body.interaction_type)
     categories = {body.product_id: body.category} if body.category else None
-    events_service.ingest(
-        session=session, events=[event], source="seed003", max_batch=settings.max_event_batch, categories=categories
-    )
+    await writer.ingest([event], source="seed003", max_batch=settings.max_event_batch, categories=categories)
     return Saved(message="Interaction saved successfully")
 
 

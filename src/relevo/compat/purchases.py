@@ -3,9 +3,8 @@
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import EventWriterDep, SettingsDep, WriterCaller
 from relevo.core.fields import ExternalId
-from relevo.events import service as events_service
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
 
@@ -22,9 +21,11 @@ class PurchasesAdded(BaseModel):
 
 
 @router.post("/purchases", response_model=PurchasesAdded)
-def add_purchases(body: PurchasesIn, _: WriterCaller, session: SessionDep, settings: SettingsDep) -> PurchasesAdded:
+async def add_purchases(
+    body: PurchasesIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
+) -> PurchasesAdded:
     events = [
         EventIn(user_id=body.user_id, product_id=product, event_type=EventType.purchase) for product in body.products
     ]
-    events_service.ingest(session=session, events=events, source="seed002", max_batch=settings.max_event_batch)
+    await writer.ingest(events, source="seed002", max_batch=settings.max_event_batch)
     return PurchasesAdded()

@@ -5,11 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import EventWriterDep, SessionDep, SettingsDep, WriterCaller
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
 from relevo.datasets.schemas import DatasetRead
-from relevo.events import service as events_service
 from relevo.events.schemas import EventIn, EventTypeName
 
 router = APIRouter(prefix="/api", tags=["seed 001: SmartCommerce"])
@@ -58,8 +57,8 @@ class StreamingEventProcessed(BaseModel):
 
 
 @router.post("/interaction/", response_model=InteractionRecorded, status_code=status.HTTP_201_CREATED)
-def record_interaction(
-    body: InteractionIn, _: WriterCaller, session: SessionDep, settings: SettingsDep
+async def record_interaction(
+    body: InteractionIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
 ) -> InteractionRecorded:
     event = EventIn(
         user_id=body.user_id,
@@ -69,22 +68,18 @@ def record_interaction(
         event_id=body.event_id,
         recommendation_id=body.recommendation_id,
     )
-    result = events_service.ingest(
-        session=session, events=[event], source="seed001", max_batch=settings.max_event_batch
-    )
+    result = await writer.ingest([event], source="seed001", max_batch=settings.max_event_batch)
     return InteractionRecorded(
         user_id=body.user_id, product_id=body.product_id, interaction_type=event.event_type, stored=result.stored == 1
     )
 
 
 @router.post("/streaming-event/", response_model=StreamingEventProcessed, status_code=status.HTTP_201_CREATED)
-def process_streaming_event(
-    body: StreamingEventIn, _: WriterCaller, session: SessionDep, settings: SettingsDep
+async def process_streaming_event(
+    body: StreamingEventIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
 ) -> StreamingEventProcessed:
     event = EventIn.model_validate(body.model_dump())
-    result = events_service.ingest(
-        session=session, events=[event], source="seed001", max_batch=settings.max_event_batch
-    )
+    result = await writer.ingest([event], source="seed001", max_batch=settings.max_event_batch)
     return StreamingEventProcessed(
         user_id=body.user_id,
         product_id=body.product_id,

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 
 def _text_id(value: Any) -> Any:
@@ -21,8 +21,17 @@ def _as_utc_text(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Text the databases can store: PostgreSQL refuses NUL characters.
+Text = Annotated[str, AfterValidator(_without_nul)]
+
 # The shop's own id for a user or product: a string (integers accepted and turned to text).
-ExternalId = Annotated[str, BeforeValidator(_text_id), Field(min_length=1, max_length=255)]
+ExternalId = Annotated[Text, BeforeValidator(_text_id), Field(min_length=1, max_length=255)]
 
 # Timestamps are stored as naive UTC; this says so on the way out ("...Z").
 UtcDateTime = Annotated[datetime, PlainSerializer(_as_utc_text, when_used="json")]

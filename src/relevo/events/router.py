@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, status
 
-from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import CurrentCaller, EventWriterDep, SessionDep, SettingsDep, WriterCaller
 from relevo.core.fields import as_naive_utc
 from relevo.core.pagination import Page
 from relevo.events import service
@@ -51,14 +51,14 @@ def event_filters(
 
 
 @router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
-def post_events(
+async def post_events(
     body: Annotated[EventIn | list[EventIn], Body(description="One event, or a list of up to 10,000")],
     _: WriterCaller,
-    session: SessionDep,
+    writer: EventWriterDep,
     settings: SettingsDep,
 ) -> IngestResult:
     events = body if isinstance(body, list) else [body]
-    return service.ingest(session=session, events=events, source="api", max_batch=settings.max_event_batch)
+    return await writer.ingest(events, source="api", max_batch=settings.max_event_batch)
 
 
 @router.get("", response_model=Page[EventRead])

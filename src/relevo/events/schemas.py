@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-from relevo.core.fields import ExternalId, UtcDateTime, as_naive_utc
+from relevo.core.fields import ExternalId, Text, UtcDateTime, as_naive_utc
 
 _FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -34,12 +34,12 @@ class EventIn(BaseModel):
     product_id: ExternalId
     event_type: EventTypeName = "view"
     value: float | None = Field(default=None, allow_inf_nan=False, description="rating, quantity or amount")
-    session_id: str | None = Field(default=None, max_length=255)
-    device_type: str | None = Field(default=None, max_length=32)
+    session_id: Text | None = Field(default=None, max_length=255)
+    device_type: Text | None = Field(default=None, max_length=32)
     context: dict[str, Any] | None = None
     timestamp: datetime | None = Field(default=None, description="ISO 8601 or unix seconds; defaults to now")
-    event_id: str | None = Field(default=None, min_length=1, max_length=255, description="Idempotency key")
-    recommendation_id: str | None = Field(default=None, max_length=64)
+    event_id: Text | None = Field(default=None, min_length=1, max_length=255, description="Idempotency key")
+    recommendation_id: Text | None = Field(default=None, max_length=64)
 
     @field_validator("timestamp")
     @classmethod

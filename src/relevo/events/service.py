@@ -1,6 +1,7 @@
 """Event ingestion and reading. Every way behaviour comes in (API, seed routes, CSV) ends in
 `store_rows`, which creates unknown users and products and stores each event_id once."""
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
@@ -75,6 +76,16 @@ def row_from(event: EventIn, now: datetime) -> EventRow:
     )
 
 
+def prepare_rows(events: Sequence[EventIn], *, max_batch: int) -> list[EventRow]:
+    """An API call's events as rows to store, refusing empty and oversized batches."""
+    if not events:
+        raise InvalidArgument("events: send at least one event")
+    if len(events) > max_batch:
+        raise InvalidArgument(f"events: a batch holds at most {max_batch} events; this one has {len(events)}")
+    now = utcnow()
+    return [row_from(event, now) for event in events]
+
+
 def ingest(
     *,
     session: Session,
@@ -83,21 +94,44 @@ def ingest(
     max_batch: int,
     categories: dict[str, str] | None = None,
 ) -> IngestResult:
-    """Stores a batch of events from an API call; `source` labels the ingestion metric.
+    """Stores a batch of events; `source` labels the ingestion metric. (The API goes through
+    `relevo.events.writer`, which stores concurrent requests together.)"""
+    rows = prepare_rows(events, max_batch=max_batch)
+    stored = store_events(session=session, rows=rows, categories=categories)
+    metrics.EVENTS_INGESTED.labels(source).inc(stored)
+    return IngestResult(received=len(rows), stored=stored, duplicates=len(rows) - stored)
 
-    `categories` (product id to category), when the caller knows them, fill in products
-    that have no category yet.
-    """
-    if not events:
-        raise InvalidArgument("events: send at least one event")
-    if len(events) > max_batch:
-        raise InvalidArgument(f"events: a batch holds at most {max_batch} events; this one has {len(events)}")
-    now = utcnow()
-    stored = store_rows(session=session, rows=[row_from(event, now) for event in events])
+
+def store_events(*, session: Session, rows: Sequence[EventRow], categories: dict[str, str] | None) -> int:
+    """store_rows, and `categories` (product id to category, when the sender knows them) fill
+    in products that have no category yet."""
+    stored = store_rows(session=session, rows=rows)
     if categories:
         catalog_service.fill_missing_categories(session=session, categories=categories)
-    metrics.EVENTS_INGESTED.labels(source).inc(stored)
-    return IngestResult(received=len(events), stored=stored, duplicates=len(events) - stored)
+    return stored
+
+
+def store_submissions(
+    *, session: Session, submissions: Sequence[tuple[Sequence[EventRow], dict[str, str] | None]]
+) -> list[int]:
+    """Stores the events of several requests in one go; returns how many of each were new
+    (an event_id repeated across them counts for the first)."""
+    every_row = [row for rows, _ in submissions for row in rows]
+    stored_ids = Counter(_insert_skipping_duplicates(session, _resolve(session, every_row, None)))
+    counts = []
+    for rows, _ in submissions:
+        count = 0
+        for row in rows:
+            if row.event_id is None:
+                count += 1
+            elif stored_ids[row.event_id] > 0:
+                stored_ids[row.event_id] -= 1
+                count += 1
+        counts.append(count)
+    categories = {key: value for _, known in submissions if known for key, value in known.items()}
+    if categories:
+        catalog_service.fill_missing_categories(session=session, categories=categories)
+    return counts
 
 
 def store_rows(*, session: Session, rows: Iterable[EventRow], dataset_id: int | None = None) -> int:
@@ -106,7 +140,7 @@ def store_rows(*, session: Session, rows: Iterable[EventRow], dataset_id: int | 
     Events with an event_id that is already stored (or repeated in `rows`) are skipped.
     """
     if isinstance(rows, Sequence) and len(rows) <= SMALL_BATCH:
-        return _insert_skipping_duplicates(session, _resolve(session, rows, dataset_id))
+        return len(_insert_skipping_duplicates(session, _resolve(session, rows, dataset_id)))
     return _store_many(session, rows, dataset_id)
 
 
@@ -121,7 +155,7 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
             resolved = _resolve(session, chunk, dataset_id)
             keyed = [row for row in resolved if row[0] is not None]
             if keyed:
-                stored += _insert_skipping_duplicates(session, keyed)
+                stored += len(_insert_skipping_duplicates(session, keyed))
                 resolved = [row for row in resolved if row[0] is None]
             # In user order, the (user_id, occurred_at) index is updated page by page instead
             # of all over: PostgreSQL spends about 40% less time storing the chunk.
@@ -142,23 +176,24 @@ def _resolve(session: Session, rows: Sequence[EventRow], dataset_id: int | None)
     ]
 
 
-def _insert_skipping_duplicates(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Inserts rows, skipping event_ids already stored; returns how many were inserted."""
+def _insert_skipping_duplicates(session: Session, rows: Sequence[tuple[Any, ...]]) -> list[str | None]:
+    """Inserts rows, skipping event_ids already stored; returns the event_id of each row it
+    inserted (None for rows without one)."""
     if not rows:
-        return 0
+        return []
     connection = session.connection()
     # A list of parameter sets: sent as batched multi-row inserts of one cached statement.
     values = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
-    return len(connection.execute(_skipping_insert(connection.dialect.name), values).all())
+    return list(connection.execute(_skipping_insert(connection.dialect.name), values).scalars())
 
 
 @cache
 def _skipping_insert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id, built once per backend: on the
-    single-event path, building it anew cost more than running it."""
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id, built once per backend: on
+    the single-event path, building it anew cost more than running it."""
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Event.__table__)
     insert = insert.on_conflict_do_nothing(index_elements=["event_id"], index_where=Event.event_id.is_not(None))
-    return insert.returning(Event.id)
+    return insert.returning(Event.event_id)
 
 
 def record_product_view(*, session: Session, account: Caller, product_id: int) -> Product:
