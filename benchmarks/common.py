@@ -106,9 +106,12 @@ def relevo_server(database_url: str, *, workers: int, extra_env: dict[str, str] 
         **(extra_env or {}),
     }
     command = [sys.executable, "-m", "relevo", "serve", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = Path(data_dir) / "server.log"
+    # A file, not a pipe: a pipe nobody reads fills up and then blocks the server's logging.
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_until_up(port, process)
+        _wait_until_up(port, process, log_path)
         yield port
     finally:
         process.terminate()
@@ -116,14 +119,17 @@ def relevo_server(database_url: str, *, workers: int, extra_env: dict[str, str] 
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        logged = log_path.read_text().strip().splitlines()
+        if logged:
+            print(f"  (server logged {len(logged)} lines; last: {logged[-1][:200]})", flush=True)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _wait_until_up(port: int, process: subprocess.Popen) -> None:
+def _wait_until_up(port: int, process: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"relevo serve exited: {process.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"relevo serve exited: {log_path.read_text()[-2000:]}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response,

@@ -1,5 +1,6 @@
-"""Event ingestion and reading. Every way behaviour comes in (API, seed routes, CSV) ends in
-`store_rows`, which creates unknown users and products and stores each event_id once."""
+"""Event ingestion and reading. Every way behaviour comes in (API, seed routes, CSV) ends
+here: unknown users and products are created, and each event_id is stored once. Small
+batches go through one multi-row insert; large ones through the backend's bulk path."""
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
