@@ -101,10 +101,10 @@ class SyntheticShop:
     def _product(self, index: int) -> DemoProduct:
         category, (low, high) = self._random.choice(self.leaves)
         leaf = category.rsplit(" > ", 1)[1]
-        name = f"{self._random.choice(_ADJECTIVES)} {leaf.rstrip('s')} {100 + index % 900}"
+        name = f"{self._random.choice(_ADJECTIVES)} {leaf} {100 + index % 900}"
         price = Decimal(str(round(self._random.uniform(low, high), 2))).quantize(Decimal("0.01"))
         quantity = 0 if self._random.random() < 0.05 else self._random.randint(1, 500)
-        description = f"{name}: a {leaf.lower()} from the {category.split(' > ')[1].lower()} range."
+        description = f"{name}, from our {category.split(' > ')[1].lower()} range ({category})."
         store = index % max(self.size.stores, 1)
         return DemoProduct(f"P{index:06d}", name, category, price, quantity, description, store)
 

@@ -7,6 +7,7 @@ transaction (and of a thread hand-over per request) is shared by all the request
 """
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -37,7 +38,8 @@ class _Submission:
         self.future = self.loop.create_future()
 
     def settle(self, stored: int | None = None, error: BaseException | None = None) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, stored, error)
+        with contextlib.suppress(RuntimeError):  # a closed event loop: nobody is waiting any more
+            self.loop.call_soon_threadsafe(_settle, self.future, stored, error)
 
 
 def _settle(future: asyncio.Future, stored: int | None, error: BaseException | None) -> None:
@@ -111,7 +113,12 @@ class EventWriter:
                     return
                 batch.append(item)
                 size += len(item.rows)
-            self._store(batch)
+            try:
+                self._store(batch)
+            except BaseException as exc:  # the thread must outlive any one batch, or requests would hang
+                logger.exception("the event writer could not settle a batch")
+                for submission in batch:
+                    submission.settle(error=exc)
 
     def _store(self, batch: list[_Submission]) -> None:
         try:
