@@ -245,6 +245,11 @@ def list_catalog(*, session: Session, limit: int, offset: int) -> list[Product]:
     return list(session.scalars(query))
 
 
+def known_ids(*, session: Session, external_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+    """Ids of products already resolved, and the external ids still unknown (no database access)."""
+    return ids.known_ids(session, Product.__table__, external_ids)
+
+
 def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """Internal ids for the shop's product ids; unknown products become bare catalog entries."""
     now = utcnow()

@@ -150,17 +150,23 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
     skipped, and hand the others to a bulk writer, which stores them while the next chunk is
     produced (for a CSV import: parsed and validated)."""
     stored = 0
-    with bulk.gc_paused(), bulk.BulkWriter(session, Event.__table__, _EVENT_COLUMNS) as writer:
+    # In user order, the (user_id, occurred_at) index is updated page by page instead of all
+    # over: PostgreSQL spends about 40% less time storing a chunk.
+    writer = bulk.BulkWriter(session, Event.__table__, _EVENT_COLUMNS, order_by=_BY_USER)
+    with bulk.gc_paused(), writer:
         for chunk in bulk.batched(rows):
-            writer.wait()  # resolving ids needs the connection
-            resolved = _resolve(session, chunk, dataset_id)
+            # Ids seen before are found while the previous chunk is still being stored; only
+            # the new ones need the connection.
+            users, new_users = users_service.known_ids(session=session, external_ids={row[1] for row in chunk})
+            products, new_products = catalog_service.known_ids(session=session, external_ids={row[2] for row in chunk})
+            writer.wait()
+            users.update(users_service.ensure_ids(session=session, external_ids=new_users))
+            products.update(catalog_service.ensure_ids(session=session, external_ids=new_products))
+            resolved = _as_table_rows(chunk, users, products, dataset_id)
             keyed = [row for row in resolved if row[0] is not None]
             if keyed:
                 stored += len(_insert_skipping_duplicates(session, keyed))
                 resolved = [row for row in resolved if row[0] is None]
-            # In user order, the (user_id, occurred_at) index is updated page by page instead
-            # of all over: PostgreSQL spends about 40% less time storing the chunk.
-            resolved.sort(key=_BY_USER)
             writer.append(resolved)
             stored += len(resolved)
     return stored
@@ -168,8 +174,15 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
 
 def _resolve(session: Session, rows: Sequence[EventRow], dataset_id: int | None) -> list[tuple[Any, ...]]:
     """Event rows as table rows (_EVENT_COLUMNS order), with internal user and product ids."""
-    user_id = users_service.ensure_ids(session=session, external_ids={row[1] for row in rows}).__getitem__
-    product_id = catalog_service.ensure_ids(session=session, external_ids={row[2] for row in rows}).__getitem__
+    users = users_service.ensure_ids(session=session, external_ids={row[1] for row in rows})
+    products = catalog_service.ensure_ids(session=session, external_ids={row[2] for row in rows})
+    return _as_table_rows(rows, users, products, dataset_id)
+
+
+def _as_table_rows(
+    rows: Sequence[EventRow], users: dict[str, int], products: dict[str, int], dataset_id: int | None
+) -> list[tuple[Any, ...]]:
+    user_id, product_id = users.__getitem__, products.__getitem__
     # Positions rather than names: this runs for every event of every import.
     return [
         (row[0], user_id(row[1]), product_id(row[2]), *row[3:9], dataset_id, row[9])  # _EVENT_COLUMNS order

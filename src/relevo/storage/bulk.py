@@ -80,7 +80,11 @@ class BulkWriter:
     else.
     """
 
-    def __init__(self, session: Session, table: Table, columns: Sequence[str]) -> None:
+    def __init__(
+        self, session: Session, table: Table, columns: Sequence[str], order_by: Callable[[Any], Any] | None = None
+    ) -> None:
+        """`order_by`, if given, orders each chunk before it is written (on the background thread)."""
+        self._order_by = order_by
         connection = session.connection()
         self._driver = connection.connection.driver_connection
         self._postgres = connection.dialect.name == "postgresql"
@@ -103,11 +107,15 @@ class BulkWriter:
         if self._postgres:
             self._in_flight = self._executor.submit(self._copy, rows)
         else:
+            if self._order_by is not None:
+                rows = sorted(rows, key=self._order_by)
             if self._conversions:
                 rows = [_converted(row, self._conversions) for row in rows]
             self._in_flight = self._executor.submit(self._driver.cursor().executemany, self._statement, rows)
 
     def _copy(self, rows: Sequence[Sequence[Any]]) -> None:
+        if self._order_by is not None:
+            rows = sorted(rows, key=self._order_by)
         with self._driver.cursor() as cursor, cursor.copy(self._statement) as copy:
             copy.set_types(self._types)
             for row in rows:

@@ -21,10 +21,9 @@ _PENDING = "relevo.resolved_ids"
 _caches: "WeakKeyDictionary[Any, dict[str, dict[str, int]]]" = WeakKeyDictionary()
 
 
-def ensure_external_ids(
-    session: Session, table: Table, external_ids: Iterable[str], defaults: dict[str, Any]
-) -> dict[str, int]:
-    """Internal ids for the given external ids, inserting rows (with `defaults`) for unknown ones."""
+def known_ids(session: Session, table: Table, external_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+    """The ids already resolved (by this transaction or committed ones), and the external ids
+    still to look up. No database access: callers may use it while the connection is busy."""
     remembered = _cache(session).setdefault(table.name, {})
     pending = session.info.setdefault(_PENDING, {}).setdefault(table.name, {})
     found: dict[str, int] = {}
@@ -35,6 +34,15 @@ def ensure_external_ids(
             unknown.append(value)
         else:
             found[value] = known
+    return found, unknown
+
+
+def ensure_external_ids(
+    session: Session, table: Table, external_ids: Iterable[str], defaults: dict[str, Any]
+) -> dict[str, int]:
+    """Internal ids for the given external ids, inserting rows (with `defaults`) for unknown ones."""
+    found, unknown = known_ids(session, table, external_ids)
+    pending = session.info[_PENDING][table.name]
     for wanted in batched(unknown, _SLICE):
         resolved = dict(_select_ids(session, table, wanted))
         missing = [value for value in wanted if value not in resolved]

@@ -27,6 +27,11 @@ def list_users(*, session: Session, limit: int, cursor: str | None) -> tuple[lis
     return paginate_by_id(session, select(User), User.id, limit=limit, cursor=cursor)
 
 
+def known_ids(*, session: Session, external_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+    """Ids of users already resolved, and the external ids still unknown (no database access)."""
+    return ids.known_ids(session, User.__table__, external_ids)
+
+
 def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """Internal ids for external user ids; unknown users are created on first sight."""
     return ids.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})
