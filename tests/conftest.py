@@ -10,6 +10,7 @@ instead of a skip (CI sets it).
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,24 +53,42 @@ def _fast_password_hashing() -> Iterator[None]:
     security._hasher = original
 
 
+@contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """An empty PostgreSQL database on the test server, dropped afterwards."""
+    if not POSTGRES_URL:
+        service_missing("postgres")
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"relevo_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test run."""
-    if not POSTGRES_URL:
-        service_missing("postgres")
-    admin_url = make_url(POSTGRES_URL)
-    name = f"relevo_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with new_postgres_database() as url:
+        engine = create_engine(url)
+        migrations.upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new database with nothing in it (not even the schema), on SQLite and PostgreSQL, for
+    tests whose work commits (the command line, migrations)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with new_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

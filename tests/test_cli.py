@@ -1,7 +1,6 @@
 """The `relevo` command: db upgrade/current, createadmin, import and demo, each against a fresh
 database of its own (these commands commit, so they never touch the rolled-back test database)."""
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,8 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from relevo import migrations
@@ -27,36 +25,11 @@ from relevo.users.models import User
 PASSWORD = "a-long-admin-password"
 
 
-@contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """An empty database on the server of `server_url`, dropped afterwards."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"relevo_cli_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database, on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cli.db'}"
-        return
-    with fresh_postgres_database(request.getfixturevalue("postgres_url")) as url:
-        yield url
-
-
 @pytest.fixture
-def environment(fresh_database_url: str, tmp_path: Path) -> dict[str, str | None]:
+def environment(empty_database_url: str, tmp_path: Path) -> dict[str, str | None]:
     return {
         "RELEVO_DATA_DIR": str(tmp_path / "data"),
-        "RELEVO_DATABASE_URL": fresh_database_url,
+        "RELEVO_DATABASE_URL": empty_database_url,
         "RELEVO_ENV": "development",
         "RELEVO_ADMIN_USERNAME": None,
         "RELEVO_ADMIN_PASSWORD": None,
@@ -106,14 +79,14 @@ def write_csv(tmp_path: Path, name: str, *lines: str) -> Path:
 
 
 def test_db_upgrade_brings_an_empty_database_to_the_head_revision(
-    environment: dict[str, str | None], fresh_database_url: str
+    environment: dict[str, str | None], empty_database_url: str
 ) -> None:
     head = migrations.head_revision()
     assert run(environment, "db", "current").strip() == "empty"
     assert run(environment, "db", "upgrade").strip() == f"database at revision {head}"
     assert run(environment, "db", "current").strip() == head
     assert run(environment, "db", "upgrade").strip() == f"database at revision {head}"
-    assert counts(fresh_database_url, Account, Event) == [0, 0]
+    assert counts(empty_database_url, Account, Event) == [0, 0]
 
 
 def test_without_a_database_url_the_database_is_a_file_in_the_data_dir(tmp_path: Path) -> None:
@@ -128,13 +101,13 @@ def test_without_a_database_url_the_database_is_a_file_in_the_data_dir(tmp_path:
 
 
 def test_createadmin_makes_an_admin_who_can_log_in(
-    migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path
+    migrated: dict[str, str | None], empty_database_url: str, tmp_path: Path
 ) -> None:
     output = run(migrated, "createadmin", "--username", "boss", "--password", PASSWORD)
     assert "admin 'boss' created" in output
     settings = Settings(
         data_dir=tmp_path / "data",
-        database_url=fresh_database_url,
+        database_url=empty_database_url,
         secret_key="cli-test-secret-key-long-enough-for-jwt",
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
@@ -166,7 +139,7 @@ def test_createadmin_refuses_a_short_password_with_a_message(migrated: dict[str,
 
 
 def test_import_interactions_prints_counts_and_rejected_lines(
-    migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path
+    migrated: dict[str, str | None], empty_database_url: str, tmp_path: Path
 ) -> None:
     path = write_csv(
         tmp_path,
@@ -182,19 +155,19 @@ def test_import_interactions_prints_counts_and_rejected_lines(
     assert "dataset 1: 2 rows imported, 2 rejected, 1 duplicates" in output
     assert "line 3: user_id: is empty" in output
     assert "line 6: timestamp: 'someday'" in output
-    assert counts(fresh_database_url, Event, User, Product, Dataset) == [2, 2, 2, 1]
-    with opened(fresh_database_url) as database, database.session(write=False) as session:
+    assert counts(empty_database_url, Event, User, Product, Dataset) == [2, 2, 2, 1]
+    with opened(empty_database_url) as database, database.session(write=False) as session:
         dataset = session.scalar(select(Dataset))
         assert (dataset.filename, dataset.uploaded_by, dataset.status) == ("events.csv", None, "imported")
         assert set(session.scalars(select(Event.dataset_id))) == {dataset.id}
 
 
-def test_import_items_and_users(migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path) -> None:
+def test_import_items_and_users(migrated: dict[str, str | None], empty_database_url: str, tmp_path: Path) -> None:
     items = write_csv(tmp_path, "items.csv", "product_id,name,category,price,brand", "sku-1,Lamp,Lamps,9.999,Lumen")
     users = write_csv(tmp_path, "users.csv", "user_id,segment", "u1,vip", "u2,new")
     assert "1 rows imported, 0 rejected" in run(migrated, "import", "items", str(items))
     assert "2 rows imported, 0 rejected" in run(migrated, "import", "users", str(users))
-    with opened(fresh_database_url) as database, database.session(write=False) as session:
+    with opened(empty_database_url) as database, database.session(write=False) as session:
         lamp = session.scalar(select(Product).where(Product.external_id == "sku-1"))
         assert (lamp.name, lamp.category, str(lamp.price), lamp.attributes) == (
             "Lamp",
@@ -209,13 +182,13 @@ def test_import_items_and_users(migrated: dict[str, str | None], fresh_database_
 
 
 def test_import_of_a_file_with_a_bad_header_fails_with_the_reason(
-    migrated: dict[str, str | None], fresh_database_url: str, tmp_path: Path
+    migrated: dict[str, str | None], empty_database_url: str, tmp_path: Path
 ) -> None:
     path = write_csv(tmp_path, "events.csv", "user_id,item_id", "u1,p1")
     result = invoke(migrated, "import", "interactions", str(path))
     assert result.exit_code != 0
     assert "missing: product_id" in result.output
-    assert counts(fresh_database_url, Dataset, Event, User) == [0, 0, 0]
+    assert counts(empty_database_url, Dataset, Event, User) == [0, 0, 0]
 
 
 def test_import_refuses_a_missing_file_or_an_unknown_type(migrated: dict[str, str | None], tmp_path: Path) -> None:
@@ -231,14 +204,14 @@ def test_import_refuses_a_missing_file_or_an_unknown_type(migrated: dict[str, st
 # demo
 
 
-def test_demo_loads_a_shop_once(migrated: dict[str, str | None], fresh_database_url: str) -> None:
+def test_demo_loads_a_shop_once(migrated: dict[str, str | None], empty_database_url: str) -> None:
     output = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
     assert "demo shop loaded: 4 stores, 200 products" in output
-    stores, products, events, users = counts(fresh_database_url, Store, Product, Event, User)
+    stores, products, events, users = counts(empty_database_url, Store, Product, Event, User)
     assert (stores, products) == (4, 200)
     assert 0 < users <= 50
     assert events >= 300
     assert f"{events} events" in output
     again = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
     assert "already loaded" in again
-    assert counts(fresh_database_url, Store, Product, Event) == [stores, products, events]
+    assert counts(empty_database_url, Store, Product, Event) == [stores, products, events]

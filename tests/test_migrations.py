@@ -1,9 +1,7 @@
 """The Alembic migrations: a fresh database reaches head, matches the ORM models exactly, and
 can go down to nothing and up again. Each test gets an empty database of its own."""
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, inspect, text
 
 from relevo import migrations
 from relevo.core.db import Database
@@ -22,33 +19,12 @@ from relevo.models import Base
 TABLES = {"accounts", "api_keys", "stores", "products", "users", "events", "datasets"}
 
 
-@contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """An empty database on the server of `server_url`, dropped afterwards."""
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"relevo_migrations_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def engine(empty_database_url: str) -> Iterator[Engine]:
     """An engine on an empty database, configured as Relevo configures its own."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'migrations.db'}")
-        yield database.engine
-        database.dispose()
-        return
-    with fresh_postgres_database(request.getfixturevalue("postgres_url")) as url:
-        database = Database(url)
-        yield database.engine
-        database.dispose()
+    database = Database(empty_database_url)
+    yield database.engine
+    database.dispose()
 
 
 def schema_differences(engine: Engine) -> list:

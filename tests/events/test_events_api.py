@@ -16,6 +16,7 @@ from relevo.core.config import Settings
 from relevo.events.models import Event
 from relevo.events.service import SMALL_BATCH
 from relevo.users.models import User
+from tests.events.stored import stored_rows
 
 EVENTS = "/api/v1/events"
 LARGE_BATCH = 300
@@ -50,29 +51,6 @@ def assert_invalid(response: Response, status_code: int, field: str) -> None:
     assert field in body["details"]
 
 
-def stored_events(session: Session) -> list[Any]:
-    """Every stored event in arrival order, with the shop's user and product ids."""
-    session.expire_all()
-    query = (
-        select(
-            Event.event_id,
-            User.external_id.label("user_id"),
-            Product.external_id.label("product_id"),
-            Event.event_type,
-            Event.value,
-            Event.session_id,
-            Event.device_type,
-            Event.context,
-            Event.recommendation_id,
-            Event.occurred_at,
-        )
-        .join(User, User.id == Event.user_id)
-        .join(Product, Product.id == Event.product_id)
-        .order_by(Event.id)
-    )
-    return session.execute(query).all()
-
-
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
@@ -88,7 +66,7 @@ def test_one_event_object_is_stored(client: TestClient, admin_headers: dict, ses
     result = post_ok(client, admin_headers, event("u1", "p1", event_type="click"))
 
     assert result == {"received": 1, "stored": 1, "duplicates": 0}
-    [stored] = stored_events(session)
+    [stored] = stored_rows(session)
     assert (stored.user_id, stored.product_id, stored.event_type) == ("u1", "p1", "click")
 
 
@@ -96,7 +74,7 @@ def test_a_list_of_events_is_stored(client: TestClient, admin_headers: dict, ses
     body = [event("u1", "p1"), event("u1", "p2", event_type="add_to_cart"), event("u2", "p1", event_type="purchase")]
 
     assert post_ok(client, admin_headers, body) == {"received": 3, "stored": 3, "duplicates": 0}
-    stored = [(row.user_id, row.product_id, row.event_type) for row in stored_events(session)]
+    stored = [(row.user_id, row.product_id, row.event_type) for row in stored_rows(session)]
     assert stored == [("u1", "p1", "view"), ("u1", "p2", "add_to_cart"), ("u2", "p1", "purchase")]
 
 
@@ -105,13 +83,13 @@ def test_event_type_defaults_to_view_and_is_normalised(
 ) -> None:
     post_ok(client, admin_headers, [event("u1", "p1"), event("u1", "p2", event_type=" Purchase ")])
 
-    assert [row.event_type for row in stored_events(session)] == ["view", "purchase"]
+    assert [row.event_type for row in stored_rows(session)] == ["view", "purchase"]
 
 
 def test_integer_ids_are_stored_as_text(client: TestClient, admin_headers: dict, session: Session) -> None:
     post_ok(client, admin_headers, event(123, 456))
 
-    [stored] = stored_events(session)
+    [stored] = stored_rows(session)
     assert (stored.user_id, stored.product_id) == ("123", "456")
     assert get_ok(client, admin_headers)["items"][0]["user_id"] == "123"
 
@@ -149,7 +127,7 @@ def test_an_event_id_is_stored_once(client: TestClient, admin_headers: dict, ses
     assert post_ok(client, admin_headers, first) == {"received": size, "stored": size - 1, "duplicates": 1}
     assert post_ok(client, admin_headers, second) == {"received": size, "stored": 1, "duplicates": size - 1}
 
-    event_ids = [row.event_id for row in stored_events(session)]
+    event_ids = [row.event_id for row in stored_rows(session)]
     assert sorted(event_ids) == sorted(f"e{i}" for i in range(size))
 
 
@@ -159,7 +137,7 @@ def test_a_resent_event_keeps_its_first_version(client: TestClient, admin_header
     result = post_ok(client, admin_headers, event("u1", "p1", event_type="purchase", event_id="e1"))
 
     assert result == {"received": 1, "stored": 0, "duplicates": 1}
-    assert [row.event_type for row in stored_events(session)] == ["click"]
+    assert [row.event_type for row in stored_rows(session)] == ["click"]
 
 
 @pytest.mark.parametrize("size", [2, LARGE_BATCH], ids=["small batch", "large batch"])
@@ -184,7 +162,7 @@ def test_timestamps_are_stored_in_utc(
 ) -> None:
     post_ok(client, admin_headers, event(timestamp=timestamp))
 
-    [stored] = stored_events(session)
+    [stored] = stored_rows(session)
     assert stored.occurred_at == datetime(2024, 5, 1, 12, 0)
     assert get_ok(client, admin_headers)["items"][0]["timestamp"] == "2024-05-01T12:00:00Z"
 
@@ -194,7 +172,7 @@ def test_an_event_without_timestamp_is_stamped_now(client: TestClient, admin_hea
     post_ok(client, admin_headers, event())
     after = datetime.now(UTC).replace(tzinfo=None)
 
-    [stored] = stored_events(session)
+    [stored] = stored_rows(session)
     assert before <= stored.occurred_at <= after
 
 
@@ -226,7 +204,7 @@ def test_a_bad_event_type_is_refused(client: TestClient, admin_headers: dict, ev
 def test_custom_event_types_are_accepted(client: TestClient, admin_headers: dict, session: Session) -> None:
     post_ok(client, admin_headers, event(event_type="wishlist"))
 
-    assert [row.event_type for row in stored_events(session)] == ["wishlist"]
+    assert [row.event_type for row in stored_rows(session)] == ["wishlist"]
     assert get_ok(client, admin_headers, event_type="wishlist")["items"][0]["event_type"] == "wishlist"
 
 
@@ -245,7 +223,7 @@ def test_a_value_that_is_not_a_finite_number_is_refused(
 def test_a_numeric_value_is_stored(client: TestClient, admin_headers: dict, session: Session) -> None:
     post_ok(client, admin_headers, event(event_type="rating", value=4.5))
 
-    assert [row.value for row in stored_events(session)] == [4.5]
+    assert [row.value for row in stored_rows(session)] == [4.5]
 
 
 @pytest.mark.parametrize("missing", ["user_id", "product_id"])
@@ -332,7 +310,7 @@ def test_every_field_round_trips(client: TestClient, admin_headers: dict, sessio
 
     post_ok(client, admin_headers, body)
 
-    [stored] = stored_events(session)
+    [stored] = stored_rows(session)
     assert stored.context == context
     assert (stored.session_id, stored.device_type, stored.recommendation_id) == ("session_abc123", "mobile", "rec-42")
     [read] = get_ok(client, admin_headers)["items"]
@@ -496,7 +474,7 @@ def test_nul_characters_are_refused_by_name(
 ) -> None:
     body = event(**{field: "a\u0000b"})
     assert_invalid(post(client, admin_headers, body), 422, field)
-    assert stored_events(session) == []
+    assert stored_rows(session) == []
 
 
 def test_a_value_the_database_cannot_store_is_a_400_not_a_500(
@@ -509,4 +487,4 @@ def test_a_value_the_database_cannot_store_is_a_400_not_a_500(
         return
     assert response.status_code == 400, response.text
     assert response.json()["details"].startswith("a value cannot be stored")
-    assert stored_events(session) == []
+    assert stored_rows(session) == []

@@ -18,6 +18,7 @@ from relevo.events.models import Event
 from relevo.events.schemas import EventIn
 from relevo.events.service import SMALL_BATCH, EventRow, ingest, store_rows
 from relevo.users.models import User
+from tests.events.stored import stored_rows
 
 Feed = Callable[[list[EventRow]], Iterable[EventRow]]
 MOMENT = datetime(2024, 5, 1, 12, 30, 15, 123456)
@@ -45,29 +46,6 @@ def as_generator(rows: list[EventRow]) -> Iterator[EventRow]:
 def feed(request: pytest.FixtureRequest) -> Feed:
     """The same rows as a short list (the small-batch path) or a generator (always the bulk path)."""
     return list if request.param == "list" else as_generator
-
-
-def stored_rows(session: Session) -> list[EventRow]:
-    """Every stored event, in arrival order, as the EventRow it was stored from."""
-    session.expire_all()
-    query = (
-        select(
-            Event.event_id,
-            User.external_id,
-            Product.external_id,
-            Event.event_type,
-            Event.value,
-            Event.session_id,
-            Event.device_type,
-            Event.context,
-            Event.recommendation_id,
-            Event.occurred_at,
-        )
-        .join(User, User.id == Event.user_id)
-        .join(Product, Product.id == Event.product_id)
-        .order_by(Event.id)
-    )
-    return [EventRow(*values) for values in session.execute(query)]
 
 
 def count(session: Session, model: type) -> int:
