@@ -48,14 +48,19 @@ def describe_machine(postgres_admin_url: str | None) -> str:
 @contextlib.contextmanager
 def fresh_database(backend: str, postgres_admin_url: str) -> Iterator[str]:
     """A new, migrated database (a PostgreSQL database or a SQLite file), removed afterwards."""
-    if backend == "sqlite":
-        folder = tempfile.mkdtemp(prefix="relevo-bench-")
-        url = f"sqlite:///{folder}/relevo.db"
+    with _empty_database(backend, postgres_admin_url) as url:
         database = Database(url)
         migrations.upgrade(database.engine)
         database.dispose()
+        yield url
+
+
+@contextlib.contextmanager
+def _empty_database(backend: str, postgres_admin_url: str) -> Iterator[str]:
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix="relevo-bench-")
         try:
-            yield url
+            yield f"sqlite:///{folder}/relevo.db"
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
@@ -64,12 +69,8 @@ def fresh_database(backend: str, postgres_admin_url: str) -> Iterator[str]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    migrations.upgrade(database.engine)
-    database.dispose()
     try:
-        yield url
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

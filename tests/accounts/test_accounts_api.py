@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from relevo.accounts.models import Account, Role
-from tests.api.error_shape import assert_error
 from tests.conftest import PASSWORD
+from tests.errors import assert_error
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from relevo.accounts.models import Account, ApiKey, Role
 from relevo.core.db import Database
-from tests.api.error_shape import assert_error
+from tests.errors import assert_error
 
 
 def create_key(client: TestClient, headers: dict[str, str], **fields) -> dict:

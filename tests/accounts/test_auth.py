@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from relevo.accounts.models import Account, Role
 from relevo.core.config import Settings
 from relevo.core.security import create_access_token
-from tests.api.error_shape import assert_error
 from tests.conftest import PASSWORD
+from tests.errors import assert_error
 
 EVENT = {"user_id": "shopper-1", "product_id": "sku-1", "event_type": "view"}
 

@@ -10,7 +10,7 @@ from relevo.accounts.models import Role
 from relevo.api.app import create_app
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from tests.api.error_shape import assert_error
+from tests.errors import assert_error
 
 MB = 1024 * 1024
 SECRET_DETAIL = "password=hunter2 at db-internal.example:5432"

@@ -1,12 +1,10 @@
 """Prices shown in another currency: the `convert` rule itself, and `?currency=` on the product routes."""
 
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 
-from relevo.accounts.models import Account, Role
 from relevo.catalog.currency import convert
 from relevo.core.config import Settings
 from relevo.core.errors import InvalidArgument
@@ -88,11 +86,6 @@ def test_codes_are_case_sensitive_at_this_level() -> None:
 
 
 # The routes
-
-
-@pytest.fixture
-def owner_headers(make_account: Callable[..., Account], auth: Callable) -> dict[str, str]:
-    return auth(make_account(Role.owner))
 
 
 @pytest.fixture

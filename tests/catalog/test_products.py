@@ -33,16 +33,6 @@ from tests.conftest import CLIENT_SECRET
 
 
 @pytest.fixture
-def owner(make_account: Callable[..., Account]) -> Account:
-    return make_account(Role.owner)
-
-
-@pytest.fixture
-def owner_headers(owner: Account, auth: Callable) -> dict[str, str]:
-    return auth(owner)
-
-
-@pytest.fixture
 def store(client: TestClient, owner_headers: dict) -> dict:
     return create_store(client, owner_headers, "Owner's store")
 

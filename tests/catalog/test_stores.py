@@ -26,16 +26,6 @@ from tests.catalog.shop import (
 
 
 @pytest.fixture
-def owner(make_account: Callable[..., Account]) -> Account:
-    return make_account(Role.owner)
-
-
-@pytest.fixture
-def owner_headers(owner: Account, auth: Callable) -> dict[str, str]:
-    return auth(owner)
-
-
-@pytest.fixture
 def other_owner_headers(make_account: Callable[..., Account], auth: Callable) -> dict[str, str]:
     return auth(make_account(Role.owner))
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from relevo.accounts.models import Role
 from relevo.catalog.models import Product
 from relevo.core.config import Settings
-from relevo.events.models import Event
-from relevo.users.models import User
 from tests.conftest import CLIENT_SECRET
+from tests.errors import assert_error_mentioning as assert_error
+from tests.events.stored import stored_rows
 
 SAVE_ROUTES = ["/interactions", "/ai/interactions"]
 SAVED = {"message": "Interaction saved successfully"}
@@ -42,24 +42,12 @@ def interactions(client: TestClient, headers: dict[str, str], **params: int) -> 
 
 def stored_events(session: Session) -> list[tuple[str, str, str]]:
     """(user id, product id, event type) of every stored event, in arrival order."""
-    session.expire_all()
-    query = (
-        select(User.external_id, Product.external_id, Event.event_type)
-        .join(User, User.id == Event.user_id)
-        .join(Product, Product.id == Event.product_id)
-        .order_by(Event.id)
-    )
-    return [tuple(row) for row in session.execute(query)]
+    return [(row.user_id, row.product_id, row.event_type) for row in stored_rows(session)]
 
 
 def category_of(session: Session, external_id: str) -> str | None:
     session.expire_all()
     return session.scalar(select(Product.category).where(Product.external_id == external_id))
-
-
-def assert_error(response: Any, status_code: int) -> None:
-    assert response.status_code == status_code, response.text
-    assert set(response.json()) == {"error", "details"}
 
 
 # Saving interactions

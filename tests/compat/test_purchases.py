@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from relevo.accounts.models import Role
 from relevo.catalog.models import Product
 from relevo.core.config import Settings
-from relevo.events.models import Event
 from relevo.users.models import User
+from tests.errors import assert_error_mentioning as assert_error
+from tests.events.stored import stored_rows
 
 PURCHASES = "/purchases"
 SEED_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -22,28 +23,13 @@ ADDED = {"status": "purchases_added"}
 
 def stored_purchases(session: Session) -> list[tuple[str, str, str]]:
     """(user id, product id, event type) of every stored event, in arrival order."""
-    session.expire_all()
-    query = (
-        select(User.external_id, Product.external_id, Event.event_type)
-        .join(User, User.id == Event.user_id)
-        .join(Product, Product.id == Event.product_id)
-        .order_by(Event.id)
-    )
-    return [tuple(row) for row in session.execute(query)]
+    return [(row.user_id, row.product_id, row.event_type) for row in stored_rows(session)]
 
 
 def add_purchases(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> None:
     response = client.post(PURCHASES, json=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json() == ADDED
-
-
-def assert_error(response: Any, status_code: int, field: str | None = None) -> None:
-    assert response.status_code == status_code, response.text
-    body = response.json()
-    assert set(body) == {"error", "details"}
-    if field is not None:
-        assert field in body["details"]
 
 
 def test_the_seed_request_adds_a_purchase(client: TestClient, admin_headers: dict, session: Session) -> None:

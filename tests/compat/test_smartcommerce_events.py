@@ -13,6 +13,7 @@ from relevo.accounts.models import Role
 from relevo.catalog.models import Product
 from relevo.events.models import Event
 from relevo.users.models import User
+from tests.errors import assert_error_mentioning as assert_error
 
 INTERACTION = "/api/interaction/"
 STREAMING_EVENT = "/api/streaming-event/"
@@ -44,14 +45,6 @@ def stored_events(session: Session) -> list[tuple[Event, str, str]]:
         .order_by(Event.id)
     )
     return [tuple(row) for row in session.execute(query)]
-
-
-def assert_error(response: Any, status_code: int, field: str | None = None) -> None:
-    assert response.status_code == status_code, response.text
-    body = response.json()
-    assert set(body) == {"error", "details"}
-    if field is not None:
-        assert field in body["details"]
 
 
 # POST /api/interaction/

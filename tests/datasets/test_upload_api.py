@@ -17,6 +17,7 @@ from relevo.events.models import Event
 from relevo.storage import bulk
 from relevo.users.models import User
 from tests.datasets.csv_files import csv_bytes, multipart
+from tests.errors import assert_error_mentioning as assert_error
 
 SEED_UPLOAD = "/api/upload-dataset/"
 DATASETS = "/api/v1/datasets"
@@ -48,15 +49,6 @@ def upload(
     response = client.post(route, headers=headers, **multipart(content, dataset_type, filename))
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def assert_error(response, status: int, *words: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) >= {"error", "details"}
-    assert body["error"]
-    for word in words:
-        assert word in str(body["details"]), body
 
 
 def count(session: Session, model: type) -> int:

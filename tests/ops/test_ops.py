@@ -12,8 +12,8 @@ from relevo.accounts.models import Role
 from relevo.api.app import create_app
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from tests.api.error_shape import assert_error
 from tests.conftest import PASSWORD
+from tests.errors import assert_error
 
 CLOSED_REDIS = "redis://127.0.0.1:1/0"
 

@@ -16,3 +16,11 @@ def assert_error(response: Response, status: int, error: str | None = None) -> A
     if status == 401:
         assert response.headers["www-authenticate"] == "Bearer"
     return body["details"]
+
+
+def assert_error_mentioning(response: Response, status: int, *words: str) -> Any:
+    """assert_error, and the details name each of `words` (a field, a limit, a role)."""
+    details = assert_error(response, status)
+    for word in words:
+        assert word in str(details), details
+    return details
