@@ -1,11 +1,14 @@
 """Accounts managed by admins under /api/v1/accounts: create, read, change, deactivate, page."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
 from relevo.accounts.models import Account, Role
+from relevo.core.config import Settings
 from tests.conftest import PASSWORD
 from tests.errors import assert_error
 
@@ -283,3 +286,54 @@ def test_bad_paging_parameters_name_the_field(
     response = client.get("/api/v1/accounts", params=params, headers=admin_headers)
 
     assert field in assert_error(response, status, "Invalid parameter")
+
+
+def token_issued_earlier(account: Account, settings: Settings, seconds: int = 10) -> dict[str, str]:
+    """A JWT as /login would have issued it `seconds` ago."""
+    issued = datetime.now(UTC) - timedelta(seconds=seconds)
+    claims = {"sub": str(account.id), "name": account.username, "iat": issued, "exp": issued + timedelta(hours=1)}
+    return bearer(jwt.encode(claims, settings.secret_key, algorithm="HS256"))
+
+
+def test_a_password_change_ends_earlier_tokens(
+    client: TestClient, make_account: Callable, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    account = make_account(Role.viewer)
+    earlier = token_issued_earlier(account, settings)
+    assert client.get("/api/v1/auth/me", headers=earlier).status_code == 200
+    patch_account(client, admin_headers, account.id, password=NEW_PASSWORD)
+    assert_error(client.get("/api/v1/auth/me", headers=earlier), 401)
+    fresh = bearer(login(client, account.username, NEW_PASSWORD).json()["access_token"])
+    assert client.get("/api/v1/auth/me", headers=fresh).status_code == 200
+
+
+def test_a_switched_off_account_switched_on_again_needs_new_tokens(
+    client: TestClient, make_account: Callable, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    account = make_account(Role.viewer)
+    earlier = token_issued_earlier(account, settings)
+    patch_account(client, admin_headers, account.id, is_active=False)
+    patch_account(client, admin_headers, account.id, is_active=True)
+    assert_error(client.get("/api/v1/auth/me", headers=earlier), 401)
+    assert login(client, account.username).status_code == 200
+
+
+@pytest.mark.parametrize("change", [{"role": "viewer"}, {"is_active": False}])
+def test_the_last_active_admin_cannot_be_demoted_or_switched_off(
+    client: TestClient, make_account: Callable, auth: Callable, change: dict
+) -> None:
+    only_admin = make_account(Role.admin)
+    headers = auth(only_admin)
+    response = client.patch(f"/api/v1/accounts/{only_admin.id}", json=change, headers=headers)
+    assert "last active admin" in assert_error(response, 409, "Conflict")
+    assert "last active admin" in assert_error(client.delete(f"/api/v1/accounts/{only_admin.id}", headers=headers), 409)
+    assert client.get("/api/v1/auth/me", headers=headers).json()["role"] == "admin"
+
+
+def test_an_admin_can_be_demoted_once_there_is_another(
+    client: TestClient, make_account: Callable, auth: Callable
+) -> None:
+    first, second = make_account(Role.admin), make_account(Role.admin)
+    response = client.patch(f"/api/v1/accounts/{first.id}", json={"role": "owner"}, headers=auth(second))
+    assert response.status_code == 200, response.text
+    assert response.json()["role"] == "owner"

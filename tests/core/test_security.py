@@ -41,7 +41,7 @@ def test_a_corrupt_stored_hash_never_verifies(stored: str) -> None:
 
 
 def test_an_access_token_round_trips_to_its_account_id() -> None:
-    assert security.decode_access_token(make_token(), secret_key=SECRET) == 42
+    assert security.decode_access_token(make_token(), secret_key=SECRET).account_id == 42
 
 
 def test_an_access_token_carries_the_standard_claims() -> None:

@@ -25,6 +25,8 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Access tokens issued before this (a password change, a deactivation) are refused.
+    tokens_valid_after: Mapped[datetime | None]
 
 
 class ApiKey(Base):

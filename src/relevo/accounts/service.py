@@ -11,7 +11,7 @@ from relevo.accounts.models import Account, ApiKey, Role
 from relevo.accounts.schemas import AccountCreate, AccountUpdate
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
-from relevo.core.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated
+from relevo.core.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, Unauthenticated
 from relevo.core.pagination import paginate_by_id
 from relevo.core.security import (
     create_access_token,
@@ -57,12 +57,17 @@ def create(*, session: Session, data: AccountCreate) -> Account:
 
 
 def update(*, session: Session, account: Account, data: AccountUpdate) -> Account:
+    if (data.role is not None and data.role != Role.admin) or data.is_active is False:
+        _keep_an_admin(session=session, account=account)
     if data.password is not None:
         account.password_hash = hash_password(data.password)
+        _end_sessions(account)
     if data.role is not None:
         account.role = data.role
     if data.is_active is not None:
         account.is_active = data.is_active
+        if not data.is_active:
+            _end_sessions(account)
     session.info[CHANGED] = True
     session.flush()
     return account
@@ -70,12 +75,28 @@ def update(*, session: Session, account: Account, data: AccountUpdate) -> Accoun
 
 def deactivate(*, session: Session, account: Account) -> None:
     """Accounts own stores and datasets, so they are switched off rather than removed."""
+    _keep_an_admin(session=session, account=account)
     account.is_active = False
+    _end_sessions(account)
     session.info[CHANGED] = True
     now = utcnow()
     for key in session.scalars(select(ApiKey).where(ApiKey.account_id == account.id, ApiKey.revoked_at.is_(None))):
         key.revoked_at = now
     session.flush()
+
+
+def _keep_an_admin(*, session: Session, account: Account) -> None:
+    """Refuses to demote or switch off the last active admin: nobody could manage accounts."""
+    if account.role != Role.admin or not account.is_active:
+        return
+    active_admins = select(func.count()).select_from(Account).where(Account.role == Role.admin, Account.is_active)
+    if session.scalar(active_admins) <= 1:
+        raise Conflict(f"{account.username!r} is the last active admin; make another admin first")
+
+
+def _end_sessions(account: Account) -> None:
+    """Access tokens issued until now stop working (to the second: tokens carry whole seconds)."""
+    account.tokens_valid_after = utcnow().replace(microsecond=0)
 
 
 def ensure_admin(*, session: Session, username: str, password: str) -> Account | None:
@@ -113,7 +134,10 @@ def authenticate_token(*, session: Session, token: str, settings: Settings) -> C
         if account is None:
             raise Unauthenticated("the API key is unknown or revoked", error="Invalid token")
     else:
-        account = session.get(Account, decode_access_token(token, secret_key=settings.secret_key))
+        claims = decode_access_token(token, secret_key=settings.secret_key)
+        account = session.get(Account, claims.account_id)
+        if account is not None and account.tokens_valid_after and claims.issued_at < account.tokens_valid_after:
+            raise Unauthenticated("the password changed or the account was switched off since; log in again")
     if account is None or not account.is_active:
         raise Unauthenticated("the account behind this token is deactivated or gone", error="Invalid token")
     return Caller.of(account)

@@ -37,3 +37,8 @@ class NotFound(RelevoError):
 class AlreadyExists(RelevoError):
     status_code = 409
     error = "Already exists"
+
+
+class Conflict(RelevoError):
+    status_code = 409
+    error = "Conflict"

@@ -33,14 +33,22 @@ def create_access_token(*, account_id: int, username: str, secret_key: str, minu
     return jwt.encode(claims, secret_key, algorithm=_JWT_ALGORITHM)
 
 
-def decode_access_token(token: str, *, secret_key: str) -> int:
-    """The account id a valid token names; Unauthenticated if it is forged, malformed or expired."""
+@dataclass(frozen=True)
+class TokenClaims:
+    account_id: int
+    issued_at: datetime  # naive UTC, to the second
+
+
+def decode_access_token(token: str, *, secret_key: str) -> TokenClaims:
+    """What a valid token says; Unauthenticated if it is forged, malformed or expired."""
     try:
-        claims = jwt.decode(token, secret_key, algorithms=[_JWT_ALGORITHM], options={"require": ["sub", "exp"]})
-        return int(claims["sub"])
+        options = {"require": ["sub", "exp", "iat"]}
+        claims = jwt.decode(token, secret_key, algorithms=[_JWT_ALGORITHM], options=options)
+        issued_at = datetime.fromtimestamp(claims["iat"], UTC).replace(tzinfo=None)
+        return TokenClaims(account_id=int(claims["sub"]), issued_at=issued_at)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("the access token has expired; log in again", error="Token expired") from exc
-    except (jwt.PyJWTError, ValueError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise Unauthenticated("the access token is not valid", error="Invalid token") from exc
 
 

@@ -27,9 +27,11 @@ def upgrade(engine: Engine | Connection, revision: str = "head") -> None:
 
 
 def create_revision(engine: Engine, message: str) -> None:
-    """Writes a new migration from the difference between the models and a database at head."""
+    """Writes a new migration from the difference between the models and a database at head,
+    numbered after the last one (0001, 0002, ...)."""
+    number = len(list((_HERE / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
     with engine.begin() as connection:
-        command.revision(_config(connection), message=message, autogenerate=True)
+        command.revision(_config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}")
 
 
 def head_revision() -> str | None:
