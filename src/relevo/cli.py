@@ -156,6 +156,7 @@ def import_file(
                     stream=stream,
                     filename=path.name,
                     uploaded_by=None,
+                    currencies=settings.currency_rates.keys(),
                     progress=lambda done: progress.update(task, completed=done),
                 )
         except RelevoError as exc:

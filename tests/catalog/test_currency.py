@@ -200,3 +200,13 @@ def test_products_cannot_be_priced_in_a_currency_without_a_rate(
     listed = client.get(PRODUCTS, params={"currency": "EUR"}, headers=owner_headers)
     assert listed.status_code == 200
     assert [item["currency"] for item in listed.json()] == ["USD"]
+
+
+def test_a_product_whose_rate_was_removed_lists_without_conversion(
+    client: TestClient, owner_headers: dict, store: dict, settings: Settings
+) -> None:
+    create_product(client, owner_headers, store["id"], price="10.00", currency="GBP")
+    del settings.currency_rates["GBP"]
+    response = client.get(PRODUCTS, params={"currency": "EUR"}, headers=owner_headers)
+    assert response.status_code == 200, response.text
+    assert [item["converted_price"] for item in response.json()] == [None]

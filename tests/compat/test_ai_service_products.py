@@ -281,3 +281,17 @@ def test_upsert_fills_in_a_store_product_without_moving_it(
         "category": "Electronics",
         "views_count": 1,
     }
+
+
+def test_saving_a_deleted_product_brings_it_back(
+    client: TestClient, secret_headers: dict, admin_headers: dict, session: Session
+) -> None:
+    save(client, secret_headers, SMARTPHONE)
+    [listed] = [item for item in catalog(client, secret_headers) if item["product_id"] == "product789"]
+    product_id = session.scalar(select(Product.id).where(Product.external_id == "product789"))
+    assert client.delete(product_url(product_id), headers=admin_headers).status_code == 200
+    assert "product789" not in [item["product_id"] for item in catalog(client, secret_headers)]
+    save(client, secret_headers, SMARTPHONE)
+    assert "product789" in [item["product_id"] for item in catalog(client, secret_headers)]
+    assert client.get(product_url(product_id), headers=admin_headers).status_code == 200
+    assert listed["product_name"] == "Smartphone"

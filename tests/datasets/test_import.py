@@ -499,3 +499,25 @@ def test_a_file_larger_than_one_storage_chunk_is_counted_exactly(session: Sessio
     assert counts(dataset) == (rows - 1 - 10, 1, 10)
     assert dataset.rejected_lines == [{"line": bulk.CHUNK_ROWS + 7, "reason": "user_id: is empty"}]
     assert [count(session, Event), count(session, User), count(session, Product)] == [rows - 11, 500, 300]
+
+
+def test_items_in_a_currency_without_a_rate_are_rejected(session: Session) -> None:
+    dataset = service.import_csv(
+        session=session,
+        dataset_type=DatasetType.items,
+        stream=csv_stream("product_id,name,price,currency", "a,Lamp,10.00,EUR", "b,Desk,99.00,XYZ"),
+        filename="items.csv",
+        uploaded_by=None,
+        currencies={"USD", "EUR"},
+    )
+    assert counts(dataset) == (1, 1, 0)
+    assert dataset.rejected_lines == [{"line": 3, "reason": "currency: no exchange rate for 'XYZ'"}]
+
+
+def test_listing_an_item_again_brings_a_deleted_product_back(session: Session) -> None:
+    import_lines(session, "product_id,name", "lamp,Lamp", dataset_type=DatasetType.items)
+    product(session, "lamp").deleted_at = utcnow()
+    session.flush()
+    import_lines(session, "product_id,name", "lamp,Desk lamp", dataset_type=DatasetType.items)
+    session.expire_all()
+    assert (product(session, "lamp").deleted_at, product(session, "lamp").name) == (None, "Desk lamp")

@@ -34,7 +34,10 @@ def product_read(product: Product, settings: Settings, currency: str | None = No
     converted = product.price
     if product.price is not None and currency is not None:
         source = product.currency or settings.base_currency
-        converted = convert(product.price, source=source, target=currency.upper(), rates=settings.currency_rates)
+        if source in settings.currency_rates:
+            converted = convert(product.price, source=source, target=currency.upper(), rates=settings.currency_rates)
+        else:  # a rate since removed from the settings: no conversion, rather than no list
+            converted = None
     return ProductRead(
         id=product.id,
         product_id=product.external_id,

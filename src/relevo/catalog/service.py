@@ -226,6 +226,8 @@ def upsert_product(*, session: Session, external_id: str, name: str | None, cate
         product.name = name
     if category is not None:
         product.category = category
+    product.deleted_at = None  # the catalog says it exists: a deleted product comes back
+    product.is_active = True
     session.flush()
     return product
 
@@ -283,6 +285,7 @@ def upsert_rows(*, session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
             [*columns, "attributes", "views_count", "is_active", "created_at", "updated_at"], source
         ).on_conflict_do_update(
             index_elements=["external_id"],
-            set_={**kept, "attributes": merged, "updated_at": insert.excluded.updated_at},
+            # Listed again, a deleted product comes back.
+            set_={**kept, "attributes": merged, "updated_at": insert.excluded.updated_at, "deleted_at": None},
         )
         return session.execute(statement).rowcount

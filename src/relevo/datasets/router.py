@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
-from relevo.api.deps import CurrentCaller, SessionDep, WriterCaller
+from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep, WriterCaller
 from relevo.core.pagination import Page
 from relevo.datasets import service
 from relevo.datasets.models import DatasetType
@@ -18,7 +18,7 @@ DatasetTypeForm = Annotated[DatasetType, Form(description="interactions, items o
 
 @router.post("", response_model=DatasetRead, status_code=status.HTTP_201_CREATED)
 def upload_dataset(
-    file: UploadedFile, dataset_type: DatasetTypeForm, caller: WriterCaller, session: SessionDep
+    file: UploadedFile, dataset_type: DatasetTypeForm, caller: WriterCaller, session: SessionDep, settings: SettingsDep
 ) -> DatasetRead:
     dataset = service.import_csv(
         session=session,
@@ -26,6 +26,7 @@ def upload_dataset(
         stream=file.file,
         filename=file.filename or "",
         uploaded_by=caller.id,
+        currencies=settings.currency_rates.keys(),
     )
     return DatasetRead.from_model(dataset)
 

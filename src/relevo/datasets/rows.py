@@ -4,7 +4,7 @@ why each bad row is refused. Columns beyond the known ones are kept as attribute
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -168,7 +168,10 @@ def _finite_number(text: str) -> float:
     return value
 
 
-def item_parser(header: Header, store_ids: set[int]) -> Callable[[list[str]], tuple[Any, ...]]:
+def item_parser(
+    header: Header, store_ids: set[int], currencies: Collection[str] | None = None
+) -> Callable[[list[str]], tuple[Any, ...]]:
+    """`currencies`, when given, are the only codes accepted (those the rate table converts)."""
     position = header.position
 
     def parse(fields: list[str]) -> tuple[Any, ...]:
@@ -188,6 +191,8 @@ def item_parser(header: Header, store_ids: set[int]) -> Callable[[list[str]], tu
             if not _CURRENCY.match(currency):
                 raise RowRejected(f"currency: {currency!r} is not a three-letter code")
             currency = currency.upper()
+            if currencies is not None and currency not in currencies:
+                raise RowRejected(f"currency: no exchange rate for {currency!r}")
         quantity = _whole_number(_optional(fields, position, "quantity"), "quantity")
         store_id = _whole_number(_optional(fields, position, "store_id"), "store_id")
         if store_id is not None and store_id not in store_ids:

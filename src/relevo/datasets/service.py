@@ -3,7 +3,7 @@ bad rows counted and the first of them reported by line with the reason."""
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -44,10 +44,12 @@ def import_csv(
     stream: BinaryIO,
     filename: str,
     uploaded_by: int | None,
+    currencies: Collection[str] | None = None,
     progress: Progress | None = None,
 ) -> Dataset:
     """Imports a CSV file. A header problem or unreadable file is refused as a whole (400);
-    problems in single rows only reject those rows."""
+    problems in single rows only reject those rows. `currencies`: the codes item prices may
+    be in (those the rate table converts)."""
     dataset = Dataset(dataset_type=dataset_type, filename=_safe_name(filename), uploaded_by=uploaded_by)
     session.add(dataset)
     session.flush()
@@ -59,7 +61,7 @@ def import_csv(
             stored = events_service.store_rows(session=session, rows=rows, dataset_id=dataset.id)
             dataset.rows_duplicate = reader.accepted - stored
         elif dataset_type == DatasetType.items:
-            parse = item_parser(header, catalog_service.store_ids(session=session))
+            parse = item_parser(header, catalog_service.store_ids(session=session), currencies)
             # Last row wins for a product named twice; one upsert may touch a row only once.
             latest = {row[0]: row for row in reader.rows(parse)}
             catalog_service.upsert_rows(session=session, rows=latest.values())
