@@ -1,0 +1,267 @@
+"""The one interface every recommender implements.
+
+An algorithm provides four things: `_fit` (learn from the weighted user × item matrix and the
+catalog), `_scores` (a score for every item, for users given by index and history), and
+`_state` / `_restore` (its learned arrays, for saving). Everything else is shared here:
+vocabularies, request-time histories, exclusions, top-k, similar items, saving and loading.
+Results are always (ids, scores) arrays, for one user or a batch.
+"""
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from relevo.engine.data import TrainingData
+from relevo.engine.vocab import Vocabulary
+
+BATCH_USERS = 1024  # users scored at once: bounds memory to this many rows of item scores
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Top items per user: `ids[u, j]` is user u's j-th item and `scores[u, j]` its score.
+    Where fewer than k items qualify, the row ends with "" ids and NaN scores."""
+
+    ids: np.ndarray  # (users, k) str
+    scores: np.ndarray  # (users, k) float32
+
+    def for_user(self, row: int = 0) -> tuple[list[str], list[float]]:
+        """One user's items and scores, without the padding."""
+        keep = self.ids[row] != ""
+        return self.ids[row][keep].tolist(), self.scores[row][keep].tolist()
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """For algorithms without hyper-parameters."""
+
+
+class Recommender(ABC):
+    algorithm: ClassVar[str]  # the name models and artifacts know it by
+    Config: ClassVar[type] = NoConfig
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config if config is not None else self.Config()
+        self.users: Vocabulary | None = None
+        self.items: Vocabulary | None = None
+        self.history: sp.csr_matrix | None = None  # the training matrix (users × items)
+
+    # What each algorithm provides
+
+    @abstractmethod
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+        """Learns from `matrix` (the weighted users × items matrix of `data`)."""
+
+    @abstractmethod
+    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        """Scores (len(users) × items, float32, higher is better) for users given by index
+        (-1: unknown to the model) with these histories (rows aligned with `users`)."""
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """The learned arrays (no object arrays: they are saved without pickle)."""
+
+    @abstractmethod
+    def _restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Takes back what `_state` returned."""
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Items like `item` (indices, scores), best first, without it. By default: cosine
+        similarity of the items' columns in the training matrix (who interacted with them)."""
+        return cosine_neighbours(self.history.T.tocsr(), item, k)
+
+    # The shared interface
+
+    def fit(self, data: TrainingData, *, seed: int = 0, threads: int = 1) -> Self:
+        matrix = data.matrix()
+        self.users, self.items, self.history = data.users, data.items, matrix
+        self._fit(data, matrix, seed=seed, threads=threads)
+        return self
+
+    @property
+    def fitted(self) -> bool:
+        return self.items is not None
+
+    def histories(self, users: np.ndarray, recent: Sequence[Mapping[str, float]] | None = None) -> sp.csr_matrix:
+        """Training history rows for users given by index (empty for -1), plus `recent`
+        weights per user ({item id: weight}; unknown items are ignored)."""
+        if self.history.shape[0] == 0:
+            rows = sp.csr_matrix((len(users), len(self.items)), dtype=np.float32)
+        else:
+            rows = self.history[np.clip(users, 0, None)]
+            if (users < 0).any():
+                rows = sp.diags((users >= 0).astype(np.float32)) @ rows
+        if recent is None:
+            return sp.csr_matrix(rows, dtype=np.float32)
+        extra = _weights_matrix(recent, self.items)
+        return sp.csr_matrix(rows + extra, dtype=np.float32)
+
+    def recommend(
+        self,
+        users: str | Sequence[str],
+        k: int = 10,
+        *,
+        recent: Sequence[Mapping[str, float]] | None = None,
+        exclude_history: bool = True,
+        exclude: Sequence[Collection[str]] | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> Recommendations:
+        """The k best items for each user (the shop's ids; unknown users get what their
+        `recent` history, or the model's fallback, suggests).
+
+        exclude_history: leave out items in the user's history; exclude: more items per user;
+        allowed: a boolean mask over items (catalog filters), or None for all.
+        """
+        single = isinstance(users, str)
+        user_ids = [users] if single else list(users)
+        indices = self.users.indices(user_ids)
+        histories = self.histories(indices, recent)
+        excluded = _weights_matrix([dict.fromkeys(items, 1.0) for items in exclude], self.items) if exclude else None
+        items, scores = self.recommend_indices(
+            indices, k, histories=histories, exclude_history=exclude_history, excluded=excluded, allowed=allowed
+        )
+        ids = np.where(items >= 0, self.items.lookup(np.clip(items, 0, None)), "")
+        return Recommendations(ids=ids, scores=scores)
+
+    def recommend_indices(
+        self,
+        users: np.ndarray,
+        k: int,
+        *,
+        histories: sp.csr_matrix,
+        exclude_history: bool = True,
+        excluded: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """recommend() in index space, for batches: item indices (-1 as padding) and scores."""
+        k = min(k, len(self.items))
+        out_items = np.full((len(users), k), -1, dtype=np.int32)
+        out_scores = np.full((len(users), k), np.nan, dtype=np.float32)
+        for start in range(0, len(users), BATCH_USERS):
+            stop = min(start + BATCH_USERS, len(users))
+            scores = np.asarray(self._scores(users[start:stop], histories[start:stop]), dtype=np.float32)
+            if exclude_history:
+                _mask(scores, histories[start:stop])
+            if excluded is not None:
+                _mask(scores, excluded[start:stop])
+            if allowed is not None:
+                scores[:, ~allowed] = -np.inf
+            out_items[start:stop], out_scores[start:stop] = top_k(scores, k)
+        return out_items, out_scores
+
+    def similar_items(self, item: str, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Items like this one (ids, scores), best first. Unknown items have none."""
+        index = self.items.index(item)
+        if index < 0:
+            return np.array([], dtype=np.str_), np.array([], dtype=np.float32)
+        indices, scores = self._similar(index, k)
+        return self.items.lookup(indices), np.asarray(scores, dtype=np.float32)
+
+    # Saving: arrays only, so loading never unpickles anything
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "users": self.users.ids,
+            "items": self.items.ids,
+            **sparse_arrays("history", self.history),
+            **{f"state.{name}": value for name, value in self._state().items()},
+        }
+
+    @classmethod
+    def from_arrays(cls, config: Any, arrays: Mapping[str, np.ndarray]) -> Self:
+        recommender = cls(config)
+        recommender.users = Vocabulary(arrays["users"].tolist())
+        recommender.items = Vocabulary(arrays["items"].tolist())
+        recommender.history = sparse_from_arrays("history", arrays)
+        prefix = "state."
+        recommender._restore({name[len(prefix) :]: value for name, value in arrays.items() if name.startswith(prefix)})
+        return recommender
+
+    def config_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.config)
+
+    @classmethod
+    def make_config(cls, values: Mapping[str, Any]) -> Any:
+        """The config from saved (or requested) values; unknown settings are refused."""
+        names = {field.name for field in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            known = ", ".join(sorted(names)) or "none"
+            raise ValueError(f"{cls.algorithm} has no setting {', '.join(unknown)}; its settings: {known}")
+        return cls.Config(**values)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the indices and scores of the k highest finite scores, best first; -1 and
+    NaN pad rows with fewer. Ties go to the lower index, so results are deterministic."""
+    rows, columns = scores.shape
+    k = min(k, columns)
+    if k == 0:
+        return np.zeros((rows, 0), dtype=np.int32), np.zeros((rows, 0), dtype=np.float32)
+    # Negate so that larger scores sort first; a stable sort of the partition keeps ties in index order.
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part.sort(axis=1)
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    best = np.take_along_axis(part, order, axis=1).astype(np.int32)
+    best_scores = np.take_along_axis(scores, best, axis=1).astype(np.float32)
+    invalid = ~np.isfinite(best_scores)
+    best[invalid] = -1
+    best_scores[invalid] = np.nan
+    return best, best_scores
+
+
+def cosine_neighbours(vectors: sp.csr_matrix | np.ndarray, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k rows most cosine-similar to row `item` (not itself), best first."""
+    if sp.issparse(vectors):
+        norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
+        similarity = np.asarray((vectors @ vectors[item].T).todense()).ravel()
+    else:
+        norms = np.linalg.norm(vectors, axis=1)
+        similarity = vectors @ vectors[item]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        similarity = similarity / (norms * norms[item])
+    similarity = np.where(np.isfinite(similarity) & (similarity > 0), similarity, -np.inf)
+    similarity[item] = -np.inf
+    indices, scores = top_k(similarity[np.newaxis, :].astype(np.float32), k)
+    keep = indices[0] >= 0
+    return indices[0][keep], scores[0][keep]
+
+
+def _mask(scores: np.ndarray, matrix: sp.csr_matrix) -> None:
+    """Sets to -inf the scores where `matrix` has entries (row by row)."""
+    coo = matrix.tocoo()
+    scores[coo.row, coo.col] = -np.inf
+
+
+def _weights_matrix(rows: Sequence[Mapping[str, float]], items: Vocabulary) -> sp.csr_matrix:
+    row_index, columns, values = [], [], []
+    for row, weights in enumerate(rows):
+        for item_id, weight in weights.items():
+            column = items.index(item_id)
+            if column >= 0:
+                row_index.append(row)
+                columns.append(column)
+                values.append(weight)
+    shape = (len(rows), len(items))
+    matrix = sp.csr_matrix((np.asarray(values, dtype=np.float32), (row_index, columns)), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
+
+
+def sparse_arrays(name: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {
+        f"{name}.data": matrix.data,
+        f"{name}.indices": matrix.indices,
+        f"{name}.indptr": matrix.indptr,
+        f"{name}.shape": np.asarray(matrix.shape, dtype=np.int64),
+    }
+
+
+def sparse_from_arrays(name: str, arrays: Mapping[str, np.ndarray]) -> sp.csr_matrix:
+    shape = tuple(int(size) for size in arrays[f"{name}.shape"])
+    return sp.csr_matrix((arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]), shape=shape)

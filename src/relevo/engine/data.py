@@ -1,0 +1,209 @@
+"""What the engine learns from: the event log, the catalog's item metadata, and how events
+turn into the weighted user × item matrix every algorithm starts from."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from relevo.engine.vocab import Vocabulary
+
+_SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class EventWeights:
+    """How much each kind of event says about a user's interest in an item, and how fast it
+    fades: an event `half_life_days` old counts half (0 turns fading off)."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "view": 1.0,
+            "click": 2.0,
+            "add_to_cart": 4.0,
+            "purchase": 8.0,
+            "rating": 3.0,
+            "remove_from_cart": 0.0,
+        }
+    )
+    default: float = 1.0  # custom event types
+    half_life_days: float = 90.0
+
+    def of(self, event_type: str) -> float:
+        return self.weights.get(event_type, self.default)
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """One entry per event, as indices into the user and item vocabularies.
+
+    `event_type` indexes `types` (the event type names), `timestamp` is unix seconds.
+    """
+
+    users: Vocabulary
+    items: Vocabulary
+    types: Vocabulary
+    user: np.ndarray  # int32
+    item: np.ndarray  # int32
+    event_type: np.ndarray  # int32
+    timestamp: np.ndarray  # int64
+    value: np.ndarray  # float32, NaN where the event has none
+
+    def __post_init__(self) -> None:
+        size = len(self.user)
+        if not all(len(column) == size for column in (self.item, self.event_type, self.timestamp, self.value)):
+            raise ValueError("every column of an event log has one entry per event")
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+    @classmethod
+    def from_columns(
+        cls,
+        user_ids: Sequence[str],
+        item_ids: Sequence[str],
+        event_types: Sequence[str],
+        timestamps: Sequence[int] | np.ndarray,
+        values: Sequence[float | None] | np.ndarray | None = None,
+        *,
+        items: Vocabulary | None = None,
+    ) -> "EventLog":
+        """An event log from parallel columns of the shop's ids. `items`, when given, fixes the
+        item vocabulary (e.g. the whole catalog, so items nobody touched can still be placed)."""
+        users, user = Vocabulary.encode(user_ids)
+        if items is None:
+            items, item = Vocabulary.encode(item_ids)
+        else:
+            item = items.indices(item_ids)
+            if (item < 0).any():
+                raise ValueError("an event names an item missing from the given item vocabulary")
+        types, event_type = Vocabulary.encode(event_types)
+        count = len(user)
+        value = np.full(count, np.nan, dtype=np.float32) if values is None else np.asarray(values, dtype=np.float32)
+        return cls(
+            users=users,
+            items=items,
+            types=types,
+            user=user,
+            item=item,
+            event_type=event_type,
+            timestamp=np.asarray(timestamps, dtype=np.int64),
+            value=value,
+        )
+
+    def subset(self, mask: np.ndarray) -> "EventLog":
+        """The events where `mask` is true, over the same vocabularies."""
+        return EventLog(
+            users=self.users,
+            items=self.items,
+            types=self.types,
+            user=self.user[mask],
+            item=self.item[mask],
+            event_type=self.event_type[mask],
+            timestamp=self.timestamp[mask],
+            value=self.value[mask],
+        )
+
+    def of_type(self, *names: str) -> np.ndarray:
+        """A mask of the events whose type is one of `names`."""
+        codes = [self.types.index(name) for name in names if name in self.types]
+        return np.isin(self.event_type, codes)
+
+    def matrix(self, weights: EventWeights | None = None, *, now: int | None = None) -> sp.csr_matrix:
+        """The users × items matrix of summed event weights (float32), faded by age.
+
+        Ratings weigh by their value (a 5 counts more than a 1); negative sums are clipped
+        to zero, so removing from the cart can cancel adding to it but never counts against.
+        """
+        weights = weights or EventWeights()
+        per_type = np.array([weights.of(name) for name in self.types.ids], dtype=np.float32)
+        weight = per_type[self.event_type] if len(per_type) else np.zeros(0, dtype=np.float32)
+        if "rating" in self.types:
+            rating = self.event_type == self.types.index("rating")
+            scale = np.where(np.isnan(self.value), 1.0, np.clip(self.value, 0.0, None) / 3.0).astype(np.float32)
+            weight = np.where(rating, weight * scale, weight)
+        if weights.half_life_days > 0 and len(self.timestamp):
+            reference = int(self.timestamp.max()) if now is None else now
+            age_days = np.clip(reference - self.timestamp, 0, None) / _SECONDS_PER_DAY
+            weight = weight * np.power(0.5, age_days / weights.half_life_days).astype(np.float32)
+        shape = (len(self.users), len(self.items))
+        matrix = sp.csr_matrix((weight.astype(np.float32), (self.user, self.item)), shape=shape, dtype=np.float32)
+        matrix.sum_duplicates()
+        matrix.data = np.clip(matrix.data, 0.0, None)
+        matrix.eliminate_zeros()
+        return matrix
+
+
+@dataclass(frozen=True)
+class ItemCatalog:
+    """What the catalog says about each item, aligned with an item vocabulary.
+
+    Missing values: empty category and text, NaN price, quantity -1 (unknown).
+    """
+
+    items: Vocabulary
+    category: np.ndarray  # object (str)
+    text: np.ndarray  # object (str): name and description
+    price: np.ndarray  # float64
+    quantity: np.ndarray  # int64
+    active: np.ndarray  # bool
+
+    @classmethod
+    def empty(cls, items: Vocabulary) -> "ItemCatalog":
+        size = len(items)
+        return cls(
+            items=items,
+            category=np.full(size, "", dtype=object),
+            text=np.full(size, "", dtype=object),
+            price=np.full(size, np.nan),
+            quantity=np.full(size, -1, dtype=np.int64),
+            active=np.ones(size, dtype=bool),
+        )
+
+    @classmethod
+    def from_records(cls, items: Vocabulary, records: dict[str, dict]) -> "ItemCatalog":
+        """A catalog from {item id: {category, text, price, quantity, active}} (keys optional)."""
+        catalog = cls.empty(items)
+        for position, item_id in enumerate(items.ids.tolist()):
+            record = records.get(item_id)
+            if not record:
+                continue
+            if record.get("category"):
+                catalog.category[position] = record["category"]
+            if record.get("text"):
+                catalog.text[position] = record["text"]
+            if record.get("price") is not None:
+                catalog.price[position] = float(record["price"])
+            if record.get("quantity") is not None:
+                catalog.quantity[position] = int(record["quantity"])
+            if record.get("active") is not None:
+                catalog.active[position] = bool(record["active"])
+        return catalog
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Everything a recommender fits on."""
+
+    events: EventLog
+    catalog: ItemCatalog
+    weights: EventWeights = field(default_factory=EventWeights)
+    now: int | None = None  # unix seconds the recency fading counts from; the newest event if None
+
+    def __post_init__(self) -> None:
+        if self.catalog.items is not self.events.items and not np.array_equal(
+            self.catalog.items.ids, self.events.items.ids
+        ):
+            raise ValueError("the catalog must describe the event log's items, in the same order")
+
+    @property
+    def users(self) -> Vocabulary:
+        return self.events.users
+
+    @property
+    def items(self) -> Vocabulary:
+        return self.events.items
+
+    def matrix(self) -> sp.csr_matrix:
+        return self.events.matrix(self.weights, now=self.now)

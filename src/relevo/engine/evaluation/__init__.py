@@ -1,0 +1,1 @@
+"""Offline evaluation, kept apart from the algorithms: splits, metrics, and a model's score."""

@@ -1,0 +1,40 @@
+"""Ranking metrics at k, from recommended item indices and each user's relevant items.
+
+Relevance is binary. NDCG's ideal ranking and MAP's denominator count min(k, relevant
+items), as the Microsoft Recommenders and RecBole evaluators do.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage")
+
+
+def ranking_metrics(
+    recommended: np.ndarray, relevant: Sequence[set[int]], k: int, catalog_size: int
+) -> dict[str, float]:
+    """Means over users of precision@k, recall@k, NDCG@k, MAP@k, MRR@k, hit rate@k, and the
+    catalog coverage (share of items recommended to anyone). Users without relevant items
+    must be left out by the caller. -1 entries in `recommended` are padding."""
+    if len(recommended) == 0:
+        return dict.fromkeys(METRICS, 0.0)
+    top = recommended[:, :k]
+    hits = np.array([[item in wanted for item in row] for row, wanted in zip(top, relevant, strict=True)], float)
+    hits = np.pad(hits, ((0, 0), (0, k - hits.shape[1])))
+    counts = np.array([len(wanted) for wanted in relevant], dtype=float)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discounts)[np.minimum(counts, k).astype(int) - 1]
+    ranks = np.arange(1, k + 1)
+    precision_at = np.cumsum(hits, axis=1) / ranks
+    first_hit = np.where(hits.any(axis=1), hits.argmax(axis=1) + 1, np.inf)
+    shown = top[top >= 0]
+    return {
+        "precision": float((hits.sum(axis=1) / k).mean()),
+        "recall": float((hits.sum(axis=1) / counts).mean()),
+        "ndcg": float(((hits * discounts).sum(axis=1) / ideal).mean()),
+        "map": float(((precision_at * hits).sum(axis=1) / np.minimum(counts, k)).mean()),
+        "mrr": float((1.0 / first_hit).mean()),
+        "hit_rate": float(hits.any(axis=1).mean()),
+        "coverage": float(len(np.unique(shown)) / catalog_size) if catalog_size else 0.0,
+    }
