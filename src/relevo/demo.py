@@ -2,6 +2,7 @@
 and long-tail popularity, shoppers with category tastes whose sessions go view → cart →
 purchase, and products that are bought together. Seeded, so the same size gives the same shop."""
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,7 +124,11 @@ class SyntheticShop:
         rng = self._random
         tops = list(self._by_top)
         tastes = [rng.sample(tops, k=min(len(tops), rng.randint(1, 2))) for _ in range(self.size.users)]
-        top_weights = {top: [self.popularity[i] for i in members] for top, members in self._by_top.items()}
+        # Cumulative weights, summed once: random.choices would sum them on every call.
+        top_weights = {
+            top: list(itertools.accumulate(self.popularity[i] for i in members))
+            for top, members in self._by_top.items()
+        }
         start = utcnow().replace(microsecond=0) - timedelta(days=self.size.days)
         span = self.size.days * 86_400
         moments = sorted(rng.randrange(span) for _ in range(self.size.sessions))
@@ -131,7 +136,7 @@ class SyntheticShop:
             user = rng.randrange(self.size.users)
             top = rng.choice(tastes[user]) if rng.random() < 0.85 else rng.choice(tops)
             members = self._by_top[top]
-            viewed = rng.choices(members, weights=top_weights[top], k=rng.randint(1, 6))
+            viewed = rng.choices(members, cum_weights=top_weights[top], k=rng.randint(1, 6))
             when = start + timedelta(seconds=offset)
             session_id = f"S{session_number:07d}"
             yield from self._session(self.user_id(user), viewed, when, session_id)

@@ -37,6 +37,9 @@ class Popular(Recommender):
     def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
         return np.broadcast_to(self.popularity, (len(users), len(self.popularity))).copy()
 
+    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.popularity[candidates], (len(users), len(candidates))).copy()
+
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         # Without behaviour to compare, "like this one" means "also popular".
         scores = self.popularity.copy()

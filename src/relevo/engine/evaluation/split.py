@@ -1,5 +1,6 @@
-"""Ways to hold events out for testing. Each returns a boolean mask of the test events."""
+"""Ways to hold events out for testing: boolean masks of the test events, or each event's part."""
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -35,3 +36,28 @@ def leave_last_n(events: EventLog, n: int = 1) -> np.ndarray:
     mask = np.zeros(len(events), dtype=bool)
     mask[order[(rank_from_end < n) & eligible]] = True
     return mask
+
+
+def ratio_split(events: EventLog, ratios: Sequence[float], *, seed: int) -> np.ndarray:
+    """Each event's part (0 = training, 1, 2, ...): within each user's events, in random order,
+    consecutive shares by `ratios`, counted as RecBole does (every part but the first rounded
+    down; a part whose share is under one event still gets one while the first keeps two or more)."""
+    shares = np.asarray(ratios, dtype=float) / float(np.sum(ratios))
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(len(events))
+    order = shuffled[np.argsort(events.user[shuffled], kind="stable")]  # grouped, random within groups
+    sizes = np.bincount(events.user, minlength=len(events.users)).astype(np.int64)
+    counts = np.floor(np.outer(sizes, shares)).astype(np.int64)  # per user and part
+    counts[:, 0] = sizes - counts[:, 1:].sum(axis=1)
+    for part in range(len(shares) - 1, 0, -1):  # RecBole's fix-up, last part first
+        exact = shares[part] * sizes
+        bump = (counts[:, 0] > 1) & (exact > 0) & (exact < 1)
+        counts[bump, part] += 1
+        counts[bump, 0] -= 1
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    position = np.arange(len(order)) - np.repeat(starts, sizes)
+    bounds = np.cumsum(counts, axis=1)  # end of each part within the user's events
+    part_of = (position[:, np.newaxis] >= np.repeat(bounds, sizes, axis=0)).sum(axis=1)
+    parts = np.zeros(len(events), dtype=np.int8)
+    parts[order] = part_of
+    return parts

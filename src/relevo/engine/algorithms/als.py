@@ -1,0 +1,113 @@
+"""ALS: implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008) with the `implicit`
+library on the CPU. Interaction weights become confidences (`alpha` × weight, optionally
+BM25-weighted first); a user's score for an item is the dot product of their factors.
+
+Request-time histories count: a user who is unknown, or whose history differs from training,
+gets a factor solved from that history against the fixed item factors (implicit's
+`recalculate_user`), so a view changes the next answer without retraining."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
+
+from relevo.engine.algorithms.factorization import BM25, average_user, empty_rows, stale_users
+from relevo.engine.base import Recommender, cosine_neighbours
+from relevo.engine.data import TrainingData
+
+
+@dataclass(frozen=True)
+class ALSConfig:
+    embedding_dim: int = 64
+    regularization: float = 0.05
+    alpha: float = 2.0  # confidence per unit of interaction weight
+    epochs: int = 15
+    bm25: bool = False  # weight the input by BM25 (popular items and long histories count less)
+    bm25_k1: float = 100.0
+    bm25_b: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.embedding_dim < 1 or self.epochs < 1:
+            raise ValueError("embedding_dim and epochs must be at least 1")
+        if self.regularization < 0 or self.alpha <= 0:
+            raise ValueError("regularization cannot be negative and alpha must be above 0")
+
+
+class ALS(Recommender):
+    algorithm = "als"
+    Config = ALSConfig
+
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+        config = self.config
+        self.bm25 = BM25.fit(matrix, config.bm25_k1, config.bm25_b) if config.bm25 else None
+        # implicit's native solver runs its own threads; a second pool inside BLAS only slows it
+        # down (implicit warns about it when the model is made).
+        with threadpool_limits(1, "blas"):
+            model = self._model(threads, seed)
+            model.fit(self._weighted(matrix), show_progress=False)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        self._prepare(model)
+
+    def _model(self, threads: int, seed: int = 0) -> AlternatingLeastSquares:
+        config = self.config
+        return AlternatingLeastSquares(
+            factors=config.embedding_dim,
+            regularization=config.regularization,
+            alpha=config.alpha,
+            iterations=config.epochs,
+            num_threads=threads,
+            random_state=seed,
+        )
+
+    def _prepare(self, model: AlternatingLeastSquares) -> None:
+        # The implicit model kept for solving request-time user factors: same item factors,
+        # same regularisation and alpha, so a fold-in is what training would have computed.
+        model.user_factors, model.item_factors = self.user_factors, self.item_factors
+        self.model = model
+        self.fallback = average_user(self.user_factors)
+
+    def _weighted(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        return self.bm25(matrix) if self.bm25 is not None else sp.csr_matrix(matrix, dtype=np.float32)
+
+    def user_vectors(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        """Each user's factors: trained, solved from a changed history, or the average user."""
+        vectors = np.empty((len(users), self.item_factors.shape[1]), dtype=np.float32)
+        trained = users >= 0
+        vectors[trained] = self.user_factors[users[trained]]
+        stale = stale_users(users, histories, self.history)
+        empty = empty_rows(histories)
+        solve = np.flatnonzero(stale & ~empty)
+        if len(solve):
+            with threadpool_limits(1, "blas"):
+                vectors[solve] = self.model.recalculate_user(solve, self._weighted(histories[solve]))
+        vectors[empty] = self.fallback
+        return vectors
+
+    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        return self.user_vectors(users, histories) @ self.item_factors.T
+
+    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        return self.user_vectors(users, histories) @ self.item_factors[candidates].T
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return cosine_neighbours(self.item_factors, item, k)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state = {"user_factors": self.user_factors, "item_factors": self.item_factors}
+        if self.bm25 is not None:
+            state["bm25_idf"] = self.bm25.idf
+            state["bm25_average_length"] = np.asarray(self.bm25.average_length, dtype=np.float64)
+        return state
+
+    def _restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.user_factors, self.item_factors = state["user_factors"], state["item_factors"]
+        self.bm25 = None
+        if "bm25_idf" in state:
+            average = float(state["bm25_average_length"])
+            self.bm25 = BM25(self.config.bm25_k1, self.config.bm25_b, state["bm25_idf"], average)
+        with threadpool_limits(1, "blas"):
+            self._prepare(self._model(threads=1))

@@ -1,0 +1,107 @@
+"""BPR: matrix factorisation trained on pairwise rankings (Rendle et al. 2009) with the
+`implicit` library on the CPU: for each interaction, the item should outscore a random one
+the user did not touch. implicit learns an item bias as the last factor column (the user's
+last column is fixed at one); a score is the dot product.
+
+Request-time histories count: a user who is unknown, or whose history differs from training,
+gets a factor folded in from that history by regularised least squares against the item
+factors (BPR itself has no closed form for a single user)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.bpr import BayesianPersonalizedRanking
+from threadpoolctl import threadpool_limits
+
+from relevo.engine.algorithms.factorization import average_user, empty_rows, stale_users
+from relevo.engine.base import Recommender, cosine_neighbours
+from relevo.engine.data import TrainingData
+
+
+@dataclass(frozen=True)
+class BPRConfig:
+    embedding_dim: int = 64
+    learning_rate: float = 0.05
+    regularization: float = 0.01
+    epochs: int = 100
+    fold_in_regularization: float = 1.0  # ridge penalty when solving a request-time user factor
+
+    def __post_init__(self) -> None:
+        if self.embedding_dim < 1 or self.epochs < 1:
+            raise ValueError("embedding_dim and epochs must be at least 1")
+        if self.learning_rate <= 0:
+            raise ValueError("learning_rate must be above 0")
+        if self.regularization < 0 or self.fold_in_regularization <= 0:
+            raise ValueError("regularization cannot be negative and fold_in_regularization must be above 0")
+
+
+class BPR(Recommender):
+    algorithm = "bpr"
+    Config = BPRConfig
+
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+        config = self.config
+        # BPR samples by interaction, not by weight: a positive is a positive. BLAS threads
+        # would only compete with implicit's own.
+        with threadpool_limits(1, "blas"):
+            model = BayesianPersonalizedRanking(
+                factors=config.embedding_dim,
+                learning_rate=config.learning_rate,
+                regularization=config.regularization,
+                iterations=config.epochs,
+                num_threads=threads,  # one thread is repeatable; more run lock-free SGD (faster, not repeatable)
+                random_state=seed,
+            )
+            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        latent = self.item_factors[:, :-1].astype(np.float64)
+        penalty = self.config.fold_in_regularization * np.eye(latent.shape[1])
+        # Precomputed once: every fold-in is then one small matrix product.
+        self.fold_in = np.linalg.solve(latent.T @ latent + penalty, latent.T).astype(np.float32)
+        self.fallback = average_user(self.user_factors)
+        trained = np.linalg.norm(self.user_factors[:, :-1], axis=1)
+        self.typical_norm = float(np.median(trained)) if len(trained) else 1.0
+
+    def user_vectors(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        """Each user's factors (bias column included): trained, folded in from a changed
+        history, or the average user."""
+        vectors = np.empty((len(users), self.item_factors.shape[1]), dtype=np.float32)
+        trained = users >= 0
+        vectors[trained] = self.user_factors[users[trained]]
+        stale = stale_users(users, histories, self.history)
+        empty = empty_rows(histories)
+        solve = np.flatnonzero(stale & ~empty)
+        if len(solve):
+            targets = histories[solve].copy()
+            targets.data = np.ones_like(targets.data)  # as in training, a positive is a positive
+            latent = np.asarray((targets @ self.fold_in.T), dtype=np.float32)
+            # Least squares fits 0/1 targets; BPR's scores live on another scale, where the item
+            # bias would swamp a small vector. Rescale to a typical trained user's length.
+            norms = np.linalg.norm(latent, axis=1, keepdims=True)
+            latent *= self.typical_norm / np.where(norms > 0, norms, 1.0)
+            vectors[solve, :-1] = latent
+            vectors[solve, -1] = 1.0
+        vectors[empty] = self.fallback
+        return vectors
+
+    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        return self.user_vectors(users, histories) @ self.item_factors.T
+
+    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        return self.user_vectors(users, histories) @ self.item_factors[candidates].T
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return cosine_neighbours(self.item_factors[:, :-1], item, k)  # the bias says nothing of likeness
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.user_factors, self.item_factors = state["user_factors"], state["item_factors"]
+        self._prepare()

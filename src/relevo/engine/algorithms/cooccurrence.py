@@ -1,0 +1,191 @@
+"""Frequently bought together (seed 002): for a user, the items other customers bought along
+with the user's purchases, not yet bought by the user, the most popular first. An item's
+similar items are what is most often bought with it (the bought-together list)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from relevo.engine.base import (
+    Recommender,
+    candidate_columns,
+    gather_rows,
+    sparse_arrays,
+    sparse_from_arrays,
+    top_k,
+)
+from relevo.engine.data import TrainingData
+
+# Candidates score in (0.5, 1], the popularity fill below in [0, 0.45]: the gap keeps every
+# candidate ahead of every filler even after the float32 rounding of the scores.
+_CANDIDATE_FLOOR = 0.5
+_FILL_CEILING = 0.45
+# A request-time item counts as bought when its weight reaches a purchase's, give or take the
+# rounding of adding it to the training row and taking that row away again.
+_PURCHASE_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class CooccurrenceConfig:
+    # The event types that count as buying; when the data has none of them (a ratings-only
+    # dataset), every event counts.
+    purchase_types: tuple[str, ...] = ("purchase",)
+    # "popularity": candidates by how many users bought them, co-purchases breaking ties
+    # (seed 002); "cooccurrence": by how often they were bought with the user's items.
+    rank_by: Literal["popularity", "cooccurrence"] = "popularity"
+    # Rank every other item by popularity below the candidates, so each list is full; off,
+    # users without co-purchases get nothing and a hybrid falls back.
+    fill: bool = True
+
+    def __post_init__(self) -> None:
+        # Saved configs come back from JSON with a list here.
+        object.__setattr__(self, "purchase_types", tuple(self.purchase_types))
+        if self.rank_by not in ("popularity", "cooccurrence"):
+            raise ValueError(f"rank_by must be 'popularity' or 'cooccurrence', not {self.rank_by!r}")
+
+
+class Cooccurrence(Recommender):
+    algorithm = "cooccurrence"
+    Config = CooccurrenceConfig
+
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+        events = data.events
+        mask = events.of_type(*self.config.purchase_types)
+        types = [name for name in self.config.purchase_types if name in events.types]
+        if not mask.any():
+            mask = np.ones(len(events), dtype=bool)
+            types = []
+        shape = (len(data.users), len(data.items))
+        ones = np.ones(int(mask.sum()), dtype=np.float32)
+        bought = sp.csr_matrix((ones, (events.user[mask], events.item[mask])), shape=shape)
+        bought.sum_duplicates()
+        bought.data[:] = 1.0  # who bought what, however many times
+        self.bought = bought
+        # How many users bought both of two items; an item is not bought "with" itself.
+        together = (bought.T @ bought).tocsr().astype(np.float32)
+        together = (together - sp.diags(together.diagonal())).tocsr()
+        together.eliminate_zeros()
+        self.together = together
+        self.buyers = np.asarray(bought.sum(axis=0), dtype=np.float32).ravel()
+        # Items nobody bought still get an order for the fill: how many users touched them.
+        self.touched = np.diff(matrix.tocsc().indptr).astype(np.float32)
+        self.purchase_weight = np.float32(min((data.weights.of(name) for name in types), default=0.0))
+        self._prepare()
+
+    def _prepare(self) -> None:
+        # Every item's place in the popularity fill, scaled into [0, _FILL_CEILING].
+        fill = _tie_broken(self.buyers, self.touched)
+        self.fill = (fill * (_FILL_CEILING / max(fill.max(initial=0.0), 1e-12))).astype(np.float32)
+
+    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        return self._candidate_scores(users, histories, np.arange(len(self.buyers)))
+
+    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        return self.ranked(self.bought_with(users, histories), candidates)
+
+    def ranked(self, together: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        """Scores of the candidates from what `bought_with` found: co-purchased items first,
+        in the configured order, then (with `fill`) every other item by popularity."""
+        if self.config.fill:
+            scores = np.broadcast_to(self.fill[candidates], (together.shape[0], len(candidates))).copy()
+        else:
+            scores = np.full((together.shape[0], len(candidates)), -np.inf, dtype=np.float32)
+        if together.nnz == 0:
+            return scores
+        lengths = np.diff(together.indptr)
+        rows = np.repeat(np.arange(together.shape[0]), lengths)
+        counts, buyers = together.data.astype(np.float64), self.buyers[together.indices].astype(np.float64)
+        if self.config.rank_by == "popularity":
+            order = buyers + counts / (np.repeat(_row_max(counts, together.indptr), lengths) + 1.0)
+        else:
+            order = counts + buyers / (self.buyers.max(initial=0.0) + 1.0)
+        # Each user's best candidate scores 1; the others, their share of it.
+        relative = order / np.repeat(_row_max(order, together.indptr), lengths)
+        inside, columns = candidate_columns(together.indices, candidates)
+        scores[rows[inside], columns] = _CANDIDATE_FLOOR + (1.0 - _CANDIDATE_FLOOR) * relative[inside]
+        return scores
+
+    def bought_with(self, users: np.ndarray, histories: sp.csr_matrix) -> sp.csr_matrix:
+        """Per user, how often each item was bought with the user's purchases, for items the
+        user has not bought yet (sparse: only items bought with something)."""
+        bought = self._bought(users, histories)
+        together = sp.csr_matrix(bought @ self.together)
+        together.sum_duplicates()
+        # Leave out what the user bought: (row, item) pairs as one key each, then one pass.
+        width = together.shape[1]
+        bought_keys = np.repeat(np.arange(bought.shape[0]), np.diff(bought.indptr)) * width + bought.indices
+        keys = np.repeat(np.arange(together.shape[0]), np.diff(together.indptr)) * width + together.indices
+        together.data[np.isin(keys, bought_keys)] = 0
+        together.eliminate_zeros()
+        return together
+
+    def _bought(self, users: np.ndarray, histories: sp.csr_matrix) -> sp.csr_matrix:
+        """Who bought what, for these users: their training purchases, plus request-time
+        items weighing at least a purchase (`histories` beyond the training rows)."""
+        rows = gather_rows(self.bought, users)
+        training = gather_rows(self.history, users)
+        if _same(histories, training):  # nothing since training: the common case, made cheap
+            return rows
+        recent = (histories - training).tocsr()
+        purchase = (recent.data >= self.purchase_weight * (1.0 - _PURCHASE_TOLERANCE)) & (recent.data > 0)
+        recent.data = purchase.astype(np.float32)
+        recent.eliminate_zeros()
+        bought = (rows + recent).tocsr()
+        bought.data = np.minimum(bought.data, 1.0)
+        bought.eliminate_zeros()
+        return bought
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # Most often bought with it, more popular first among equals; scores share of the best.
+        row = self.together[item]
+        if row.nnz == 0:
+            return np.array([], dtype=np.int32), np.array([], dtype=np.float32)
+        order = np.full(len(self.buyers), -np.inf)
+        order[row.indices] = _tie_broken(row.data, self.buyers[row.indices])
+        indices, _ = top_k(order[np.newaxis, :], k)
+        indices = indices[0][indices[0] >= 0]
+        counts = row.toarray().ravel()[indices]
+        return indices, (counts / row.data.max()).astype(np.float32)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            **sparse_arrays("bought", self.bought),
+            **sparse_arrays("together", self.together),
+            "buyers": self.buyers,
+            "touched": self.touched,
+            "purchase_weight": np.asarray(self.purchase_weight, dtype=np.float32),
+        }
+
+    def _restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.bought = sparse_from_arrays("bought", state)
+        self.together = sparse_from_arrays("together", state)
+        self.buyers = state["buyers"]
+        self.touched = state["touched"]
+        self._prepare()
+        self.purchase_weight = np.float32(state["purchase_weight"])
+
+
+def _same(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    return (
+        np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+    )
+
+
+def _row_max(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """The largest of each row's values (0 for an empty row)."""
+    filled = np.diff(indptr) > 0
+    largest = np.zeros(len(indptr) - 1)
+    if filled.any():
+        largest[filled] = np.maximum.reduceat(values, indptr[:-1][filled])
+    return largest
+
+
+def _tie_broken(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Orders by `primary` (non-negative counts), `secondary` breaking ties: the secondary,
+    scaled below one within each row, is added to the primary. Float64, so both survive."""
+    secondary = np.asarray(secondary, dtype=np.float64)
+    top = secondary.max(axis=-1, keepdims=True, initial=0.0)
+    return np.asarray(primary, dtype=np.float64) + secondary / (top + 1.0)

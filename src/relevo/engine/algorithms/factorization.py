@@ -1,0 +1,66 @@
+"""What the matrix-factorisation models (ALS, BPR) share: telling which request-time
+histories differ from training (those users need a freshly solved factor), the factor for
+users with no history at all, and BM25 weighting of an interaction matrix."""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def stale_users(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:
+    """True for each user whose trained factor no longer describes them: unknown to the model
+    (-1), or with a history that differs from their training row (new events since training)."""
+    stale = users < 0
+    # Row by row on the raw arrays: far cheaper than sparse arithmetic for one request's user.
+    # Rows whose entries are stored in another order count as changed (solved again, harmlessly).
+    for row in np.flatnonzero(~stale):
+        start, stop = histories.indptr[row], histories.indptr[row + 1]
+        first, last = training.indptr[users[row]], training.indptr[users[row] + 1]
+        stale[row] = (
+            stop - start != last - first
+            or not np.array_equal(histories.indices[start:stop], training.indices[first:last])
+            or not np.allclose(histories.data[start:stop], training.data[first:last], rtol=0, atol=1e-6)
+        )
+    return stale
+
+
+def empty_rows(histories: sp.csr_matrix) -> np.ndarray:
+    return np.diff(histories.indptr) == 0
+
+
+def average_user(user_factors: np.ndarray) -> np.ndarray:
+    """Stands in for a user with no history: the mean trained user, whose scores lean towards
+    what most users like (a popularity-like answer from the model itself)."""
+    if len(user_factors) == 0:
+        return np.zeros(user_factors.shape[1], dtype=np.float32)
+    return user_factors.mean(axis=0).astype(np.float32)
+
+
+class BM25:
+    """BM25 weighting of a users × items matrix, as implicit's `bm25_weight` does (items that
+    everyone touches count less, long histories are damped), with the statistics kept so
+    request-time histories are weighted exactly as training was."""
+
+    def __init__(self, k1: float, b: float, idf: np.ndarray, average_length: float) -> None:
+        self.k1, self.b, self.idf, self.average_length = k1, b, idf, average_length
+
+    @classmethod
+    def fit(cls, matrix: sp.csr_matrix, k1: float, b: float) -> "BM25":
+        users = max(matrix.shape[0], 1)
+        counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        # Clipped at zero: an item every user touched tells nothing, but never counts against.
+        idf = np.clip(np.log(users) - np.log1p(counts), 0.0, None).astype(np.float32)
+        lengths = np.asarray(matrix.sum(axis=1)).ravel()
+        average = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+        return cls(k1, b, idf, average)
+
+    def __call__(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        weighted = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+        lengths = np.asarray(weighted.sum(axis=1)).ravel()
+        norm = (1.0 - self.b) + self.b * lengths / self.average_length
+        row_of = np.repeat(np.arange(weighted.shape[0]), np.diff(weighted.indptr))
+        data = weighted.data
+        weighted.data = (data * (self.k1 + 1.0) / (self.k1 * norm[row_of] + data) * self.idf[weighted.indices]).astype(
+            np.float32
+        )
+        weighted.eliminate_zeros()
+        return weighted

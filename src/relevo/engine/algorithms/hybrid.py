@@ -1,0 +1,247 @@
+"""The hybrid ensemble (seed 001's `hybrid_ensemble`): several models fit on the same data,
+their scores blended. Each component's scores are scaled per user to at most 1 in absolute
+value, then summed with the component's weight.
+
+On a large catalog it scores only candidates: the neighbours of the user's items (item-kNN),
+what was bought with the user's purchases (co-purchase) and the most popular allowed items;
+below `exhaustive_items` every item is scored. It falls back by itself: a user with no
+history gets what every component says of nobody in particular (popularity, the average
+user), which the filters place in context; a product the models never saw is placed by the
+content component (`content.similar_to`)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from relevo.engine.algorithms.als import ALS
+from relevo.engine.algorithms.bpr import BPR
+from relevo.engine.algorithms.content import Content
+from relevo.engine.algorithms.cooccurrence import Cooccurrence
+from relevo.engine.algorithms.ease import EASE
+from relevo.engine.algorithms.item_knn import ItemKNN
+from relevo.engine.algorithms.popular import Popular
+from relevo.engine.base import BATCH_USERS, Recommender, config_values, dense_columns, sorted_unique
+from relevo.engine.data import TrainingData
+
+COMPONENTS: dict[str, type[Recommender]] = {
+    cls.algorithm: cls for cls in (Popular, Cooccurrence, ItemKNN, Content, ALS, BPR, EASE)
+}
+# Weight 0 leaves a component out (it is not even trained).
+DEFAULT_WEIGHTS = {
+    "popular": 0.1,
+    "cooccurrence": 0.2,
+    "item_knn": 0.5,
+    "content": 0.1,
+    "als": 1.0,
+    "bpr": 0.0,
+    "ease": 1.0,
+}
+_CANDIDATE_BATCH_USERS = 16
+_NEIGHBOUR_ORDER = ("item_knn", "als", "ease", "bpr", "content", "popular")  # for similar_items
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    # Settings per component, over each one's defaults ({"als": {"embedding_dim": 32}}).
+    components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Blend weights, over DEFAULT_WEIGHTS; 0 leaves a component out.
+    weights: dict[str, float] = field(default_factory=dict)
+    candidates: int = 300  # popular items added to every user's candidates
+    exhaustive_items: int = 20_000  # catalogs up to this size are scored whole
+
+    def __post_init__(self) -> None:
+        unknown = sorted((set(self.components) | set(self.weights)) - set(COMPONENTS))
+        if unknown:
+            known = ", ".join(COMPONENTS)
+            raise ValueError(f"the hybrid has no component {', '.join(unknown)}; its components: {known}")
+        if any(not np.isfinite(weight) or weight < 0 for weight in self.weights.values()):
+            raise ValueError("hybrid weights must be finite and not negative")
+        if self.candidates < 1 or self.exhaustive_items < 0:
+            raise ValueError("candidates must be at least 1 and exhaustive_items not negative")
+        weights = {**DEFAULT_WEIGHTS, **{name: float(weight) for name, weight in self.weights.items()}}
+        if not any(weights.values()):
+            raise ValueError("at least one hybrid weight must be above 0")
+        # Stored complete, so a saved model says exactly what it was trained with.
+        components = {
+            name: config_values(cls.make_config(self.components.get(name, {}))) for name, cls in COMPONENTS.items()
+        }
+        object.__setattr__(self, "components", components)
+        object.__setattr__(self, "weights", weights)
+
+
+class Hybrid(Recommender):
+    algorithm = "hybrid"
+    Config = HybridConfig
+
+    def __init__(self, config: HybridConfig | None = None) -> None:
+        super().__init__(config)
+        self.components: dict[str, Recommender] = {}
+
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+        self.components = {}
+        for name, weight in self.config.weights.items():
+            if weight <= 0 or not self._fits_catalog(name, matrix.shape[1]):
+                continue
+            component = self._component(name)
+            component.users, component.items, component.history = self.users, self.items, matrix
+            component._fit(data, matrix, seed=seed, threads=threads)
+            self.components[name] = component
+        self._prepare()
+
+    def _fits_catalog(self, name: str, items: int) -> bool:
+        # EASE keeps an items × items matrix: on a catalog too big for it, the hybrid does without.
+        return name != "ease" or items <= self.config.components["ease"]["max_items"]
+
+    def _component(self, name: str) -> Recommender:
+        cls = COMPONENTS[name]
+        return cls(cls.make_config(self.config.components[name]))
+
+    def _prepare(self) -> None:
+        users_per_item = np.diff(self.history.tocsc().indptr)
+        popular = self.components.get("popular")
+        popularity = popular.popularity if popular is not None else users_per_item.astype(np.float32)
+        self.popular_order = np.argsort(-popularity, kind="stable").astype(np.int32)
+        self._allowed_order: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _batch_users(self) -> int:
+        # On candidates, a batch is scored on the union of its users' candidates: small batches
+        # keep that union (and the work) near each user's own few hundred items.
+        return BATCH_USERS if self._exhaustive() else _CANDIDATE_BATCH_USERS
+
+    def _exhaustive(self) -> bool:
+        return len(self.items) <= self.config.exhaustive_items
+
+    def _scored_candidates(
+        self, users: np.ndarray, histories: sp.csr_matrix, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        if self._exhaustive():
+            return None, self._scores(users, histories)
+        # What the neighbourhood models find is computed once: candidates, then their scores.
+        knn, cooccurrence = self.components.get("item_knn"), self.components.get("cooccurrence")
+        neighbourhood = knn.neighbourhood(histories) if knn else None
+        together = cooccurrence.bought_with(users, histories) if cooccurrence else None
+        rows, columns = self._own_candidates(
+            histories, allowed, [m for m in (neighbourhood, together) if m is not None]
+        )
+        candidates = sorted_unique(columns).astype(np.int32)
+        own = None  # one user's candidates are all their own
+        if len(users) > 1:
+            # In a batch, each user is scored on their own candidates only, as if alone.
+            own = np.zeros((len(users), len(candidates)), dtype=bool)
+            own[rows, np.searchsorted(candidates, columns)] = True
+        scores = {}
+        if knn:
+            scores["item_knn"] = dense_columns(neighbourhood, candidates)
+        if cooccurrence:
+            scores["cooccurrence"] = cooccurrence.ranked(together, candidates)
+        return candidates, self._blend(users, histories, candidates, scores, own)
+
+    def _own_candidates(
+        self, histories: sp.csr_matrix, allowed: np.ndarray | None, found: list[sp.csr_matrix]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each user's candidates as (row, item) pairs: the most popular allowed items (more by
+        the length of the history, so leaving it out does not leave the list short), and the
+        best-scored items each neighbourhood model found."""
+        lengths = np.diff(histories.indptr)
+        popular = self._popular_order(allowed)
+        wanted = np.minimum(self.config.candidates + lengths, len(popular))
+        rows = [np.repeat(np.arange(histories.shape[0]), wanted)]
+        columns = [np.concatenate([popular[:count] for count in wanted.tolist()])]
+        for matrix in found:
+            best_rows, best_columns = _best_entries(matrix, self.config.candidates)
+            rows.append(best_rows)
+            columns.append(best_columns)
+        return np.concatenate(rows), np.concatenate(columns)
+
+    def _popular_order(self, allowed: np.ndarray | None) -> np.ndarray:
+        """Items by popularity, only the allowed ones; the last filter's answer is kept, as
+        serving passes the same mask for the same filters."""
+        if allowed is None:
+            return self.popular_order
+        kept = self._allowed_order
+        if kept is not None and kept[0] is allowed:
+            return kept[1]
+        order = self.popular_order[allowed[self.popular_order]]
+        self._allowed_order = (allowed, order)
+        return order
+
+    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        return self._blend(users, histories, candidates, {}, None)
+
+    def _blend(
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        candidates: np.ndarray,
+        known: dict[str, np.ndarray],
+        own: np.ndarray | None,
+    ) -> np.ndarray:
+        """The weighted sum of the components' scaled scores of the candidates (`known`: scores
+        already computed, by component; `own`: which candidates are each user's, None for all)."""
+        blended = np.zeros((len(users), len(candidates)), dtype=np.float32)
+        for name, component in self.components.items():
+            scores = known.get(name)
+            if scores is None:
+                scores = component._candidate_scores(users, histories, candidates)
+            blended += self.config.weights[name] * _scaled(np.asarray(scores, dtype=np.float32), own)
+        if own is not None:
+            blended[~own] = -np.inf
+        return blended
+
+    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        return self._candidate_scores(users, histories, np.arange(len(self.items), dtype=np.int32))
+
+    def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # The first component with something to say: who interacted with both items, then
+        # learned factors, then descriptions (an item few users touched still has a category).
+        for name in _NEIGHBOUR_ORDER:
+            if name in self.components:
+                indices, scores = self.components[name]._similar(item, k)
+                if len(indices):
+                    return indices, scores
+        return np.array([], dtype=np.int32), np.array([], dtype=np.float32)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state: dict[str, np.ndarray] = {"components": np.asarray(list(self.components), dtype=np.str_)}
+        for name, component in self.components.items():
+            state.update({f"{name}.{key}": value for key, value in component._state().items()})
+        return state
+
+    def _restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.components = {}
+        for name in state["components"].tolist():
+            component = self._component(name)
+            component.users, component.items, component.history = self.users, self.items, self.history
+            prefix = f"{name}."
+            component._restore({key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)})
+            self.components[name] = component
+        self._prepare()
+
+
+def _best_entries(matrix: sp.csr_matrix, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each row's `count` largest entries (all of a row with fewer)."""
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
+    if lengths.max(initial=0) <= count:
+        return rows, matrix.indices
+    keep = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(lengths > count).tolist():
+        start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+        keep[start:stop] = False
+        keep[start + np.argpartition(-matrix.data[start:stop], count - 1)[:count]] = True
+    return rows[keep], matrix.indices[keep]
+
+
+def _scaled(scores: np.ndarray, own: np.ndarray | None) -> np.ndarray:
+    """Each row divided by its largest absolute finite score among the user's own candidates
+    (rows of zeros stay zero); scores that are not finite (nothing to say) count as 0."""
+    valid = np.isfinite(scores)
+    if own is not None:
+        valid &= own
+    scores = np.where(valid, scores, np.float32(0.0))
+    largest = np.abs(scores).max(axis=1, keepdims=True, initial=0.0)
+    scores /= np.where(largest > 0, largest, 1.0)
+    return scores

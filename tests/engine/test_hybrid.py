@@ -1,0 +1,93 @@
+"""The hybrid ensemble: the contract (scoring every item, and scoring candidates only), its
+configuration, and its fallbacks."""
+
+import numpy as np
+import pytest
+
+from relevo.engine.algorithms.hybrid import DEFAULT_WEIGHTS, Hybrid, HybridConfig
+from tests.engine.contract import RecommenderContract
+from tests.engine.shop_data import small_shop
+
+SMALL = {"als": {"embedding_dim": 16, "epochs": 5}, "content": {"clusters": 5}}
+
+
+class TestHybridContract(RecommenderContract):
+    def make(self) -> Hybrid:
+        return Hybrid(HybridConfig(components=SMALL))
+
+
+class TestHybridOnCandidatesContract(RecommenderContract):
+    """As on a catalog too large to score whole."""
+
+    def make(self) -> Hybrid:
+        return Hybrid(HybridConfig(components=SMALL, exhaustive_items=0, candidates=20))
+
+
+def test_the_config_is_stored_complete_and_overrides_defaults() -> None:
+    config = Hybrid.make_config({"components": {"als": {"embedding_dim": 8}}, "weights": {"bpr": 0.5}})
+    assert config.components["als"]["embedding_dim"] == 8
+    assert config.components["als"]["epochs"] == 15  # the default, written out
+    assert set(config.components) == set(DEFAULT_WEIGHTS)
+    assert config.weights == {**DEFAULT_WEIGHTS, "bpr": 0.5}
+    assert Hybrid.make_config({"components": config.components, "weights": config.weights}) == config
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"components": {"svd": {}}}, "no component svd"),
+        ({"components": {"als": {"factors": 3}}}, "als has no setting factors"),
+        ({"components": {"als": {"embedding_dim": 0}}}, "embedding_dim"),
+        ({"weights": {"als": -1}}, "not negative"),
+        ({"weights": dict.fromkeys(DEFAULT_WEIGHTS, 0)}, "at least one"),
+    ],
+)
+def test_bad_settings_are_refused(values: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Hybrid.make_config(values)
+
+
+def test_components_weighted_zero_are_not_trained_and_ease_steps_aside_on_a_big_catalog() -> None:
+    data = small_shop()
+    components = {**SMALL, "ease": {"max_items": 10}}
+    model = Hybrid(HybridConfig(components=components, weights={"content": 0})).fit(data)
+    assert "content" not in model.components and "bpr" not in model.components
+    assert "ease" not in model.components  # 300 items, over its max_items of 10
+    assert {"als", "item_knn", "cooccurrence", "popular"} <= set(model.components)
+
+
+def test_a_single_component_ranks_as_that_component_does() -> None:
+    data = small_shop()
+    weights = {**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), "item_knn": 1.0}
+    hybrid = Hybrid(HybridConfig(weights=weights)).fit(data)
+    users = data.users.ids[:5].tolist()
+    alone = hybrid.components["item_knn"].recommend(users, 10)
+    np.testing.assert_array_equal(hybrid.recommend(users, 10).ids, alone.ids)
+
+
+def test_a_stranger_gets_popular_items() -> None:
+    data = small_shop()
+    model = Hybrid(HybridConfig(components=SMALL)).fit(data)
+    users_per_item = np.diff(model.history.tocsc().indptr)
+    most_popular = set(data.items.lookup(np.argsort(-users_per_item)[:30]).tolist())
+    ids, _ = model.recommend("stranger", 10).for_user()
+    assert len(ids) == 10 and len(set(ids) & most_popular) >= 7
+
+
+def test_candidates_find_what_scoring_every_item_finds() -> None:
+    data = small_shop()
+    whole = Hybrid(HybridConfig(components=SMALL)).fit(data, seed=2)
+    narrowed = Hybrid(HybridConfig(components=SMALL, exhaustive_items=0, candidates=50)).fit(data, seed=2)
+    users = data.users.ids[:40].tolist()
+    a, b = whole.recommend(users, 10).ids, narrowed.recommend(users, 10).ids
+    overlap = np.mean([len(set(a[row]) & set(b[row])) / 10 for row in range(len(users))])
+    assert overlap >= 0.8
+
+
+def test_candidates_respect_a_narrow_filter() -> None:
+    data = small_shop()
+    model = Hybrid(HybridConfig(components=SMALL, exhaustive_items=0, candidates=5)).fit(data)
+    allowed = np.zeros(len(data.items), dtype=bool)
+    allowed[-40:] = True  # items the candidates would not reach unfiltered
+    ids, _ = model.recommend(data.users.ids[0], 10, allowed=allowed).for_user()
+    assert len(ids) == 10 and set(ids) <= set(data.items.ids[allowed].tolist())
