@@ -29,6 +29,8 @@ from relevo.api.app import create_app
 from relevo.core import security
 from relevo.core.config import Settings
 from relevo.core.db import Database
+from relevo.demo import SyntheticShop, load_demo
+from tests.recommend.shop import SIZE, DemoShop, train
 
 POSTGRES_URL = os.environ.get("RELEVO_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("RELEVO_TEST_REDIS_URL")
@@ -153,6 +155,10 @@ def settings(tmp_path: Path) -> Settings:
         client_secret=CLIENT_SECRET,
         max_upload_mb=2,
         max_event_batch=500,
+        job_threads=0,  # jobs run in the request that starts them, inside the test's transaction
+        model_refresh_seconds=0,
+        catalog_refresh_seconds=0,
+        recent_events_seconds=0,
     )
 
 
@@ -191,3 +197,20 @@ def auth(settings: Settings) -> Callable[[Account], dict[str, str]]:
 @pytest.fixture
 def admin_headers(make_account: Callable[..., Account], auth: Callable) -> dict[str, str]:
     return auth(make_account(Role.admin))
+
+
+@pytest.fixture
+def shop(session: Session) -> DemoShop:
+    """A small demo shop (catalog and behaviour) in the test database."""
+    load_demo(session=session, size=SIZE)
+    session.commit()
+    generated = SyntheticShop(SIZE)  # the same seed: the same products and events (but for the times)
+    return DemoShop(generated.products, generated.complements, list(generated.events()))
+
+
+@pytest.fixture
+def trained(client: TestClient, admin_headers: dict[str, str], shop: DemoShop) -> dict:
+    """The serving model's first version, trained on the demo shop and deployed."""
+    version = train(client, admin_headers)
+    assert version["status"] == "deployed", version
+    return version

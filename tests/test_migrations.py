@@ -16,7 +16,7 @@ from relevo import migrations
 from relevo.core.db import Database
 from relevo.models import Base
 
-TABLES = {"accounts", "api_keys", "stores", "products", "users", "events", "datasets"}
+TABLES = {"accounts", "api_keys", "stores", "products", "users", "events", "datasets", "jobs", "model_versions"}
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""The `relevo` command: serve, db upgrade, createadmin, demo, import."""
+"""The `relevo` command: serve, db upgrade, createadmin, demo, train, import."""
 
+import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +11,15 @@ from typing import Annotated
 import typer
 import uvicorn
 from pydantic import ValidationError
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from relevo import migrations, startup
 from relevo.accounts import service as accounts_service
@@ -23,6 +33,11 @@ from relevo.core.logging import configure_logging
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
 from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
+from relevo.jobs import runner
+from relevo.jobs import service as jobs_service
+from relevo.registry import service as registry_service
+from relevo.registry.models import ModelVersion
+from relevo.registry.schemas import MODEL_NAME, TrainRequest
 
 app = typer.Typer(help="Relevo: a self-hosted recommendation engine for online shops.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -130,11 +145,88 @@ def demo(
         counts = load_demo(session=session, size=size)
     if not counts:
         typer.echo("demo data is already loaded")
-        return
-    typer.echo(
-        f"demo shop loaded: {counts['stores']} stores, {counts['products']} products, {counts['events']} events; "
-        f"store owner {DEMO_OWNER!r} / {DEMO_OWNER_PASSWORD!r}"
-    )
+    else:
+        typer.echo(
+            f"demo shop loaded: {counts['stores']} stores, {counts['products']} products, {counts['events']} events; "
+            f"store owner {DEMO_OWNER!r} / {DEMO_OWNER_PASSWORD!r}"
+        )
+    with database.session(write=False) as session:
+        serving = registry_service.deployed(session=session, name=settings.serving_model)
+    if serving is None:
+        version = _train(settings, database, settings.serving_model, "hybrid", {}, "always", "random", 0)
+        ndcg = version.metrics.get("ndcg", 0.0)
+        typer.echo(
+            f"trained and deployed {version.name} version {version.version} (NDCG@10 {ndcg:.3f} on held-out events)"
+        )
+
+
+@app.command()
+def train(
+    name: Annotated[str, typer.Option(help="The model's name; the API serves RELEVO_SERVING_MODEL")] = "",
+    algorithm: Annotated[
+        str, typer.Option(help="hybrid, als, bpr, ease, item_knn, content, cooccurrence, popular")
+    ] = "hybrid",
+    config: Annotated[
+        str, typer.Option(help="The algorithm's settings as JSON, e.g. '{\"embedding_dim\": 64}'")
+    ] = "{}",
+    deploy: Annotated[str, typer.Option(help="gate (if not worse than the serving version), always or never")] = "gate",
+    evaluation: Annotated[str, typer.Option(help="random or temporal holdout for the offline metrics")] = "random",
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train a model version from every event, as POST /api/v1/models/{name}/train does."""
+    settings, database = _open()
+    startup.prepare(settings, database)
+    try:
+        settings_given = json.loads(config)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--config is not JSON: {exc}") from None
+    name = name or settings.serving_model
+    if not re.match(MODEL_NAME, name):
+        raise typer.BadParameter(f"--name {name!r}: letters, digits, '_', '.' and '-' only, at most 100")
+    try:
+        TrainRequest(algorithm=algorithm, config=settings_given, deploy=deploy, evaluation=evaluation, seed=seed)
+    except ValidationError as exc:
+        raise typer.BadParameter(describe_validation_errors(exc.errors())) from None
+    version = _train(settings, database, name, algorithm, settings_given, deploy, evaluation, seed)
+    typer.echo(f"{version.name} version {version.version} ({version.algorithm}): {version.status}")
+    for metric, value in sorted(version.metrics.items()):
+        typer.echo(f"  {metric:10} {value:.4f}" if isinstance(value, float) else f"  {metric:10} {value}")
+
+
+def _train(
+    settings: Settings,
+    database: Database,
+    name: str,
+    algorithm: str,
+    config: dict,
+    deploy: str,
+    evaluation: str,
+    seed: int,
+) -> ModelVersion:
+    params = {"dataset_ids": [], "deploy": deploy, "evaluation": evaluation, "seed": seed}
+    try:
+        with database.transaction() as session:
+            version, job = registry_service.start_training(
+                session=session, name=name, algorithm=algorithm, config=config, params=params, created_by=None
+            )
+            version_id, job_id = version.id, job.id
+    except RelevoError as exc:
+        raise typer.BadParameter(exc.details) from None
+    columns = (BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), "[progress.description]{task.description}")
+    with Progress(*columns) as progress:
+        task = progress.add_task(f"training {name} ({algorithm})", total=1.0)
+
+        def show(message: str, done: float) -> None:
+            progress.update(task, description=message, completed=done)
+
+        runner.run(database, settings, job_id, progress=show)
+        progress.update(task, completed=1.0)
+    with database.transaction() as session:
+        version = registry_service.get(session=session, version_id=version_id)
+        job = jobs_service.get_or_raise(session=session, job_id=job_id)
+        if job.status == "failed":
+            raise typer.BadParameter(f"training failed: {job.error}")
+        return version
 
 
 @app.command("import")

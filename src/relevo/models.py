@@ -5,6 +5,8 @@ from relevo.catalog.models import Product, Store
 from relevo.core.db import Base
 from relevo.datasets.models import Dataset
 from relevo.events.models import Event
+from relevo.jobs.models import Job
+from relevo.registry.models import ModelVersion
 from relevo.users.models import User
 
-__all__ = ["Account", "ApiKey", "Base", "Dataset", "Event", "Product", "Store", "User"]
+__all__ = ["Account", "ApiKey", "Base", "Dataset", "Event", "Job", "ModelVersion", "Product", "Store", "User"]

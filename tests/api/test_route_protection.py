@@ -6,6 +6,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from relevo.core.config import Settings
+
 PUBLIC = {
     ("GET", "/health"),
     ("GET", "/health/"),
@@ -18,6 +20,18 @@ PUBLIC = {
     ("GET", "/openapi.json"),
     ("POST", "/login"),
     ("POST", "/api/v1/auth/token"),
+}
+# Recommendation reads: public unless RELEVO_PUBLIC_RECOMMENDATIONS is false.
+READS = {
+    ("GET", "/api/v1/recommendations/{user_id}"),
+    ("GET", "/api/v1/products/{product_id}/similar"),
+    ("GET", "/api/v1/products/{product_id}/bought-together"),
+    ("GET", "/api/v1/popular"),
+    ("GET", "/api/recommendations/{user_id}/"),
+    ("GET", "/recommendations/{user_id}"),
+    ("GET", "/recommendations"),
+    ("GET", "/interaction-recommendations"),
+    ("GET", "/category-recommendations"),
 }
 
 
@@ -34,7 +48,7 @@ def all_routes(app: FastAPI) -> list[tuple[str, str]]:
 def test_every_non_public_route_refuses_anonymous_callers(client: TestClient, app: FastAPI) -> None:
     checked = 0
     for method, path in all_routes(app):
-        if (method, path) in PUBLIC:
+        if (method, path) in PUBLIC | READS:
             continue
         concrete = re.sub(r"\{[^}]+\}", "1", path)
         response = client.request(method, concrete)
@@ -65,3 +79,22 @@ def test_every_api_route_is_tagged_by_domain(app: FastAPI) -> None:
     routes = [route for route in iter_route_contexts(app.routes) if isinstance(route.original_route, APIRoute)]
     assert len(routes) > 30
     assert [route.path for route in routes if not route.tags] == []
+
+
+def test_recommendation_reads_are_public_by_default(client: TestClient, app: FastAPI) -> None:
+    routes = {route for route in all_routes(app) if route in READS}
+    assert routes == READS
+    for _, path in sorted(routes):
+        response = client.get(
+            re.sub(r"\{[^}]+\}", "1", path), params={"user_id": "1", "product_id": "1", "category": "x"}
+        )
+        assert response.status_code != 401, f"{path}: {response.status_code}"
+
+
+def test_recommendation_reads_can_require_a_token(client: TestClient, settings: Settings) -> None:
+    settings.public_recommendations = False
+    for _, path in sorted(READS):
+        response = client.get(
+            re.sub(r"\{[^}]+\}", "1", path), params={"user_id": "1", "product_id": "1", "category": "x"}
+        )
+        assert response.status_code == 401, f"{path}: {response.status_code}"

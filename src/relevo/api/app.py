@@ -12,6 +12,7 @@ from relevo.api.errors import install_error_handlers
 from relevo.api.middleware import RequestMiddleware
 from relevo.catalog.router import router as catalog_router
 from relevo.compat.ai_service import router as ai_service_router
+from relevo.compat.background_jobs import router as background_jobs_router
 from relevo.compat.model_serving import router as model_serving_router
 from relevo.compat.purchases import router as purchases_router
 from relevo.compat.smartcommerce import router as smartcommerce_router
@@ -21,11 +22,22 @@ from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
+from relevo.jobs.executor import LocalExecutor
+from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
+from relevo.recommend.answers import Answers
+from relevo.recommend.catalog_view import CatalogView
+from relevo.recommend.models_in_memory import DeployedModels
+from relevo.recommend.recent import RecentEvents
+from relevo.recommend.router import router as recommend_router
+from relevo.recommend.service import Serving
+from relevo.registry.retraining import RetrainScheduler
+from relevo.registry.router import router as registry_router
 from relevo.users.router import router as users_router
 
 # Requests are matched against routes in this order: the busiest (event ingestion) first.
 ROUTERS = (
+    recommend_router,
     events_router,
     smartcommerce_router,
     purchases_router,
@@ -35,6 +47,9 @@ ROUTERS = (
     catalog_router,
     users_router,
     datasets_router,
+    registry_router,
+    jobs_router,
+    background_jobs_router,
     model_serving_router,
 )
 
@@ -54,10 +69,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.resolved_database_url)
 
     event_writer = EventWriter(database)
+    executor = LocalExecutor(database, settings)
+    retraining = RetrainScheduler(database, settings, executor)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        retraining.start()
         yield
+        retraining.stop()
+        executor.shutdown()
         event_writer.close()
         if owns_database:
             database.dispose()
@@ -67,6 +87,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
     app.state.event_writer = event_writer
+    app.state.executor = executor
+    app.state.models = DeployedModels(database, settings.resolved_artifacts_dir, settings.model_refresh_seconds)
+    app.state.serving = Serving(
+        catalog=CatalogView(database, settings.catalog_refresh_seconds),
+        recent=RecentEvents(database, settings.recent_events_seconds),
+        answers=Answers(settings.answer_cache_size, settings.answer_cache_seconds),
+    )
     install_error_handlers(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes)
     for router in ROUTERS:

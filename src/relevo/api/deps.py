@@ -21,6 +21,7 @@ from relevo.core.db import Database
 from relevo.core.errors import PermissionDenied, Unauthenticated
 from relevo.core.security import decode_access_token, digest_api_key, is_api_key, secrets_match
 from relevo.events.writer import EventWriter
+from relevo.jobs.executor import LocalExecutor
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TRANSACTION_ENDINGS = 40  # threads that may commit or roll back at once, apart from the pool
@@ -74,8 +75,13 @@ async def get_event_writer(request: Request) -> EventWriter:
     return request.app.state.event_writer
 
 
+async def get_executor(request: Request) -> LocalExecutor:
+    return request.app.state.executor
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EventWriterDep = Annotated[EventWriter, Depends(get_event_writer)]
+ExecutorDep = Annotated[LocalExecutor, Depends(get_executor)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -142,6 +148,8 @@ def require_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
 AdminCaller = Annotated[Caller, Depends(require_roles(Role.admin))]
 # Callers that may send data in: events, datasets, catalog upserts.
 WriterCaller = Annotated[Caller, Depends(require_roles(Role.admin, Role.owner, Role.service))]
+# Callers that may train, deploy and roll back models.
+TrainerCaller = Annotated[Caller, Depends(require_roles(Role.admin, Role.owner))]
 
 
 async def get_internal_caller(request: Request, settings: SettingsDep, caller: OptionalCaller) -> Caller | None:
@@ -163,3 +171,13 @@ async def get_internal_caller(request: Request, settings: SettingsDep, caller: O
 
 
 InternalCaller = Annotated[Caller | None, Depends(get_internal_caller)]
+
+
+async def check_reader(request: Request, caller: OptionalCaller) -> None:
+    """Recommendation reads are public unless RELEVO_PUBLIC_RECOMMENDATIONS is false; a token,
+    when sent, must be valid either way."""
+    if caller is None and not request.app.state.settings.public_recommendations:
+        raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
+
+
+Reader = Depends(check_reader)

@@ -259,6 +259,46 @@ def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, in
     return ids.ensure_external_ids(session, Product.__table__, external_ids, defaults)
 
 
+def training_items(*, session: Session) -> list[tuple[Any, ...]]:
+    """Every product, for training: (id, external id, category, name, description, price,
+    quantity, whether it may be recommended: active and not deleted)."""
+    query = select(
+        Product.id,
+        Product.external_id,
+        Product.category,
+        Product.name,
+        Product.description,
+        Product.price,
+        Product.quantity,
+        Product.is_active & Product.deleted_at.is_(None),
+    ).order_by(Product.id)
+    return [tuple(row) for row in session.execute(query)]
+
+
+def serving_items(*, session: Session) -> list[tuple[Any, ...]]:
+    """Every product, for serving: (external id, name, category, price, currency, quantity,
+    store id, whether it may be recommended: active and not deleted)."""
+    query = select(
+        Product.external_id,
+        Product.name,
+        Product.category,
+        Product.price,
+        Product.currency,
+        Product.quantity,
+        Product.store_id,
+        Product.is_active & Product.deleted_at.is_(None),
+    ).order_by(Product.id)
+    return [tuple(row) for row in session.execute(query)]
+
+
+def category_condition(category: str) -> Any:
+    """Products in the category or below it in the tree ("Home" covers "Home > Kitchen")."""
+    wanted = category.strip()
+    return (func.lower(Product.category) == wanted.lower()) | func.lower(Product.category).startswith(
+        f"{wanted.lower()} >", autoescape=True
+    )
+
+
 def store_ids(*, session: Session) -> set[int]:
     return set(session.scalars(select(Store.id)))
 

@@ -1,17 +1,21 @@
-"""Seed 003's AI service: interaction and product ingestion for the internal integration,
-guarded by the shared secret header (or a token)."""
+"""Seed 003's AI service: interaction and product ingestion for the internal integration
+(guarded by the shared secret header, or a token), and its public recommendations."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import EventWriterDep, InternalCaller, SessionDep, SettingsDep
+from relevo.api.deps import EventWriterDep, InternalCaller, Reader, SessionDep, SettingsDep
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
+from relevo.core.errors import NotReady
 from relevo.core.fields import ExternalId, UtcDateTime
 from relevo.events import service as events_service
 from relevo.events.schemas import EventIn, EventTypeName
+from relevo.recommend import service as recommend_service
+from relevo.recommend.requests import catalog_snapshot, served_model
+from relevo.recommend.router import popular_products
 
 router = APIRouter(tags=["seed 003: AI service"])
 Limit = Annotated[int, Query(ge=1, le=10_000)]
@@ -76,3 +80,50 @@ def save_product(body: CatalogProductIn, _: InternalCaller, session: SessionDep)
 def list_products(_: InternalCaller, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
     products = catalog_service.list_catalog(session=session, limit=limit, offset=offset)
     return [CatalogProductRead(product_id=p.external_id, product_name=p.name, category=p.category) for p in products]
+
+
+@router.get("/interaction-recommendations", response_model=list[str], dependencies=[Reader])
+async def interaction_recommendations(
+    request: Request,
+    product_id: Annotated[str, Query(min_length=1)],
+    category: str | None = None,
+    count: Annotated[int, Query(ge=1, le=200)] = 10,
+) -> list[str]:
+    """Products whose users also interacted with this one (item-kNN), in the category if given;
+    popular products of the category when the product is unknown or no model is trained."""
+    try:
+        served = await served_model(request)
+    except NotReady:
+        served = None
+    if served is not None:
+        snapshot = await catalog_snapshot(request)
+        found = recommend_service.neighbours_in_category(
+            served=served,
+            snapshot=snapshot,
+            serving=request.app.state.serving,
+            product_id=product_id,
+            category=category,
+            count=count,
+        )
+        if found:
+            return found
+    popular = await popular_products(request, category=category, window=None, count=count + 1)
+    return [item.product_id for item in popular if item.product_id != product_id][:count]
+
+
+@router.get("/category-recommendations", response_model=list[str], dependencies=[Reader])
+async def category_recommendations(
+    request: Request, category: Annotated[str, Query(min_length=1)], count: Annotated[int, Query(ge=1, le=200)] = 10
+) -> list[str]:
+    """Products of the category's cluster (TF-IDF on categories, K-Means), most popular first;
+    the category's popular products before any model is trained."""
+    try:
+        served = await served_model(request)
+    except NotReady:
+        served = None
+    if served is not None:
+        snapshot = await catalog_snapshot(request)
+        found = recommend_service.in_category_cluster(served=served, snapshot=snapshot, category=category, count=count)
+        if found:
+            return found
+    return [item.product_id for item in await popular_products(request, category=category, window=None, count=count)]

@@ -1,14 +1,29 @@
-"""Seed 001 (SmartCommerce): interactions, streaming events and dataset upload."""
+"""Seed 001 (SmartCommerce): recommendations, interactions, streaming events, dataset upload,
+training and model metrics."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import EventWriterDep, SettingsDep, WriterCaller
+from relevo.api.deps import (
+    CurrentCaller,
+    EventWriterDep,
+    ExecutorDep,
+    Reader,
+    SessionDep,
+    SettingsDep,
+    TrainerCaller,
+    WriterCaller,
+)
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
 from relevo.events.schemas import EventIn, EventTypeName
+from relevo.recommend import service as recommend_service
+from relevo.recommend.catalog_view import Filters
+from relevo.recommend.requests import catalog_snapshot, recent_events, served_model
+from relevo.registry import service as registry_service
+from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
 router = APIRouter(prefix="/api", tags=["seed 001: SmartCommerce"])
 
@@ -97,3 +112,96 @@ router.add_api_route(
     status_code=status.HTTP_201_CREATED,
     summary="Upload Dataset (seed 001)",
 )
+
+
+def as_seed_id(value: str) -> int | str:
+    """Seed 001 shows integer ids: ids that are plain integers go back as integers."""
+    return int(value) if value.isdigit() and str(int(value)) == value else value
+
+
+class SeedRecommendation(BaseModel):
+    product_id: int | str
+    product_name: str | None
+    category: str | None
+    price: float | None
+    confidence_score: float
+    algorithm: str
+
+
+class SeedRecommendations(BaseModel):
+    user_id: int | str
+    recommendations: list[SeedRecommendation]
+    count: int
+
+
+class EnhancedTrainConfig(BaseModel):
+    embedding_dim: int | None = Field(default=None, ge=2, le=1024)
+    learning_rate: float | None = Field(default=None, gt=0, le=1)
+    epochs: int | None = Field(default=None, ge=1, le=1000)
+
+
+class EnhancedTrainRequest(BaseModel):
+    dataset_ids: list[int] = Field(default_factory=list)
+    config: EnhancedTrainConfig = Field(default_factory=EnhancedTrainConfig)
+    algorithm: str = "hybrid"
+
+
+@router.get("/recommendations/{user_id}/", response_model=SeedRecommendations, dependencies=[Reader])
+async def personalized_recommendations(
+    request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
+) -> SeedRecommendations:
+    served = await served_model(request)
+    snapshot = await catalog_snapshot(request)
+    await recent_events(request, served)
+    result = recommend_service.recommend_for_user(
+        served=served,
+        serving=request.app.state.serving,
+        snapshot=snapshot,
+        user_id=user_id,
+        count=count,
+        filters=Filters(),
+    )
+    algorithm = "hybrid_ensemble" if served.algorithm == "hybrid" else served.algorithm
+    items = [
+        SeedRecommendation(
+            product_id=as_seed_id(item.product.product_id),
+            product_name=item.product.name,
+            category=item.product.category,
+            price=None if item.product.price is None else float(item.product.price),
+            confidence_score=item.confidence,
+            algorithm=algorithm,
+        )
+        for item in result.items
+    ]
+    return SeedRecommendations(user_id=as_seed_id(user_id), recommendations=items, count=len(items))
+
+
+@router.post("/enhanced-train/", response_model=TrainingStarted, status_code=status.HTTP_202_ACCEPTED)
+def enhanced_train(
+    body: EnhancedTrainRequest,
+    caller: TrainerCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    executor: ExecutorDep,
+    tasks: BackgroundTasks,
+) -> TrainingStarted:
+    config = registry_service.factor_settings(body.algorithm, body.config.model_dump(exclude_none=True))
+    params = {"dataset_ids": body.dataset_ids, "deploy": "gate", "evaluation": "random", "seed": 0}
+    version, job = registry_service.start_training(
+        session=session,
+        name=settings.serving_model,
+        algorithm=body.algorithm,
+        config=config,
+        params=params,
+        created_by=caller.id,
+    )
+    tasks.add_task(executor.submit, job.id)
+    return TrainingStarted(
+        job_id=job.id, status=job.status, name=version.name, version=version.version, algorithm=version.algorithm
+    )
+
+
+@router.get("/model-metrics/", response_model=ModelVersionRead)
+def model_metrics(_: CurrentCaller, session: SessionDep, settings: SettingsDep) -> ModelVersionRead:
+    """The deployed model's offline metrics (on held-out events) and training figures."""
+    return ModelVersionRead.from_model(registry_service.deployed_or_raise(session=session, name=settings.serving_model))

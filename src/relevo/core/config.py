@@ -34,6 +34,26 @@ class Settings(BaseSettings):
     # Units of each currency per one unit of the base currency.
     currency_rates: dict[str, Decimal] = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
 
+    job_threads: int = Field(default=2, ge=0)  # jobs the local executor runs at once (0: in the caller)
+
+    serving_model: str = "default"  # the model name the recommendation routes serve
+    artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset
+    train_threads: int = Field(default=0, ge=0)  # threads a training job uses (0: one per core)
+    # A new version deploys itself if not worse on this offline metric.
+    deploy_gate_metric: Literal["ndcg", "precision", "recall", "map", "mrr", "hit_rate", "coverage"] = "ndcg"
+    deploy_gate_tolerance: float = Field(default=0.0, ge=0, le=1)  # relative drop allowed
+    retrain_interval_minutes: float = Field(default=0, ge=0)  # 0: no periodic retraining by time
+    retrain_min_new_events: int = Field(default=0, ge=0)  # 0: none by the number of new events
+    retrain_check_seconds: float = Field(default=60.0, gt=0)  # how often a server looks if retraining is due
+    model_refresh_seconds: float = Field(default=2.0, ge=0)  # how often servers look for a new deploy
+    catalog_refresh_seconds: float = Field(default=30.0, ge=0)  # how stale serving's catalog may get
+    recent_events_seconds: float = Field(default=1.0, ge=0)  # how late a new event may count in answers
+    public_recommendations: bool = True  # recommendation reads without a token
+    # Answers kept for the same question (user, options, model version, catalog snapshot and the
+    # user's events): how many, and for how long at most. 0 turns keeping answers off.
+    answer_cache_size: int = Field(default=50_000, ge=0)
+    answer_cache_seconds: float = Field(default=60.0, ge=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -55,6 +75,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'relevo.db').resolve()}"
+
+    @property
+    def resolved_artifacts_dir(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "models"
 
     @property
     def max_upload_bytes(self) -> int:

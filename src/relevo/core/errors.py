@@ -42,3 +42,10 @@ class AlreadyExists(RelevoError):
 class Conflict(RelevoError):
     status_code = 409
     error = "Conflict"
+
+
+class NotReady(RelevoError):
+    """Something the request needs does not exist yet (no model trained): try again later."""
+
+    status_code = 503
+    error = "Service unavailable"

@@ -9,7 +9,8 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, func, select
+import numpy as np
+from sqlalchemy import Integer, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -260,6 +261,90 @@ def _events_with_shop_ids() -> Select:
         .join(User, User.id == Event.user_id)
         .join(Product, Product.id == Event.product_id)
     )
+
+
+class EventColumns(NamedTuple):
+    """Events as columns, for training: internal ids, type names, unix seconds, values."""
+
+    user_id: np.ndarray  # int64
+    product_id: np.ndarray  # int64
+    event_type: list[str]
+    timestamp: np.ndarray  # int64
+    value: np.ndarray  # float32, NaN where none
+    watermark: int  # the highest event id included
+
+
+def training_columns(*, session: Session, dataset_ids: Sequence[int] | None = None) -> EventColumns:
+    """Every event (or those of the given datasets), streamed from the database in chunks."""
+    dialect = session.connection().dialect.name
+    seconds = (
+        func.extract("epoch", Event.occurred_at)
+        if dialect == "postgresql"
+        else func.cast(func.strftime("%s", Event.occurred_at), Integer)
+    )
+    query = select(Event.id, Event.user_id, Event.product_id, Event.event_type, seconds, Event.value)
+    if dataset_ids:
+        query = query.where(Event.dataset_id.in_(list(dataset_ids)))
+    ids, users, products, types, stamps, values = [], [], [], [], [], []
+    for chunk in session.execute(query.execution_options(yield_per=100_000)).partitions():
+        columns = list(zip(*chunk, strict=True))
+        ids.append(np.asarray(columns[0], dtype=np.int64))
+        users.append(np.asarray(columns[1], dtype=np.int64))
+        products.append(np.asarray(columns[2], dtype=np.int64))
+        types.extend(columns[3])
+        stamps.append(np.asarray(columns[4], dtype=np.float64).astype(np.int64))
+        values.append(np.asarray([np.nan if value is None else value for value in columns[5]], dtype=np.float32))
+    if not ids:
+        empty = np.zeros(0, dtype=np.int64)
+        return EventColumns(empty, empty, [], empty, np.zeros(0, dtype=np.float32), 0)
+    every_id = np.concatenate(ids)
+    return EventColumns(
+        user_id=np.concatenate(users),
+        product_id=np.concatenate(products),
+        event_type=types,
+        timestamp=np.concatenate(stamps),
+        value=np.concatenate(values),
+        watermark=int(every_id.max()),
+    )
+
+
+def events_after(*, session: Session, after_id: int, limit: int) -> list[tuple[int, str, str, str, float | None]]:
+    """Events stored after `after_id`, oldest first: (id, user id, product id, type, value),
+    with the shop's ids."""
+    query = (
+        select(Event.id, User.external_id, Product.external_id, Event.event_type, Event.value)
+        .join(User, User.id == Event.user_id)
+        .join(Product, Product.id == Event.product_id)
+        .where(Event.id > after_id)
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def popular_products(
+    *, session: Session, since: datetime | None, category: str | None, limit: int
+) -> list[tuple[str, int]]:
+    """The products most users interacted with (since a time, in a category), with how many
+    users did: straight from the events, so it answers before any model is trained."""
+    users = func.count(func.distinct(Event.user_id))
+    query = (
+        select(Product.external_id, users)
+        .join(Product, Product.id == Event.product_id)
+        .where(Product.deleted_at.is_(None), Product.is_active)
+        .group_by(Product.external_id)
+        .order_by(users.desc(), Product.external_id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(Event.occurred_at >= since)
+    if category:
+        query = query.where(catalog_service.category_condition(category))
+    return [(row[0], int(row[1])) for row in session.execute(query)]
+
+
+def latest_event_id(*, session: Session) -> int:
+    return session.scalar(select(func.max(Event.id))) or 0
 
 
 def count_by_type(*, session: Session) -> dict[str, int]:

@@ -31,7 +31,11 @@ def create_revision(engine: Engine, message: str) -> None:
     numbered after the last one (0001, 0002, ...)."""
     number = len(list((_HERE / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
     with engine.begin() as connection:
-        command.revision(_config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}")
+        script = command.revision(_config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}")
+    # Alembic renders JSONB's text type unqualified, and marks its output for editing.
+    path = Path(script.path)
+    lines = path.read_text().replace("astext_type=Text()", "astext_type=sa.Text()").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.lstrip().startswith("# ###")))
 
 
 def head_revision() -> str | None:

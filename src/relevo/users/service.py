@@ -37,6 +37,16 @@ def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, in
     return ids.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})
 
 
+def external_ids(*, session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The shop's id of each user (by internal id)."""
+    wanted = list(set(ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 10_000):
+        query = select(User.id, User.external_id).where(User.id.in_(wanted[start : start + 10_000]))
+        found.update((row[0], row[1]) for row in session.execute(query))
+    return found
+
+
 def ensure_account_user(*, session: Session, account: Caller) -> User:
     """The shopper an account browses as, created the first time it is needed."""
     user = session.scalar(select(User).where(User.account_id == account.id))

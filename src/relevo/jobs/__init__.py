@@ -1,0 +1,1 @@
+"""Jobs: background work (training, imports, batch generation) with durable status and progress."""

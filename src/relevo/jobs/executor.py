@@ -1,0 +1,38 @@
+"""The local executor: jobs run on a small thread pool inside the API process, with nothing
+else installed. Jobs are in the database, so their status survives the process."""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.jobs import runner
+
+logger = logging.getLogger("relevo.jobs")
+
+
+class LocalExecutor:
+    """With `job_threads` 0, jobs run at once in the thread that submits them (the tests do this)."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self._database = database
+        self._settings = settings
+        threads = settings.job_threads
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="relevo-job") if threads else None
+
+    def submit(self, job_id: str) -> None:
+        """Runs the job in the background; call after the transaction that created it commits."""
+        if self._pool is None:
+            self._run(job_id)
+        else:
+            self._pool.submit(self._run, job_id)
+
+    def _run(self, job_id: str) -> None:
+        try:
+            runner.run(self._database, self._settings, job_id)
+        except Exception:  # the runner records failures; this is for the ones it could not
+            logger.exception("job %s could not be run", job_id)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,69 @@
+"""Request and response bodies of the models API."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from relevo.core.fields import UtcDateTime
+from relevo.registry.models import ModelVersion
+
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # also an artifact folder name: nothing else
+
+
+class TrainRequest(BaseModel):
+    algorithm: str = Field(default="hybrid", description="hybrid, als, bpr, ease, item_knn, content, popular, ...")
+    config: dict[str, Any] = Field(default_factory=dict, description="The algorithm's settings")
+    dataset_ids: list[int] = Field(default_factory=list, description="Only these datasets' events; all if empty")
+    deploy: Literal["gate", "always", "never"] = Field(
+        default="gate", description="gate: deploy if not worse than the serving version on NDCG@10"
+    )
+    evaluation: Literal["random", "temporal"] = "random"
+    seed: int = 0
+
+
+class TrainingStarted(BaseModel):
+    job_id: str
+    status: str
+    name: str
+    version: int
+    algorithm: str
+
+
+class ModelVersionRead(BaseModel):
+    name: str
+    version: int
+    algorithm: str
+    status: str
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    training: dict[str, Any]
+    watermark: int
+    job_id: str | None
+    error: str | None
+    created_at: UtcDateTime
+    trained_at: UtcDateTime | None
+    deployed_at: UtcDateTime | None
+
+    @classmethod
+    def from_model(cls, version: ModelVersion) -> "ModelVersionRead":
+        return cls(
+            name=version.name,
+            version=version.version,
+            algorithm=version.algorithm,
+            status=version.status,
+            config=version.config,
+            metrics=version.metrics,
+            training=version.training,
+            watermark=version.watermark,
+            job_id=version.job_id,
+            error=version.error,
+            created_at=version.created_at,
+            trained_at=version.trained_at,
+            deployed_at=version.deployed_at,
+        )
+
+
+class ModelSummary(BaseModel):
+    name: str
+    versions: int
+    deployed: ModelVersionRead | None

@@ -1,0 +1,189 @@
+"""Model versions: created for training, marked ready or failed, deployed, rolled back."""
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from relevo.core.db import utcnow
+from relevo.core.errors import Conflict, InvalidArgument, NotFound
+from relevo.core.pagination import paginate_by_id
+from relevo.engine.algorithms import ALGORITHMS, recommender_class
+from relevo.engine.base import Recommender
+from relevo.jobs import service as jobs_service
+from relevo.jobs.models import Job, JobKind
+from relevo.registry.models import ModelVersion, VersionStatus
+
+
+def create_version(
+    *, session: Session, name: str, algorithm: str, config: dict[str, Any], created_by: int | None
+) -> ModelVersion:
+    latest = session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name)) or 0
+    version = ModelVersion(
+        name=name,
+        version=latest + 1,
+        algorithm=algorithm,
+        status=VersionStatus.training,
+        config=config,
+        metrics={},
+        training={},
+        created_by=created_by,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Seed 001's training settings (embedding_dim, learning_rate, epochs) as the algorithm's
+    config: each goes to the models that have it (ALS has no learning rate), inside a hybrid
+    to its matrix-factorisation components."""
+    if not settings or algorithm not in ALGORITHMS:
+        return settings  # an unknown algorithm is refused when training starts
+
+    def applicable(cls: type[Recommender]) -> dict[str, Any]:
+        names = {field.name for field in dataclasses.fields(cls.Config)}
+        return {name: value for name, value in settings.items() if name in names}
+
+    if algorithm != "hybrid":
+        return applicable(ALGORITHMS[algorithm])
+    return {"components": {name: applicable(ALGORITHMS[name]) for name in ("als", "bpr")}}
+
+
+def start_training(
+    *,
+    session: Session,
+    name: str,
+    algorithm: str,
+    config: dict[str, Any],
+    params: dict[str, Any],
+    created_by: int | None,
+) -> tuple[ModelVersion, Job]:
+    """A new version in `training` state and the job that will train it (submit the job
+    once this transaction has committed)."""
+    try:
+        recommender_class(algorithm).make_config(config)
+    except ValueError as exc:
+        field = "algorithm" if "unknown algorithm" in str(exc) else "config"
+        raise InvalidArgument(f"{field}: {exc}") from None
+    except TypeError as exc:
+        raise InvalidArgument(f"config: {exc}") from None
+    version = create_version(session=session, name=name, algorithm=algorithm, config=config, created_by=created_by)
+    params = {**params, "name": name, "version_id": version.id}
+    job = jobs_service.create(session=session, kind=JobKind.train, params=params, created_by=created_by)
+    version.job_id = job.id
+    session.flush()
+    return version, job
+
+
+def list_models(*, session: Session) -> list[tuple[str, int, ModelVersion | None]]:
+    """Each model name, how many versions it has, and its deployed version."""
+    counts = session.execute(
+        select(ModelVersion.name, func.count()).group_by(ModelVersion.name).order_by(ModelVersion.name)
+    ).all()
+    return [(name, count, deployed(session=session, name=name)) for name, count in counts]
+
+
+def get(*, session: Session, version_id: int) -> ModelVersion | None:
+    return session.get(ModelVersion, version_id)
+
+
+def get_or_raise(*, session: Session, name: str, version: int) -> ModelVersion:
+    found = session.scalar(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version))
+    if found is None:
+        raise NotFound(f"model {name!r} has no version {version}")
+    return found
+
+
+def deployed(*, session: Session, name: str) -> ModelVersion | None:
+    query = select(ModelVersion).where(ModelVersion.name == name, ModelVersion.status == VersionStatus.deployed)
+    return session.scalar(query)
+
+
+def deployed_or_raise(*, session: Session, name: str) -> ModelVersion:
+    version = deployed(session=session, name=name)
+    if version is None:
+        raise NotFound(f"model {name!r} has no deployed version; train one first")
+    return version
+
+
+def list_versions(
+    *, session: Session, name: str | None, limit: int, cursor: str | None
+) -> tuple[list[ModelVersion], str | None]:
+    query = select(ModelVersion)
+    if name is not None:
+        query = query.where(ModelVersion.name == name)
+    return paginate_by_id(session, query, ModelVersion.id, limit=limit, cursor=cursor)
+
+
+def mark_ready(
+    *,
+    session: Session,
+    version: ModelVersion,
+    metrics: dict[str, Any],
+    training: dict[str, Any],
+    watermark: int,
+    artifact: str,
+) -> None:
+    version.status = VersionStatus.ready
+    version.metrics, version.training, version.watermark, version.artifact = metrics, training, watermark, artifact
+    version.trained_at = utcnow()
+    session.flush()
+
+
+def mark_failed(*, session: Session, version: ModelVersion, error: str) -> None:
+    version.status, version.error = VersionStatus.failed, error
+    session.flush()
+
+
+def deploy(*, session: Session, version: ModelVersion) -> ModelVersion:
+    """Makes `version` the one that serves; the one serving until now stays ready."""
+    if version.status not in (VersionStatus.ready, VersionStatus.deployed):
+        raise Conflict(f"version {version.version} of {version.name!r} is {version.status}; only ready ones deploy")
+    current = deployed(session=session, name=version.name)
+    if current is not None and current.id != version.id:
+        current.status = VersionStatus.ready
+        session.flush()  # one deployed version per name, even within this transaction
+    version.status = VersionStatus.deployed
+    version.deployed_at = utcnow()
+    session.flush()
+    return version
+
+
+def rollback(*, session: Session, name: str) -> ModelVersion:
+    """Deploys again the version that served before the current one."""
+    current = deployed_or_raise(session=session, name=name)
+    query = (
+        select(ModelVersion)
+        .where(
+            ModelVersion.name == name,
+            ModelVersion.status == VersionStatus.ready,
+            ModelVersion.deployed_at.is_not(None),
+            ModelVersion.id != current.id,
+        )
+        .order_by(ModelVersion.deployed_at.desc())
+        .limit(1)
+    )
+    previous = session.scalar(query)
+    if previous is None:
+        raise Conflict(f"model {name!r} has no earlier deployed version to roll back to")
+    return deploy(session=session, version=previous)
+
+
+def archive(*, session: Session, version: ModelVersion) -> ModelVersion:
+    if version.status == VersionStatus.deployed:
+        raise Conflict(f"version {version.version} of {version.name!r} is deployed; deploy another first")
+    if version.status == VersionStatus.training:
+        raise Conflict(f"version {version.version} of {version.name!r} is still training")
+    version.status = VersionStatus.archived
+    session.flush()
+    return version
+
+
+def passes_gate(*, candidate: dict[str, Any], serving: dict[str, Any] | None, metric: str, tolerance: float) -> bool:
+    """Whether a new version may replace the serving one: not worse on `metric`, allowing a
+    relative `tolerance`. With nothing serving, or nothing to compare, it may."""
+    if not serving or metric not in serving or metric not in candidate:
+        return True
+    return float(candidate[metric]) >= float(serving[metric]) * (1.0 - tolerance)

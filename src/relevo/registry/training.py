@@ -1,0 +1,217 @@
+"""Training a model version: read the events and the catalog, fit on most of the events and
+measure on the rest, fit again on everything, store the artifact, and deploy the version if
+it is not worse than the one serving (the gate)."""
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from relevo.catalog import service as catalog_service
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.core.errors import InvalidArgument
+from relevo.engine import artifacts
+from relevo.engine.algorithms import recommender_class
+from relevo.engine.base import sparse_arrays
+from relevo.engine.data import EventLog, ItemCatalog, TrainingData
+from relevo.engine.evaluation.evaluate import evaluate
+from relevo.engine.evaluation.split import leave_last_n, random_holdout
+from relevo.engine.vocab import Vocabulary
+from relevo.events import service as events_service
+from relevo.jobs import service as jobs_service
+from relevo.registry import service
+from relevo.registry.models import ModelVersion
+from relevo.storage.artifacts import LocalArtifactStore
+from relevo.users import service as users_service
+
+logger = logging.getLogger("relevo.training")
+
+BOUGHT = "bought.npz"  # beside the model: what each user bought or rated, for serving's filter
+EVALUATION_K = 10
+EVALUATION_USERS = 10_000  # metrics on a sample of this many held-out users: as telling, far quicker
+
+Progress = Callable[[str, float], None]  # what is happening, and the share of the work done (0..1)
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    data: TrainingData
+    watermark: int  # the highest event id included
+
+
+def run_training_job(
+    database: Database, settings: Settings, job_id: str, params: dict[str, Any], listener: Progress | None = None
+) -> tuple[str, dict]:
+    """The job handler: trains the version the job names."""
+
+    def progress(message: str, done: float) -> None:
+        with database.transaction() as session:
+            jobs_service.progress(session=session, job_id=job_id, message=message)
+        if listener is not None:
+            listener(message, done)
+
+    version = train_version(
+        database,
+        settings,
+        version_id=params["version_id"],
+        dataset_ids=params.get("dataset_ids"),
+        deploy=params.get("deploy", "gate"),
+        evaluation=params.get("evaluation", "random"),
+        seed=params.get("seed", 0),
+        progress=progress,
+    )
+    verdict = "deployed" if version.status == "deployed" else "kept (the serving version did better)"
+    message = f"version {version.version} of {version.name!r} trained and {verdict}"
+    return message, {"name": version.name, "version": version.version, "status": version.status}
+
+
+def train_version(
+    database: Database,
+    settings: Settings,
+    *,
+    version_id: int,
+    dataset_ids: Sequence[int] | None = None,
+    deploy: str = "gate",
+    evaluation: str = "random",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> ModelVersion:
+    """Trains a version created in `training` state. deploy: "gate" (if not worse than the
+    serving version), "always" or "never"."""
+    report = progress or (lambda message, done: None)
+    with database.transaction() as session:
+        version = service.get(session=session, version_id=version_id)
+        name, number, algorithm, config = version.name, version.version, version.algorithm, dict(version.config)
+    try:
+        cls = recommender_class(algorithm)
+        engine_config = cls.make_config(config)
+        report("reading events and the catalog", 0.0)
+        with database.session(write=False) as session:
+            loaded = load_training_data(session, dataset_ids)
+        data = loaded.data
+        if len(data.events) == 0:
+            raise InvalidArgument("there are no events to train on: send or import events first")
+        threads = settings.train_threads or os.cpu_count() or 1
+
+        report(f"fitting on {len(data.events):,} events less a held-out share", 0.1)
+        held_out = _held_out(data.events, evaluation, seed)
+        started = time.perf_counter()
+        trial = cls(engine_config).fit(_without(data, held_out), seed=seed, threads=threads)
+        fit_seconds = time.perf_counter() - started
+        report("measuring on the held-out events", 0.45)
+        metrics = {}
+        if held_out.any():
+            test = data.events.subset(held_out)
+            metrics = evaluate(trial, test, EVALUATION_K, max_users=EVALUATION_USERS, seed=seed)
+
+        report("fitting on every event", 0.55)
+        started = time.perf_counter()
+        model = cls(engine_config).fit(data, seed=seed, threads=threads)
+        final_seconds = time.perf_counter() - started
+        key = f"{name}/{number}"
+        directory = LocalArtifactStore(settings.resolved_artifacts_dir).directory(key)
+        training = {
+            "events": len(data.events),
+            "users": len(data.users),
+            "items": len(data.items),
+            "held_out_events": int(held_out.sum()),
+            "evaluation": evaluation,
+            "k": EVALUATION_K,
+            "fit_seconds": round(fit_seconds, 3),
+            "final_fit_seconds": round(final_seconds, 3),
+            "dataset_ids": list(dataset_ids or []),
+        }
+        extra = {"watermark": loaded.watermark, "metrics": metrics, "training": training}
+        report("saving the model", 0.95)
+        artifacts.save(model, directory, extra=extra)
+        np.savez(directory / BOUGHT, **sparse_arrays("bought", bought_matrix(data.events)))
+    except Exception as exc:
+        with database.transaction() as session:
+            failed = service.get(session=session, version_id=version_id)
+            service.mark_failed(session=session, version=failed, error=str(exc))
+        raise
+
+    with database.transaction() as session:
+        version = service.get(session=session, version_id=version_id)
+        service.mark_ready(
+            session=session,
+            version=version,
+            metrics=metrics,
+            training=training,
+            watermark=loaded.watermark,
+            artifact=key,
+        )
+        serving = service.deployed(session=session, name=name)
+        gate = service.passes_gate(
+            candidate=metrics,
+            serving=serving.metrics if serving else None,
+            metric=settings.deploy_gate_metric,
+            tolerance=settings.deploy_gate_tolerance,
+        )
+        if deploy == "always" or (deploy == "gate" and gate):
+            service.deploy(session=session, version=version)
+        return version
+
+
+def load_training_data(session: Any, dataset_ids: Sequence[int] | None = None) -> LoadedData:
+    """The events (all, or those of some datasets) and the whole catalog, as engine data."""
+    items = catalog_service.training_items(session=session)
+    columns = events_service.training_columns(session=session, dataset_ids=dataset_ids)
+    product_ids = np.array([item[0] for item in items], dtype=np.int64)
+    item_vocabulary = Vocabulary(item[1] for item in items)
+    position_of_product = np.full(int(product_ids.max()) + 1 if len(product_ids) else 0, -1, dtype=np.int32)
+    position_of_product[product_ids] = np.arange(len(product_ids), dtype=np.int32)
+
+    user_ids, user_positions = np.unique(columns.user_id, return_inverse=True)
+    names = users_service.external_ids(session=session, ids=user_ids.tolist())
+    types, type_positions = Vocabulary.encode(columns.event_type)
+    events = EventLog(
+        users=Vocabulary(names[int(user_id)] for user_id in user_ids),
+        items=item_vocabulary,
+        types=types,
+        user=user_positions.astype(np.int32),
+        item=position_of_product[columns.product_id] if len(columns.product_id) else np.zeros(0, np.int32),
+        event_type=type_positions,
+        timestamp=columns.timestamp,
+        value=columns.value,
+    )
+    records = {
+        external_id: {
+            "category": category,
+            "text": " ".join(part for part in (name, description) if part),
+            "price": price,
+            "quantity": quantity,
+            "active": bool(active),
+        }
+        for _, external_id, category, name, description, price, quantity, active in items
+    }
+    catalog = ItemCatalog.from_records(item_vocabulary, records)
+    return LoadedData(data=TrainingData(events=events, catalog=catalog), watermark=columns.watermark)
+
+
+def bought_matrix(events: EventLog) -> sp.csr_matrix:
+    """Users × items: 1 where the user bought or rated the item (serving leaves those out)."""
+    chosen = events.subset(events.of_type("purchase", "rating"))
+    shape = (len(events.users), len(events.items))
+    matrix = sp.csr_matrix((np.ones(len(chosen), dtype=np.float32), (chosen.user, chosen.item)), shape=shape)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _held_out(events: EventLog, evaluation: str, seed: int) -> np.ndarray:
+    if evaluation == "temporal":
+        return leave_last_n(events, 1)
+    if evaluation == "random":
+        return random_holdout(events, 0.2, seed=seed, by="user")
+    raise InvalidArgument(f"evaluation: {evaluation!r} is neither 'random' nor 'temporal'")
+
+
+def _without(data: TrainingData, held_out: np.ndarray) -> TrainingData:
+    return TrainingData(events=data.events.subset(~held_out), catalog=data.catalog, weights=data.weights, now=data.now)

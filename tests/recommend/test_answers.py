@@ -1,0 +1,39 @@
+"""Kept answers: the same question gets the kept answer until it expires or is pushed out."""
+
+import time
+
+from relevo.recommend.answers import Answers
+
+
+def test_an_answer_is_kept_for_the_same_question_only() -> None:
+    answers = Answers(size=10, seconds=60)
+    answers.put(("u1", 10), ["a", "b"])
+
+    assert answers.get(("u1", 10)) == ["a", "b"]
+    assert answers.get(("u1", 5)) is None
+
+
+def test_the_least_recently_used_answer_goes_first() -> None:
+    answers = Answers(size=2, seconds=60)
+    answers.put("first", 1)
+    answers.put("second", 2)
+    answers.get("first")
+    answers.put("third", 3)
+
+    assert answers.get("second") is None
+    assert answers.get("first") == 1 and answers.get("third") == 3
+
+
+def test_answers_expire() -> None:
+    answers = Answers(size=2, seconds=0.05)
+    answers.put("question", 1)
+    time.sleep(0.1)
+
+    assert answers.get("question") is None
+
+
+def test_size_zero_keeps_nothing() -> None:
+    answers = Answers(size=0, seconds=60)
+    answers.put("question", 1)
+
+    assert not answers.enabled and answers.get("question") is None

@@ -1,0 +1,207 @@
+"""The models API: training as a job, versions with metrics and a data watermark, the deploy
+gate, explicit deploys, rollback and archiving."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from relevo.accounts.models import Account, Role
+from relevo.core.config import Settings
+from relevo.events.models import Event
+from relevo.registry.models import ModelVersion
+from tests.errors import assert_error, assert_error_mentioning
+from tests.recommend.shop import DemoShop, recommend, train
+
+MODELS = "/api/v1/models"
+METRICS = {"precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage"}
+SEED_000_JOB = {
+    "job_id",
+    "status",
+    "message",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "total_users",
+    "processed_users",
+    "failed_users",
+    "error",
+}
+
+
+def set_metric(session: Session, name: str, version: int, ndcg: float) -> None:
+    """Pretends a version measured `ndcg`, to put the gate on one side or the other."""
+    stored = session.scalar(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version))
+    session.execute(
+        update(ModelVersion).where(ModelVersion.id == stored.id).values(metrics={**stored.metrics, "ndcg": ndcg})
+    )
+    session.commit()
+
+
+def deploy(client: TestClient, headers: dict, version: int, name: str = "default") -> dict[str, Any]:
+    response = client.post(f"{MODELS}/{name}/versions/{version}/deploy", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_training_starts_a_job_whose_status_reads_in_seed_000s_shape(
+    client: TestClient, admin_headers: dict, shop: DemoShop
+) -> None:
+    response = client.post(f"{MODELS}/default/train", json={"algorithm": "item_knn"}, headers=admin_headers)
+
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert started["status"] == "pending"
+    assert (started["name"], started["version"], started["algorithm"]) == ("default", 1, "item_knn")
+    job = client.get(f"/job-status/{started['job_id']}", headers=admin_headers).json()
+    assert set(job) >= SEED_000_JOB
+    assert job["status"] == "completed", job
+    assert job["started_at"] and job["completed_at"] and job["error"] is None
+    assert "version 1" in job["message"] and "deployed" in job["message"]
+    assert client.get(f"/api/v1/jobs/{started['job_id']}", headers=admin_headers).json() == job
+    listed = client.get("/api/v1/jobs", headers=admin_headers).json()
+    assert started["job_id"] in [other["job_id"] for other in listed]
+
+
+def test_a_trained_version_keeps_config_metrics_training_figures_and_watermark(
+    client: TestClient, admin_headers: dict, shop: DemoShop, session: Session
+) -> None:
+    version = train(client, admin_headers, algorithm="item_knn", config={"neighbours": 30})
+
+    assert version["status"] == "deployed"
+    assert version["config"] == {"neighbours": 30}
+    assert set(version["metrics"]) >= METRICS
+    assert all(0.0 <= version["metrics"][metric] <= 1.0 for metric in METRICS)
+    assert version["metrics"]["ndcg"] > 0
+    events = session.scalar(select(func.count()).select_from(Event))
+    assert version["training"]["events"] == events
+    assert 0 < version["training"]["held_out_events"] < events
+    assert version["training"]["items"] == len(shop.products)
+    assert version["watermark"] == session.scalar(select(func.max(Event.id)))
+    assert version["trained_at"] and version["deployed_at"]
+
+
+def test_every_algorithm_trains_and_serves(client: TestClient, admin_headers: dict, shop: DemoShop) -> None:
+    for algorithm in ("popular", "cooccurrence", "item_knn", "content", "als", "bpr", "ease", "hybrid"):
+        version = train(client, admin_headers, name=algorithm, algorithm=algorithm)
+        assert version["status"] == "deployed", version
+        answer = recommend(client, "U000001", model=algorithm)
+        assert answer["model"] == {"name": algorithm, "version": 1, "algorithm": algorithm}
+        assert answer["items"], algorithm
+
+
+def test_the_gate_keeps_a_worse_version_out_and_lets_a_better_one_in(
+    client: TestClient, admin_headers: dict, trained: dict, session: Session
+) -> None:
+    set_metric(session, "default", 1, ndcg=1.0)  # nothing can beat a perfect score
+    kept = train(client, admin_headers)
+    assert kept["status"] == "ready"
+    assert recommend(client, "U000001")["model"]["version"] == 1
+
+    set_metric(session, "default", 1, ndcg=0.0)
+    better = train(client, admin_headers)
+    assert better["status"] == "deployed"
+    assert recommend(client, "U000001")["model"]["version"] == 3
+    versions = client.get(f"{MODELS}/default/versions", headers=admin_headers).json()["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [(3, "deployed"), (2, "ready"), (1, "ready")]
+
+
+def test_deploy_never_and_always_override_the_gate(client: TestClient, admin_headers: dict, trained: dict) -> None:
+    assert train(client, admin_headers, deploy="never")["status"] == "ready"
+    assert train(client, admin_headers, deploy="always", algorithm="popular")["status"] == "deployed"
+    assert recommend(client, "U000001")["model"] == {"name": "default", "version": 3, "algorithm": "popular"}
+
+
+def test_deploy_and_rollback_switch_what_serves_without_a_restart(
+    client: TestClient, admin_headers: dict, trained: dict
+) -> None:
+    train(client, admin_headers, algorithm="item_knn", deploy="never")
+    assert recommend(client, "U000001")["model"]["version"] == 1
+
+    assert deploy(client, admin_headers, 2)["status"] == "deployed"
+    assert recommend(client, "U000001")["model"] == {"name": "default", "version": 2, "algorithm": "item_knn"}
+
+    rolled_back = client.post(f"{MODELS}/default/rollback", headers=admin_headers)
+    assert rolled_back.status_code == 200, rolled_back.text
+    assert rolled_back.json()["version"] == 1
+    assert recommend(client, "U000001")["model"]["version"] == 1
+    metrics = client.get(f"{MODELS}/default/metrics", headers=admin_headers).json()
+    assert (metrics["version"], metrics["status"]) == (1, "deployed")
+
+
+def test_rollback_needs_an_earlier_deployed_version(client: TestClient, admin_headers: dict, trained: dict) -> None:
+    assert_error_mentioning(client.post(f"{MODELS}/default/rollback", headers=admin_headers), 409, "roll back")
+    assert_error(client.post(f"{MODELS}/nothing/rollback", headers=admin_headers), 404)
+
+
+def test_archived_versions_cannot_serve_and_the_serving_one_cannot_be_archived(
+    client: TestClient, admin_headers: dict, trained: dict, settings: Settings
+) -> None:
+    train(client, admin_headers, deploy="never")
+
+    assert_error_mentioning(client.delete(f"{MODELS}/default/versions/1", headers=admin_headers), 409, "deployed")
+    files = settings.resolved_artifacts_dir / "default" / "2"
+    assert files.is_dir()
+    archived = client.delete(f"{MODELS}/default/versions/2", headers=admin_headers)
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"
+    assert not files.exists()  # an archived version's files are deleted
+    assert_error_mentioning(client.post(f"{MODELS}/default/versions/2/deploy", headers=admin_headers), 409, "archived")
+    assert_error(client.get(f"{MODELS}/default/versions/9", headers=admin_headers), 404)
+
+
+def test_models_list_names_with_their_counts_and_deployed_version(
+    client: TestClient, admin_headers: dict, trained: dict
+) -> None:
+    train(client, admin_headers, name="experiment", algorithm="popular", deploy="never")
+
+    listed = {model["name"]: model for model in client.get(MODELS, headers=admin_headers).json()}
+    assert listed["default"]["versions"] == 1 and listed["default"]["deployed"]["version"] == 1
+    assert listed["experiment"]["versions"] == 1 and listed["experiment"]["deployed"] is None
+
+
+def test_versions_page_newest_first_with_a_cursor(client: TestClient, admin_headers: dict, shop: DemoShop) -> None:
+    for _ in range(3):
+        train(client, admin_headers, algorithm="popular", deploy="never")
+
+    first = client.get(f"{MODELS}/default/versions", params={"limit": 2}, headers=admin_headers).json()
+    second = client.get(
+        f"{MODELS}/default/versions", params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin_headers
+    ).json()
+    assert [v["version"] for v in first["items"]] + [v["version"] for v in second["items"]] == [3, 2, 1]
+    assert second["next_cursor"] is None
+
+
+def test_training_without_events_fails_with_the_reason(client: TestClient, admin_headers: dict) -> None:
+    version = train(client, admin_headers, expect="failed", algorithm="popular")
+
+    assert version["status"] == "failed"
+    assert "no events" in version["error"]
+    job = client.get(f"/job-status/{version['job_id']}", headers=admin_headers).json()
+    assert "no events" in job["error"]
+    assert_error(client.get(f"{MODELS}/default/metrics", headers=admin_headers), 404)
+
+
+def test_bad_training_requests_name_the_field(client: TestClient, admin_headers: dict) -> None:
+    def post(body: dict, name: str = "default") -> Any:
+        return client.post(f"{MODELS}/{name}/train", json=body, headers=admin_headers)
+
+    assert_error_mentioning(post({"algorithm": "deep-magic"}), 400, "algorithm", "deep-magic")
+    assert_error_mentioning(post({"algorithm": "als", "config": {"colour": 1}}), 400, "config", "colour")
+    assert_error_mentioning(post({"algorithm": "als", "config": {"factors": -3}}), 400, "config", "factors")
+    assert_error_mentioning(post({"deploy": "sometimes"}), 422, "deploy")
+    assert_error_mentioning(post({}, name="bad name!"), 422, "name")
+    assert client.get(MODELS, headers=admin_headers).json() == []
+
+
+def test_only_trainers_train_deploy_and_roll_back(
+    client: TestClient, make_account: Callable[..., Account], auth: Callable, trained: dict
+) -> None:
+    viewer = auth(make_account(Role.viewer))
+
+    assert_error(client.post(f"{MODELS}/default/train", json={}, headers=viewer), 403)
+    assert_error(client.post(f"{MODELS}/default/versions/1/deploy", headers=viewer), 403)
+    assert_error(client.post(f"{MODELS}/default/rollback", headers=viewer), 403)
+    assert_error(client.post(f"{MODELS}/default/train", json={}), 401)
+    assert client.get(f"{MODELS}/default/versions", headers=viewer).status_code == 200
