@@ -64,6 +64,8 @@ def test_seed_001_training_starts_a_job_and_model_metrics_describe_the_result(
     assert metrics["metrics"]["ndcg"] > 0 and metrics["training"]["events"] > 0
     for component in ("als", "bpr"):
         assert metrics["config"]["components"][component]["embedding_dim"] == 16
+    assert metrics["config"]["components"]["bpr"]["learning_rate"] == 0.05
+    assert metrics["config"]["weights"]["bpr"] > 0  # the learning rate is used: the BPR part is trained
 
 
 def test_seed_001_training_refuses_bad_settings_naming_them(client: TestClient, admin_headers: dict) -> None:

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
 
 from relevo import __version__
 from relevo.accounts.callers import CallerCache
@@ -74,9 +75,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # A request's matrix products are small: extra BLAS threads would only spin against the
+        # other worker processes (training sets its own thread counts where they pay off).
+        blas = threadpool_limits(limits=1, user_api="blas")
         retraining.start()
         yield
         retraining.stop()
+        blas.restore_original_limits()
         executor.shutdown()
         event_writer.close()
         if owns_database:

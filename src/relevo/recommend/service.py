@@ -147,7 +147,8 @@ def bought_before(served: ServedModel, user_id: str) -> set[str]:
     row = served.recommender.users.index(user_id)
     if row < 0:
         return set()
-    return set(served.recommender.items.lookup(served.bought[row].indices).tolist())
+    bought = served.bought
+    return set(served.recommender.items.lookup(bought.indices[bought.indptr[row] : bought.indptr[row + 1]]).tolist())
 
 
 def ranked(snapshot: CatalogSnapshot, ids: list[str], scores: list[float]) -> list[Recommendation]:

@@ -35,10 +35,14 @@ def create_version(
     return version
 
 
+SEED_BPR_WEIGHT = 0.25  # the hybrid's BPR part, when seed 001's training asks for a learning rate
+
+
 def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Seed 001's training settings (embedding_dim, learning_rate, epochs) as the algorithm's
     config: each goes to the models that have it (ALS has no learning rate), inside a hybrid
-    to its matrix-factorisation components."""
+    to its matrix-factorisation components; a learning rate brings the hybrid's BPR part in
+    (left out by default), so that it is used."""
     if not settings or algorithm not in ALGORITHMS:
         return settings  # an unknown algorithm is refused when training starts
 
@@ -48,7 +52,10 @@ def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
 
     if algorithm != "hybrid":
         return applicable(ALGORITHMS[algorithm])
-    return {"components": {name: applicable(ALGORITHMS[name]) for name in ("als", "bpr")}}
+    config: dict[str, Any] = {"components": {name: applicable(ALGORITHMS[name]) for name in ("als", "bpr")}}
+    if "learning_rate" in settings:
+        config["weights"] = {"bpr": SEED_BPR_WEIGHT}
+    return config
 
 
 def start_training(
