@@ -91,3 +91,18 @@ def test_candidates_respect_a_narrow_filter() -> None:
     allowed[-40:] = True  # items the candidates would not reach unfiltered
     ids, _ = model.recommend(data.users.ids[0], 10, allowed=allowed).for_user()
     assert len(ids) == 10 and set(ids) <= set(data.items.ids[allowed].tolist())
+
+
+def test_reweighting_a_fitted_hybrid_matches_fitting_with_those_weights() -> None:
+    data = small_shop()
+    fitted = Hybrid(HybridConfig(components=SMALL)).fit(data, seed=4)
+    weights = {"als": 1.0, "item_knn": 0.25}
+    users = data.users.ids[:10].tolist()
+
+    again = Hybrid(HybridConfig(components=SMALL, weights={**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), **weights}))
+    expected = again.fit(data, seed=4).recommend(users, 10)
+    reweighted = fitted.reweighted(weights)
+    assert set(reweighted.components) == set(weights)
+    np.testing.assert_array_equal(reweighted.recommend(users, 10).ids, expected.ids)
+    with pytest.raises(ValueError, match="bpr"):
+        fitted.reweighted({"bpr": 1.0})

@@ -95,6 +95,20 @@ class Hybrid(Recommender):
         # EASE keeps an items × items matrix: on a catalog too big for it, the hybrid does without.
         return name != "ease" or items <= self.config.components["ease"]["max_items"]
 
+    def reweighted(self, weights: dict[str, float]) -> "Hybrid":
+        """This fitted hybrid blending with other weights, without fitting again: what each
+        component learns does not depend on the weights (for tuning them). Components weighted
+        0 or not named are left out; one that was not fitted cannot come in."""
+        missing = sorted(name for name, weight in weights.items() if weight > 0 and name not in self.components)
+        if missing:
+            raise ValueError(f"not fitted, so cannot be weighted in: {', '.join(missing)}")
+        every = {name: float(weights.get(name, 0.0)) for name in COMPONENTS}
+        model = Hybrid(Hybrid.make_config({"components": self.config.components, "weights": every}))
+        model.users, model.items, model.history = self.users, self.items, self.history
+        model.components = {name: part for name, part in self.components.items() if model.config.weights[name] > 0}
+        model._prepare()
+        return model
+
     def _component(self, name: str) -> Recommender:
         cls = COMPONENTS[name]
         return cls(cls.make_config(self.config.components[name]))

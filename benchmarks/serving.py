@@ -1,0 +1,207 @@
+"""Serving speed on a large demo shop (100,000 products, about 1,000,000 events): training time
+per algorithm, in-process recommendation latency with the hybrid deployed, and the HTTP rate
+of GET /api/recommendations/{id}/?count=10 against `relevo serve --workers 2`.
+
+Baselines measured in the same run: for latency, exact scoring of every item with 64 factors
+(one matrix-vector product and a top-k over the whole catalog); for HTTP, GET /health.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import DEFAULT_POSTGRES_ADMIN_URL, describe_machine, fresh_database, relevo_server
+from benchmarks.http_load import build_request, run_load
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.demo import ShopSize, SyntheticShop, load_demo
+from relevo.engine.algorithms import ALGORITHMS
+from relevo.engine.base import top_k
+from relevo.jobs import runner
+from relevo.recommend.catalog_view import CatalogView, Filters
+from relevo.recommend.models_in_memory import DeployedModels
+from relevo.recommend.recent import RecentEvents
+from relevo.recommend.service import Serving, recommend_for_user
+from relevo.registry import service as registry_service
+from relevo.registry.training import load_training_data
+
+MODEL = "default"
+
+
+def shop_size(products: int, events: int) -> ShopSize:
+    """A shop of `products` products whose sessions add up to about `events` events (the
+    events per session measured on a sample of the same generator)."""
+    sample = ShopSize(stores=8, products=products, users=2_000, sessions=2_000, days=90, seed=5)
+    per_session = sum(1 for _ in SyntheticShop(sample).events()) / sample.sessions
+    sessions = int(events / per_session)
+    return ShopSize(stores=8, products=products, users=max(1_000, sessions // 5), sessions=sessions, days=90, seed=5)
+
+
+def with_strangers(known: list[str], total: int, prefix: str) -> list[str]:
+    """`known` users and as many users the model never saw as make `total` (about 10%), shuffled."""
+    users = known[: total * 9 // 10]
+    users += [f"{prefix}-{n}" for n in range(total - len(users))]
+    random.Random(4).shuffle(users)
+    return users
+
+
+def percentiles(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p50, p99 = statistics.median(ordered), ordered[int(0.99 * (len(ordered) - 1))]
+    return f"p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
+
+
+def latencies(action: Callable[[str], object], users: list[str]) -> list[float]:
+    for user in users[:50]:  # warm caches (catalog masks, BLAS) first
+        action(user)
+    timings = []
+    for user in users:
+        started = time.perf_counter()
+        action(user)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def train_each(database: Database) -> None:
+    """Training time of every algorithm on the shop's events (engine only: read once)."""
+    with database.session(write=False) as session:
+        data = load_training_data(session).data
+    threads = os.cpu_count() or 1
+    print(f"training on {len(data.events):,} events, {len(data.users):,} users, {len(data.items):,} items", flush=True)
+    for name, cls in ALGORITHMS.items():
+        config = cls.Config()
+        if name == "ease" and len(data.items) > config.max_items:
+            print(f"  {name:12} skipped: {len(data.items):,} items is over EASE's max_items ({config.max_items:,})")
+            continue
+        started = time.perf_counter()
+        cls(config).fit(data, threads=threads)
+        print(f"  {name:12} {time.perf_counter() - started:6.1f} s", flush=True)
+
+
+def deploy_hybrid(database: Database, settings: Settings) -> None:
+    """Trains the hybrid through the registry, as `relevo train` does, and deploys it."""
+    params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
+    with database.transaction() as session:
+        _, job = registry_service.start_training(
+            session=session, name=MODEL, algorithm="hybrid", config={}, params=params, created_by=None
+        )
+        job_id = job.id
+    started = time.perf_counter()
+    runner.run(database, settings, job_id)
+    with database.session(write=False) as session:
+        deployed = registry_service.deployed(session=session, name=MODEL)
+    assert deployed is not None, "the hybrid did not deploy"
+    print(f"hybrid trained (holdout fit, evaluation, final fit) and deployed in {time.perf_counter() - started:.0f} s")
+    print(f"  offline metrics: { ({k: round(v, 4) for k, v in deployed.metrics.items()}) }", flush=True)
+
+
+def in_process(database: Database, settings: Settings, users: list[str]) -> None:
+    models = DeployedModels(database, settings.resolved_artifacts_dir, refresh_seconds=3600)
+    served = models.get(MODEL)
+    serving = Serving(catalog=CatalogView(database, 3600), recent=RecentEvents(database, 3600))
+    snapshot = serving.catalog.snapshot()
+    serving.recent.read(served.watermark)
+    model = served.recommender
+
+    def pipeline(user: str) -> object:
+        return recommend_for_user(
+            served=served, serving=serving, snapshot=snapshot, user_id=user, count=10, filters=Filters()
+        )
+
+    def engine_only(user: str) -> object:
+        return model.recommend(user, 10)
+
+    als = model.components["als"]
+    user_factors, item_factors = als.user_factors, als.item_factors
+
+    def exact_scan(user: str) -> object:
+        scores = item_factors @ user_factors[max(model.users.index(user), 0)]
+        return top_k(scores[np.newaxis, :], 10)
+
+    runs = {"baseline: exact 64-factor scan": exact_scan, "engine recommend": engine_only, "full pipeline": pipeline}
+    timings = {name: latencies(action, users) for name, action in runs.items()}
+    baseline = statistics.median(timings["baseline: exact 64-factor scan"])
+    print(f"in-process latency, one user at a time, {len(users):,} users (10% unknown to the model):")
+    for name, seconds in timings.items():
+        print(f"  {name:32} {percentiles(seconds)}; p50 ratio to baseline {statistics.median(seconds) / baseline:.2f}")
+
+
+def over_http(
+    url: str, settings: Settings, users: list[str], others: list[str], connections: int, seconds: float, repeats: int
+) -> None:
+    """/health; then the same users asked again and again (after a first pass, answers are the
+    kept ones); then users asked once each (every answer computed)."""
+    env = {"RELEVO_ARTIFACTS_DIR": str(settings.resolved_artifacts_dir)}
+    with relevo_server(url, workers=2, extra_env=env) as port:
+        host = f"127.0.0.1:{port}"
+
+        def requests(chosen: list[str]) -> list[bytes]:
+            return [build_request("GET", f"/api/recommendations/{user}/?count=10", host, {}) for user in chosen]
+
+        health, again, once = [build_request("GET", "/health", host, {})], requests(users), requests(others)
+        run_load("127.0.0.1", port, again, connections=connections, seconds=seconds)  # loads the model, keeps answers
+        runs: dict[str, list] = {
+            "GET /health": [],
+            "recommendations, users asked again": [],
+            "recommendations, users asked once": [],
+        }
+        for repeat in range(repeats):
+            share = len(once) // repeats  # no user of this kind is asked twice
+            for name, chosen in zip(runs, (health, again, once[repeat * share : (repeat + 1) * share]), strict=True):
+                runs[name].append(run_load("127.0.0.1", port, chosen, connections=connections, seconds=seconds))
+    print(f"HTTP, relevo serve --workers 2, {connections} connections, median of {repeats} x {seconds:.0f} s:")
+    health_rate = statistics.median(run.rate for run in runs["GET /health"])
+    for name, results in runs.items():
+        rate = statistics.median(run.statuses[200] / run.seconds for run in results)
+        p50 = statistics.median(run.percentile(0.5) for run in results) * 1000
+        p99 = statistics.median(run.percentile(0.99) for run in results) * 1000
+        ratio = rate / health_rate
+        print(f"  {name:38} {rate:7,.0f} req/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms, ratio to /health {ratio:.2f}")
+        print(f"  {'':38} last run: {results[-1].summary()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_ADMIN_URL, help="administrative URL")
+    parser.add_argument("--users", type=int, default=2_000, help="users asked for, in-process and over HTTP")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-training-table", action="store_true", help="only train and deploy the hybrid")
+    args = parser.parse_args()
+
+    print(describe_machine(args.postgres_url if args.backend == "postgresql" else None))
+    size = shop_size(args.products, args.events)
+    with fresh_database(args.backend, args.postgres_url) as url, tempfile.TemporaryDirectory() as folder:
+        settings = Settings(database_url=url, data_dir=Path(folder), job_threads=0)
+        database = Database(url)
+        started = time.perf_counter()
+        with database.transaction() as session:
+            loaded = load_demo(session=session, size=size)
+        print(f"demo shop: {loaded} in {time.perf_counter() - started:.0f} s ({size})\n", flush=True)
+        if not args.skip_training_table:
+            train_each(database)
+        deploy_hybrid(database, settings)
+        with database.session(write=False) as session:
+            known = load_training_data(session).data.users.ids.tolist()
+        random.Random(3).shuffle(known)
+        users = with_strangers(known[: args.users], args.users, "stranger")
+        others = with_strangers(known[args.users :], len(known) - args.users, "newcomer")
+        in_process(database, settings, users)
+        database.dispose()
+        over_http(url, settings, users, others, args.connections, args.seconds, args.repeats)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
