@@ -243,3 +243,13 @@ def test_a_repeated_question_gets_the_same_items_under_a_new_recommendation_id(
 
     assert product_ids(first) == product_ids(again)
     assert first["recommendation_id"] != again["recommendation_id"]
+
+
+def test_strangers_without_events_share_one_answer_and_one_with_events_gets_their_own(
+    client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
+) -> None:
+    first, second = recommend(client, "stranger-1"), recommend(client, "stranger-2")
+    assert product_ids(first) == product_ids(second) and first["user_id"] == "stranger-1"
+
+    post_events(client, admin_headers, "stranger-2", [shop.products[-1].external_id] * 3, kind="add_to_cart")
+    assert product_ids(recommend(client, "stranger-2")) != product_ids(first)

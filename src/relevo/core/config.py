@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     serving_model: str = "default"  # the model name the recommendation routes serve
     artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset
     train_threads: int = Field(default=0, ge=0)  # threads a training job uses (0: one per core)
+    # Each known user's best items ranked at training time, for answers without a computation
+    # while the user has no new events (0: rank every answer when asked).
+    precompute_count: int = Field(default=100, ge=0, le=1000)
     # A new version deploys itself if not worse on this offline metric.
     deploy_gate_metric: Literal["ndcg", "precision", "recall", "map", "mrr", "hit_rate", "coverage"] = "ndcg"
     deploy_gate_tolerance: float = Field(default=0.0, ge=0, le=1)  # relative drop allowed

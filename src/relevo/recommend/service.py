@@ -84,7 +84,10 @@ def recommend_for_user(
         parts = ", ".join(getattr(served.recommender, "components", None) or [served.algorithm])
         raise InvalidArgument(f"algorithm: the served model has no {algorithm!r} part; it has {parts}")
     exclude = tuple(sorted(set(exclude)))
-    key = (served.version_id, id(snapshot), serving.recent.latest(user_id), user_id, count, filters)
+    latest = serving.recent.latest(user_id)
+    # Users the model never saw and with no events yet all get the same answer: one key for them.
+    who = user_id if latest or user_id in model.users else None
+    key = (served.version_id, id(snapshot), latest, who, count, filters)
     key += (exclude, exclude_bought, exclude_viewed, model.algorithm)
     items = serving.answers.get(key)
     if items is None or items[0] is not snapshot:
@@ -117,10 +120,14 @@ def _ranked_for_user(
     exclude_viewed: bool,
 ) -> list[Recommendation]:
     recent, recently_bought = history(served, serving.recent, user_id)
+    allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
+    if not recent and not exclude_viewed and model is served.recommender:
+        ahead = ranked_ahead(served, user_id, count, allowed, exclude, exclude_bought)
+        if ahead is not None:
+            return ranked(snapshot, *ahead)
     excluded = set(exclude)
     if exclude_bought:
         excluded |= recently_bought | bought_before(served, user_id)
-    allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
     if not recent and user_id not in model.users and model.algorithm != "hybrid":
         # Cold start for models without a fallback of their own: what is popular, in context.
         ids, scores = popular_items(served, allowed, count, excluded)
@@ -130,6 +137,35 @@ def _ranked_for_user(
         )
         ids, scores = result.for_user()
     return ranked(snapshot, ids, scores)
+
+
+def ranked_ahead(
+    served: ServedModel,
+    user_id: str,
+    count: int,
+    allowed: np.ndarray,
+    exclude: Iterable[str] = (),
+    exclude_bought: bool = True,
+) -> tuple[list[str], list[float]] | None:
+    """The user's items as ranked at training time, less what they bought (when asked), the
+    items of `exclude` and those filtered out; None when there is no such list or too few of
+    its items are left (the caller ranks anew). For users without events since training."""
+    row = served.recommender.users.index(user_id)
+    if served.precomputed is None or row < 0:
+        return None
+    items, scores = served.precomputed[0][row], served.precomputed[1][row]
+    keep = (items >= 0) & allowed[np.clip(items, 0, None)]
+    left_out = served.recommender.items.indices(list(exclude)) if exclude else np.zeros(0, dtype=np.int32)
+    if exclude_bought:
+        bought = served.bought
+        left_out = np.concatenate([left_out, bought.indices[bought.indptr[row] : bought.indptr[row + 1]]])
+    if len(left_out):
+        keep &= ~np.isin(items, left_out)
+    chosen = np.flatnonzero(keep)[:count]
+    # A short list is the answer only when the list ranked every item.
+    if len(chosen) < count and len(items) < len(served.recommender.items):
+        return None
+    return served.recommender.items.lookup(items[chosen]).tolist(), scores[chosen].tolist()
 
 
 def popular_items(

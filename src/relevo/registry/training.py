@@ -18,7 +18,7 @@ from relevo.core.db import Database
 from relevo.core.errors import InvalidArgument
 from relevo.engine import artifacts
 from relevo.engine.algorithms import recommender_class
-from relevo.engine.base import sparse_arrays
+from relevo.engine.base import Recommender, sparse_arrays
 from relevo.engine.data import EventLog, ItemCatalog, TrainingData
 from relevo.engine.evaluation.evaluate import evaluate
 from relevo.engine.evaluation.split import leave_last_n, random_holdout
@@ -33,6 +33,8 @@ from relevo.users import service as users_service
 logger = logging.getLogger("relevo.training")
 
 BOUGHT = "bought.npz"  # beside the model: what each user bought or rated, for serving's filter
+PRECOMPUTED = "precomputed.npz"  # beside the model: each known user's best items, ranked ahead
+_PRECOMPUTE_BATCH = 4_096  # users ranked between two progress reports
 EVALUATION_K = 10
 EVALUATION_USERS = 10_000  # metrics on a sample of this many held-out users: as telling, far quicker
 
@@ -128,6 +130,13 @@ def train_version(
             "dataset_ids": list(dataset_ids or []),
         }
         extra = {"watermark": loaded.watermark, "metrics": metrics, "training": training}
+        if settings.precompute_count:
+            items, scores = precompute(
+                model,
+                settings.precompute_count,
+                lambda done: report(f"ranking ahead for {len(data.users):,} users", 0.8 + 0.15 * done),
+            )
+            np.savez(directory / PRECOMPUTED, items=items, scores=scores)
         report("saving the model", 0.95)
         artifacts.save(model, directory, extra=extra)
         np.savez(directory / BOUGHT, **sparse_arrays("bought", bought_matrix(data.events)))
@@ -157,6 +166,21 @@ def train_version(
         if deploy == "always" or (deploy == "gate" and gate):
             service.deploy(session=session, version=version)
         return version
+
+
+def precompute(model: Recommender, count: int, progress: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
+    """Every known user's `count` best items (indices, -1 padded) and scores, from the training
+    history and leaving nothing out: serving takes a user's answer from these, filtered, while
+    the user has no events since training (Gorse's offline cache, done at training time)."""
+    users = np.arange(len(model.users), dtype=np.int32)
+    items = np.full((len(users), min(count, len(model.items))), -1, dtype=np.int32)
+    scores = np.full(items.shape, np.nan, dtype=np.float32)
+    for start in range(0, len(users), _PRECOMPUTE_BATCH):
+        batch = users[start : start + _PRECOMPUTE_BATCH]
+        found = model.recommend_indices(batch, count, histories=model.histories(batch), exclude_history=False)
+        items[batch], scores[batch] = found
+        progress(min(1.0, (start + len(batch)) / max(len(users), 1)))
+    return items, scores
 
 
 def load_training_data(session: Any, dataset_ids: Sequence[int] | None = None) -> LoadedData:

@@ -1,0 +1,60 @@
+"""Answers ranked at training time: a known user without new events gets, filtered, the list
+ranked then, which is what ranking anew gives; anything the list cannot answer is ranked anew."""
+
+import numpy as np
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from relevo.core.config import Settings
+from relevo.recommend.catalog_view import Filters
+from relevo.recommend.service import bought_before, ranked_ahead
+from relevo.registry.training import PRECOMPUTED
+from tests.recommend.shop import DemoShop, most_active_user, product_ids, recommend, train
+
+
+def test_training_ranks_every_known_user_ahead(client: TestClient, app: FastAPI, trained: dict) -> None:
+    served = app.state.models.get("default")
+    items, scores = served.precomputed
+
+    assert items.shape == (len(served.recommender.users), 100)
+    assert (items[:, 0] >= 0).all()
+    finite = np.where(np.isfinite(scores), scores, -np.inf)
+    assert (np.diff(finite, axis=1) <= 1e-6).all()  # best first
+
+
+def test_a_known_users_answer_is_the_list_ranked_ahead_and_what_ranking_anew_gives(
+    client: TestClient, app: FastAPI, shop: DemoShop, trained: dict
+) -> None:
+    user = most_active_user(shop)
+    served = app.state.models.get("default")
+    snapshot = app.state.serving.catalog.snapshot()
+    allowed = app.state.serving.catalog.model_mask(snapshot, served.recommender.items.ids, Filters())
+    excluded = bought_before(served, user)
+
+    ahead, _ = ranked_ahead(served, user, 10, allowed)
+    anew, _ = served.recommender.recommend(
+        user, 10, recent=[{}], exclude_history=False, exclude=[excluded], allowed=allowed
+    ).for_user()
+
+    assert ahead == anew
+    assert product_ids(recommend(client, user, count=10)) == ahead
+
+
+def test_a_list_too_short_for_the_filters_is_ranked_anew(app: FastAPI, shop: DemoShop, trained: dict) -> None:
+    user = most_active_user(shop)
+    served = app.state.models.get("default")
+    nothing_allowed_but_one = np.zeros(len(served.recommender.items), dtype=bool)
+    nothing_allowed_but_one[served.precomputed[0][served.recommender.users.index(user), -1]] = True
+
+    assert ranked_ahead(served, user, 5, nothing_allowed_but_one) is None
+    assert ranked_ahead(served, "never-seen", 5, np.ones_like(nothing_allowed_but_one)) is None
+
+
+def test_without_ranking_ahead_no_list_is_stored(
+    client: TestClient, admin_headers: dict, settings: Settings, shop: DemoShop
+) -> None:
+    settings.precompute_count = 0
+    version = train(client, admin_headers)
+
+    assert not (settings.resolved_artifacts_dir / "default" / str(version["version"]) / PRECOMPUTED).exists()
+    assert recommend(client, most_active_user(shop))["items"]
