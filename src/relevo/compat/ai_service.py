@@ -9,12 +9,11 @@ from pydantic import BaseModel, Field
 from relevo.api.deps import EventWriterDep, InternalCaller, Reader, SessionDep, SettingsDep
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
-from relevo.core.errors import NotReady
 from relevo.core.fields import ExternalId, UtcDateTime
 from relevo.events import service as events_service
 from relevo.events.schemas import EventIn, EventTypeName
 from relevo.recommend import service as recommend_service
-from relevo.recommend.requests import catalog_snapshot, served_model
+from relevo.recommend.requests import catalog_snapshot, served_model_if_any
 from relevo.recommend.router import popular_products
 
 router = APIRouter(tags=["seed 003: AI service"])
@@ -91,10 +90,7 @@ async def interaction_recommendations(
 ) -> list[str]:
     """Products whose users also interacted with this one (item-kNN), in the category if given;
     popular products of the category when the product is unknown or no model is trained."""
-    try:
-        served = await served_model(request)
-    except NotReady:
-        served = None
+    served = await served_model_if_any(request)
     if served is not None:
         snapshot = await catalog_snapshot(request)
         found = recommend_service.neighbours_in_category(
@@ -117,10 +113,7 @@ async def category_recommendations(
 ) -> list[str]:
     """Products of the category's cluster (TF-IDF on categories, K-Means), most popular first;
     the category's popular products before any model is trained."""
-    try:
-        served = await served_model(request)
-    except NotReady:
-        served = None
+    served = await served_model_if_any(request)
     if served is not None:
         snapshot = await catalog_snapshot(request)
         found = recommend_service.in_category_cluster(served=served, snapshot=snapshot, category=category, count=count)

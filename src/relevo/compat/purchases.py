@@ -1,18 +1,16 @@
 """Seed 002 (purchase-history service): record purchases, and the product to recommend."""
 
-import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from relevo.api.deps import EventWriterDep, Reader, SettingsDep, WriterCaller
-from relevo.core.errors import NotReady
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
 from relevo.recommend import service as recommend_service
-from relevo.recommend.requests import catalog_snapshot, recent_events, served_model
+from relevo.recommend.requests import catalog_snapshot, recent_events, served_model_if_any
 from relevo.recommend.router import popular_products
 
 router = APIRouter(tags=["seed 002: purchases"])
@@ -49,8 +47,8 @@ async def recommended_product(request: Request, user_id: Annotated[str, Query(mi
     and not bought yet; the most popular product for users who bought nothing (or before
     any model is trained)."""
     product = None
-    with contextlib.suppress(NotReady):
-        served = await served_model(request)
+    served = await served_model_if_any(request)
+    if served is not None:
         await recent_events(request, served)
         snapshot = await catalog_snapshot(request)
         product = recommend_service.bought_with_purchases(

@@ -28,6 +28,14 @@ async def served_model(request: Request, name: str | None = None) -> ServedModel
     return served
 
 
+async def served_model_if_any(request: Request) -> ServedModel | None:
+    """The serving model, or None before any is deployed (for routes that answer anyway)."""
+    try:
+        return await served_model(request)
+    except NotReady:
+        return None
+
+
 async def catalog_snapshot(request: Request) -> CatalogSnapshot:
     serving: Serving = request.app.state.serving
     catalog = serving.catalog
