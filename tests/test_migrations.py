@@ -16,7 +16,18 @@ from relevo import migrations
 from relevo.core.db import Database
 from relevo.models import Base
 
-TABLES = {"accounts", "api_keys", "stores", "products", "users", "events", "datasets", "jobs", "model_versions"}
+TABLES = {
+    "accounts",
+    "api_keys",
+    "stores",
+    "products",
+    "users",
+    "events",
+    "datasets",
+    "jobs",
+    "job_results",
+    "model_versions",
+}
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Imports every domain's ORM models, so the metadata (and Alembic) sees the whole schema."""
 
 from relevo.accounts.models import Account, ApiKey
+from relevo.batch.models import JobResult
 from relevo.catalog.models import Product, Store
 from relevo.core.db import Base
 from relevo.datasets.models import Dataset
@@ -9,4 +10,16 @@ from relevo.jobs.models import Job
 from relevo.registry.models import ModelVersion
 from relevo.users.models import User
 
-__all__ = ["Account", "ApiKey", "Base", "Dataset", "Event", "Job", "ModelVersion", "Product", "Store", "User"]
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Base",
+    "Dataset",
+    "Event",
+    "Job",
+    "JobResult",
+    "ModelVersion",
+    "Product",
+    "Store",
+    "User",
+]

@@ -11,6 +11,7 @@ from relevo.accounts.callers import CallerCache
 from relevo.accounts.router import router as accounts_router
 from relevo.api.errors import install_error_handlers
 from relevo.api.middleware import RequestMiddleware
+from relevo.batch.router import router as batch_router
 from relevo.catalog.router import router as catalog_router
 from relevo.compat.ai_service import router as ai_service_router
 from relevo.compat.background_jobs import router as background_jobs_router
@@ -50,6 +51,7 @@ ROUTERS = (
     datasets_router,
     registry_router,
     jobs_router,
+    batch_router,
     background_jobs_router,
     model_serving_router,
 )
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # A request's matrix products are small: extra BLAS threads would only spin against the
         # other worker processes (training sets its own thread counts where they pay off).
         blas = threadpool_limits(limits=1, user_api="blas")
+        executor.resume()
         retraining.start()
         yield
         retraining.stop()

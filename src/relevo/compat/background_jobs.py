@@ -1,12 +1,16 @@
-"""Seed 000 (background recommendation jobs): job status and a user's recommendations, in
+"""Seed 000 (background recommendation jobs): start a batch, poll it, list and delete jobs,
+and read a user's recommendations (the newest stored batch result, else computed live), in
 the seed's shapes."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import CurrentCaller, Reader, SessionDep
+from relevo.api.deps import CurrentCaller, ExecutorDep, Reader, SessionDep, SettingsDep, WriterCaller
+from relevo.batch import service as batch_service
+from relevo.batch.schemas import SeedGenerateRequest
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
 from relevo.recommend import service as recommend_service
@@ -16,9 +20,48 @@ from relevo.recommend.requests import catalog_snapshot, recent_events, served_mo
 router = APIRouter(tags=["seed 000: background jobs"])
 
 
+@router.post("/generate-recommendations", response_model=JobRead)
+def generate_recommendations(
+    body: SeedGenerateRequest,
+    caller: WriterCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    executor: ExecutorDep,
+    tasks: BackgroundTasks,
+) -> JobRead:
+    """Answers at once with the pending job; poll GET /job-status/{job_id}."""
+    job = batch_service.start_generation(
+        session=session,
+        user_ids=body.user_ids,
+        top_k=body.top_k,
+        created_by=caller.id,
+        max_users=settings.max_batch_users,
+    )
+    tasks.add_task(executor.submit, job.id)  # after the response: the job is committed by then
+    return JobRead.from_model(job)
+
+
 @router.get("/job-status/{job_id}", response_model=JobRead)
 def job_status(job_id: str, _: CurrentCaller, session: SessionDep) -> JobRead:
     return JobRead.from_model(jobs_service.get_or_raise(session=session, job_id=job_id))
+
+
+@router.get("/jobs", response_model=list[JobRead])
+def jobs(_: CurrentCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 10) -> list[JobRead]:
+    """The newest jobs first."""
+    return [JobRead.from_model(job) for job in jobs_service.list_jobs(session=session, limit=limit)]
+
+
+class Deleted(BaseModel):
+    status: str = "deleted"
+    job_id: str
+
+
+@router.delete("/job/{job_id}", response_model=Deleted)
+def delete_job(job_id: str, _: WriterCaller, session: SessionDep) -> Deleted:
+    """Only completed, failed or cancelled jobs; 409 with the reason otherwise."""
+    batch_service.delete_job(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+    return Deleted(job_id=job_id)
 
 
 class StoredRecommendation(BaseModel):
@@ -31,7 +74,15 @@ class StoredRecommendation(BaseModel):
 async def recommendations_for_user(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[StoredRecommendation]:
+    """The user's result from the newest batch job that has one, computed with the serving
+    model version; computed now otherwise."""
     served = await served_model(request)
+    stored = await run_in_threadpool(_stored, request, user_id, served.version_id)
+    if stored is not None:
+        return [
+            StoredRecommendation(product_id=item["product_id"], score=item["score"], rank=rank)
+            for rank, item in enumerate(stored[:count], start=1)
+        ]
     snapshot = await catalog_snapshot(request)
     await recent_events(request, served)
     serving = request.app.state.serving
@@ -42,3 +93,9 @@ async def recommendations_for_user(
         StoredRecommendation(product_id=item.product.product_id, score=round(item.score, 6), rank=rank)
         for rank, item in enumerate(result.items, start=1)
     ]
+
+
+def _stored(request: Request, user_id: str, version_id: int) -> list[dict] | None:
+    with request.app.state.database.session(write=False) as session:
+        found = batch_service.latest_for_user(session=session, user_id=user_id, version_id=version_id)
+        return None if found is None else list(found.items)

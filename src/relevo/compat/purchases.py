@@ -1,11 +1,14 @@
-"""Seed 002 (purchase-history service): record purchases, and the product to recommend."""
+"""Seed 002 (purchase-history service): record purchases, generate the product to recommend in
+the background, and read it (the stored one, else computed now)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import EventWriterDep, Reader, SettingsDep, WriterCaller
+from relevo.api.deps import EventWriterDep, ExecutorDep, Reader, SessionDep, SettingsDep, WriterCaller
+from relevo.batch import service as batch_service
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
@@ -49,6 +52,9 @@ async def recommended_product(request: Request, user_id: Annotated[str, Query(mi
     product = None
     served = await served_model_if_any(request)
     if served is not None:
+        stored = await run_in_threadpool(_stored, request, user_id, served.version_id)
+        if stored is not None:
+            return RecommendedProduct(user_id=user_id, product=stored)
         await recent_events(request, served)
         snapshot = await catalog_snapshot(request)
         product = recommend_service.bought_with_purchases(
@@ -58,3 +64,42 @@ async def recommended_product(request: Request, user_id: Annotated[str, Query(mi
         popular = await popular_products(request, category=None, window=None, count=1)
         product = popular[0].product_id if popular else None
     return RecommendedProduct(user_id=user_id, product=product)
+
+
+class GenerateRequest(BaseModel):
+    user_id: ExternalId
+
+
+class GenerationStarted(BaseModel):
+    status: str = "recommendations_generation_started"
+
+
+@router.post("/recommendations/generate", response_model=GenerationStarted, status_code=202)
+def generate(
+    body: GenerateRequest,
+    caller: WriterCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    executor: ExecutorDep,
+    tasks: BackgroundTasks,
+) -> GenerationStarted:
+    """Computes the user's product by seed 002's rule in the background; GET /recommendations
+    answers with it once stored."""
+    job = batch_service.start_generation(
+        session=session,
+        user_ids=[body.user_id],
+        top_k=1,
+        rule="bought_together",
+        created_by=caller.id,
+        max_users=settings.max_batch_users,
+    )
+    tasks.add_task(executor.submit, job.id)  # after the response: the job is committed by then
+    return GenerationStarted()
+
+
+def _stored(request: Request, user_id: str, version_id: int) -> str | None:
+    with request.app.state.database.session(write=False) as session:
+        found = batch_service.latest_for_user(
+            session=session, user_id=user_id, version_id=version_id, rule="bought_together"
+        )
+        return found.items[0]["product_id"] if found is not None and found.items else None

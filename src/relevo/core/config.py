@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     currency_rates: dict[str, Decimal] = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
 
     job_threads: int = Field(default=2, ge=0)  # jobs the local executor runs at once (0: in the caller)
+    # A running job whose process has not written a heartbeat (every 15 s) for this long is
+    # taken as interrupted, and resumed when an API process starts.
+    job_stale_seconds: float = Field(default=60.0, gt=0)
+    max_batch_users: int = Field(default=100_000, ge=1)  # user_ids one batch request may list
 
     serving_model: str = "default"  # the model name the recommendation routes serve
     artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset

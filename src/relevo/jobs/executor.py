@@ -3,10 +3,13 @@ else installed. Jobs are in the database, so their status survives the process."
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from relevo.core.config import Settings
-from relevo.core.db import Database
-from relevo.jobs import runner
+from relevo.core.db import Database, utcnow
+from relevo.jobs import runner, service
 
 logger = logging.getLogger("relevo.jobs")
 
@@ -26,6 +29,21 @@ class LocalExecutor:
             self._run(job_id)
         else:
             self._pool.submit(self._run, job_id)
+
+    def resume(self) -> int:
+        """Submits the jobs a stopped process left pending or running (started with the API);
+        returns how many."""
+        stale_before = utcnow() - timedelta(seconds=self._settings.job_stale_seconds)
+        try:
+            with self._database.transaction() as session:
+                job_ids = service.interrupted(session=session, stale_before=stale_before)
+        except SQLAlchemyError as exc:  # say, a schema not migrated yet: /ready/ tells, the API still starts
+            logger.warning("interrupted jobs not looked for: %s", exc.__class__.__name__)
+            return 0
+        for job_id in job_ids:
+            logger.info("resuming job %s", job_id)
+            self.submit(job_id)
+        return len(job_ids)
 
     def _run(self, job_id: str) -> None:
         try:

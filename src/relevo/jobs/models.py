@@ -23,6 +23,7 @@ FINISHED = frozenset({JobStatus.completed, JobStatus.failed, JobStatus.cancelled
 
 class JobKind(StrEnum):
     train = "train"
+    generate = "generate"  # recommendations for many users, stored per user
 
 
 class Job(Base):
@@ -43,3 +44,4 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]  # refreshed while a process runs the job

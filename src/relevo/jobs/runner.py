@@ -2,6 +2,7 @@
 Executors (the local thread pool now, distributed workers later) all run jobs this way."""
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +20,15 @@ Progress = Callable[[str, float], None]  # what is happening, and the share done
 Work = Callable[[Database, Settings, str, dict[str, Any], Progress | None], tuple[str, dict[str, Any]]]
 
 
-def handlers() -> dict[str, Work]:
-    from relevo.registry.training import run_training_job  # the registry builds on jobs, not the other way
+HEARTBEAT_SECONDS = 15.0  # how often a running job's row says its process is alive
 
-    return {JobKind.train: run_training_job}
+
+def handlers() -> dict[str, Work]:
+    # Training and batch generation build on jobs, not the other way round.
+    from relevo.batch.generation import run_generation_job
+    from relevo.registry.training import run_training_job
+
+    return {JobKind.train: run_training_job, JobKind.generate: run_generation_job}
 
 
 def run(database: Database, settings: Settings, job_id: str, progress: Progress | None = None) -> None:
@@ -31,6 +37,8 @@ def run(database: Database, settings: Settings, job_id: str, progress: Progress 
         kind, params = (job.kind, dict(job.params)) if job else (None, None)
     if kind is None:
         return
+    stop = threading.Event()
+    threading.Thread(target=_beat, args=(database, job_id, stop), name="relevo-job-heartbeat", daemon=True).start()
     try:
         message, result = handlers()[kind](database, settings, job_id, params, progress)
     except RelevoError as exc:
@@ -41,6 +49,17 @@ def run(database: Database, settings: Settings, job_id: str, progress: Progress 
     else:
         with database.transaction() as session:
             service.complete(session=session, job_id=job_id, message=message, result=result)
+    finally:
+        stop.set()
+
+
+def _beat(database: Database, job_id: str, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        try:
+            with database.transaction() as session:
+                service.heartbeat(session=session, job_id=job_id)
+        except Exception:  # a missed beat is retried at the next; the job itself goes on
+            logger.warning("job %s: heartbeat not written", job_id, exc_info=True)
 
 
 def _fail(database: Database, job_id: str, error: str) -> None:

@@ -1,6 +1,7 @@
 """Jobs: created by requests, run by an executor, their progress written as they go."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -55,30 +56,57 @@ def start(*, session: Session, job_id: str) -> Job | None:
     started = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.pending)
-        .values(status=JobStatus.running, started_at=utcnow(), message="running")
+        .values(status=JobStatus.running, started_at=utcnow(), heartbeat_at=utcnow(), message="running")
     )
     if started.rowcount != 1:
         return None
     return get_or_raise(session=session, job_id=job_id)
 
 
-def progress(*, session: Session, job_id: str, message: str, processed: int | None = None) -> None:
-    values: dict[str, Any] = {"message": message}
+def progress(
+    *, session: Session, job_id: str, message: str, processed: int | None = None, failed: int | None = None
+) -> None:
+    values: dict[str, Any] = {"message": message, "heartbeat_at": utcnow()}
     if processed is not None:
         values["processed"] = processed
+    if failed is not None:
+        values["failed"] = failed
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
 
 
+def heartbeat(*, session: Session, job_id: str) -> None:
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(heartbeat_at=utcnow()))
+
+
 def complete(*, session: Session, job_id: str, message: str, result: dict[str, Any]) -> None:
-    job = get_or_raise(session=session, job_id=job_id)
-    job.status, job.message, job.result, job.completed_at = JobStatus.completed, message, result, utcnow()
-    session.flush()
+    """Records a running job's end (a job cancelled meanwhile stays cancelled)."""
+    values = {"status": JobStatus.completed, "message": message, "result": result, "completed_at": utcnow()}
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
 
 
 def fail(*, session: Session, job_id: str, error: str) -> None:
-    job = get_or_raise(session=session, job_id=job_id)
-    job.status, job.message, job.error, job.completed_at = JobStatus.failed, "failed", error, utcnow()
+    values = {"status": JobStatus.failed, "message": "failed", "error": error, "completed_at": utcnow()}
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
+
+
+def cancel(*, session: Session, job: Job) -> Job:
+    if job.status in FINISHED:
+        raise Conflict(f"job {job.id} is already {job.status}")
+    job.status, job.message, job.completed_at = JobStatus.cancelled, "cancelled", utcnow()
     session.flush()
+    return job
+
+
+def interrupted(*, session: Session, stale_before: datetime) -> list[str]:
+    """Jobs to run again: pending ones, and running ones nobody has shown signs of life for
+    since `stale_before` (their process stopped); the running ones go back to pending."""
+    session.execute(
+        update(Job)
+        .where(Job.status == JobStatus.running, Job.heartbeat_at < stale_before)
+        .values(status=JobStatus.pending, message="resumed after an interruption")
+    )
+    query = select(Job.id).where(Job.status == JobStatus.pending).order_by(Job.created_at)
+    return list(session.scalars(query))
 
 
 def delete(*, session: Session, job: Job) -> None:

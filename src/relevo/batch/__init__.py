@@ -1,0 +1,1 @@
+"""Batch generation: recommendations for many users, computed by a job and stored."""

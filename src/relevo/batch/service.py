@@ -1,0 +1,105 @@
+"""Storing and reading batch results."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from relevo.batch.models import JobResult
+from relevo.core.errors import InvalidArgument
+from relevo.events.models import Event
+from relevo.jobs import service as jobs_service
+from relevo.jobs.models import Job, JobKind, JobStatus
+from relevo.users.models import User
+
+
+def start_generation(
+    *,
+    session: Session,
+    user_ids: Sequence[str] | None,
+    active_since: datetime | None = None,
+    top_k: int,
+    filters: dict[str, Any] | None = None,
+    rule: str = "recommend",
+    created_by: int | None,
+    max_users: int,
+) -> Job:
+    """A pending batch generation job (submit it once this transaction has committed).
+    `user_ids` None: every user, or those active since `active_since`."""
+    if user_ids is not None and len(user_ids) > max_users:
+        raise InvalidArgument(f"user_ids: {len(user_ids):,} users, over the limit of {max_users:,} per job")
+    params: dict[str, Any] = {"top_k": top_k, "filters": filters or {}, "rule": rule}
+    if user_ids is not None:
+        params["user_ids"] = list(dict.fromkeys(user_ids))
+    elif active_since is not None:
+        params["active_since"] = active_since.isoformat()
+    total = len(params.get("user_ids", []))
+    return jobs_service.create(
+        session=session, kind=JobKind.generate, params=params, created_by=created_by, total=total
+    )
+
+
+def delete_job(*, session: Session, job: Job) -> None:
+    """Deletes a finished job and its results."""
+    jobs_service.delete(session=session, job=job)
+    session.execute(delete(JobResult).where(JobResult.job_id == job.id))
+
+
+def done_users(*, session: Session, job_id: str, user_ids: Sequence[str]) -> set[str]:
+    """Which of these users already have a row for the job."""
+    query = select(JobResult.user_id).where(JobResult.job_id == job_id, JobResult.user_id.in_(list(user_ids)))
+    return set(session.scalars(query))
+
+
+def store(*, session: Session, job_id: str, rows: Sequence[tuple[str, list[dict[str, Any]] | None, str | None]]) -> int:
+    """Writes (user, items, error) rows for users the job has no row for yet; returns how many
+    were new. Callers run it in the transaction that also counts the chunk as done."""
+    already = done_users(session=session, job_id=job_id, user_ids=[row[0] for row in rows])
+    new = [row for row in rows if row[0] not in already]
+    session.add_all(
+        JobResult(job_id=job_id, user_id=user, items=items or [], error=error) for user, items, error in new
+    )
+    session.flush()
+    return len(new)
+
+
+def counts(*, session: Session, job_id: str) -> tuple[int, int]:
+    """(users with a result, users that failed) for the job."""
+    total = session.scalar(select(func.count()).where(JobResult.job_id == job_id)) or 0
+    failed = session.scalar(select(func.count()).where(JobResult.job_id == job_id, JobResult.error.is_not(None))) or 0
+    return total - failed, failed
+
+
+def results(*, session: Session, job_id: str, after: int, limit: int) -> list[JobResult]:
+    """A page of the job's rows, in the order they were written (after row id `after`)."""
+    query = (
+        select(JobResult).where(JobResult.job_id == job_id, JobResult.id > after).order_by(JobResult.id).limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def latest_for_user(*, session: Session, user_id: str, version_id: int, rule: str = "recommend") -> JobResult | None:
+    """The user's result from the newest completed generation job of this rule that has one
+    and was computed with this model version (a result of an older model is stale)."""
+    query = (
+        select(JobResult, Job.params, Job.result)
+        .join(Job, Job.id == JobResult.job_id)
+        .where(JobResult.user_id == user_id, JobResult.error.is_(None), Job.status == JobStatus.completed)
+        .order_by(Job.created_at.desc(), JobResult.id.desc())
+        .limit(20)
+    )
+    for result, params, outcome in session.execute(query):
+        if params.get("rule", "recommend") == rule and outcome.get("model_version_id") == version_id:
+            return result
+    return None
+
+
+def segment(*, session: Session, active_since: datetime | None) -> list[str]:
+    """Every user the shop knows, or those with an event since `active_since`, by id."""
+    query = select(User.external_id).order_by(User.id)
+    if active_since is not None:
+        active = select(Event.user_id).where(Event.occurred_at >= active_since).distinct()
+        query = query.where(User.id.in_(active))
+    return list(session.scalars(query))
