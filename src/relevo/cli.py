@@ -1,4 +1,4 @@
-"""The `relevo` command: serve, db upgrade, createadmin, demo, train, import."""
+"""The `relevo` command: serve, worker, db upgrade, createadmin, demo, train, import."""
 
 import json
 import logging
@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from threadpoolctl import threadpool_limits
 
 from relevo import migrations, startup
 from relevo.accounts import service as accounts_service
@@ -35,6 +36,7 @@ from relevo.datasets.models import DatasetType
 from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
+from relevo.jobs.celery_executor import celery_app
 from relevo.registry import service as registry_service
 from relevo.registry.models import ModelVersion
 from relevo.registry.schemas import MODEL_NAME, TrainRequest
@@ -102,6 +104,24 @@ def db_revision(message: Annotated[str, typer.Option("--message", "-m", help="Wh
     _, database = _open()
     migrations.upgrade(database.engine)
     migrations.create_revision(database.engine, message)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs (or chunks of a batch) run at once")] = 1,
+) -> None:
+    """Run jobs from Redis (RELEVO_EXECUTOR=celery): on any machine that reaches the database,
+    Redis and the artifacts folder; start as many as the work needs."""
+    settings, database = _open()
+    database.dispose()
+    try:
+        celery = celery_app(settings)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    threadpool_limits(limits=1, user_api="blas")  # each process answers one user at a time
+    celery.worker_main(
+        ["worker", f"--concurrency={concurrency}", f"--loglevel={settings.log_level}", "--without-gossip"]
+    )
 
 
 @app.command()

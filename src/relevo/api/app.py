@@ -24,6 +24,7 @@ from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
+from relevo.jobs.celery_executor import CeleryExecutor
 from relevo.jobs.executor import LocalExecutor
 from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.resolved_database_url)
 
     event_writer = EventWriter(database)
-    executor = LocalExecutor(database, settings)
+    executor = CeleryExecutor(settings) if settings.executor == "celery" else LocalExecutor(database, settings)
     retraining = RetrainScheduler(database, settings, executor)
 
     @asynccontextmanager

@@ -21,7 +21,7 @@ from relevo.core.db import Database
 from relevo.core.errors import PermissionDenied, Unauthenticated
 from relevo.core.security import decode_access_token, digest_api_key, is_api_key, secrets_match
 from relevo.events.writer import EventWriter
-from relevo.jobs.executor import LocalExecutor
+from relevo.jobs.executor import Executor
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TRANSACTION_ENDINGS = 40  # threads that may commit or roll back at once, apart from the pool
@@ -75,13 +75,13 @@ async def get_event_writer(request: Request) -> EventWriter:
     return request.app.state.event_writer
 
 
-async def get_executor(request: Request) -> LocalExecutor:
+async def get_executor(request: Request) -> Executor:
     return request.app.state.executor
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EventWriterDep = Annotated[EventWriter, Depends(get_event_writer)]
-ExecutorDep = Annotated[LocalExecutor, Depends(get_executor)]
+ExecutorDep = Annotated[Executor, Depends(get_executor)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 

@@ -1,8 +1,12 @@
 """The batch generation job: each user's top k from the deployed model, computed in chunks
-and stored per user exactly once, with the job's counters updated as each chunk is written.
-A job run again (after a restart) skips the users it already has; a cancelled one stops at
-the next chunk."""
+(RELEVO_BATCH_CHUNK_USERS users) and stored per user exactly once, with the job's counters
+updated as each chunk is written. The local executor runs the chunks one after another; on
+Celery each chunk is a task, spread over every worker. A chunk run again (after a restart,
+or redelivered when its worker died) skips the users it already has; a cancelled job stops
+at the next chunk."""
 
+import threading
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -19,52 +23,92 @@ from relevo.recommend.models_in_memory import DeployedModels, ServedModel
 from relevo.recommend.recent import RecentEvents
 from relevo.recommend.service import Serving
 
-CHUNK_USERS = 200  # users computed, then written in one transaction
-_FOREVER = 3600.0  # a job works from one model, catalog and events snapshot throughout
+_REFRESH_SECONDS = 30.0  # how stale a worker's model, catalog and events may get between chunks
 
 
 def run_generation_job(
     database: Database, settings: Settings, job_id: str, params: dict[str, Any], listener: Progress | None = None
 ) -> tuple[str, dict]:
-    served = DeployedModels(database, settings.resolved_artifacts_dir, _FOREVER).get(settings.serving_model)
-    if served is None:
-        raise NotReady("no model is deployed yet: train a model first")
-    serving = Serving(catalog=CatalogView(database, _FOREVER), recent=RecentEvents(database, _FOREVER))
-    serving.recent.read(served.watermark)
-    users = _users(database, job_id, params)
-    filters = Filters(**params.get("filters", {}))
-    for start in range(0, len(users), CHUNK_USERS):
-        with database.session(write=False) as session:
-            if jobs_service.get_or_raise(session=session, job_id=job_id).status != JobStatus.running:
-                return "cancelled", {}
-            chunk = users[start : start + CHUNK_USERS]
-            done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
-        rows = [_result(served, serving, user, params, filters) for user in chunk if user not in done]
-        with database.transaction() as session:
-            service.store(session=session, job_id=job_id, rows=rows)
-            processed, failed = service.counts(session=session, job_id=job_id)
-            jobs_service.progress(
-                session=session, job_id=job_id, message="generating", processed=processed + failed, failed=failed
-            )
+    """The local way: every chunk in turn, in this process."""
+    users = prepare(database, job_id, params)
+    step = settings.batch_chunk_users
+    for start in range(0, len(users), step):
+        if not run_chunk(database, settings, job_id, start, start + step):
+            return "cancelled", {}
         if listener is not None:
-            listener("generating", min(1.0, (start + len(chunk)) / len(users)))
-    with database.session(write=False) as session:
-        processed, failed = service.counts(session=session, job_id=job_id)
-    message = f"recommendations generated for {processed} users" + (f"; {failed} failed" if failed else "")
-    outcome = {"users": len(users), "generated": processed, "failed": failed, "model_version_id": served.version_id}
-    return message, outcome
+            listener("generating", min(1.0, (start + step) / len(users)))
+    return outcome(database, settings, job_id)
 
 
-def _users(database: Database, job_id: str, params: dict[str, Any]) -> list[str]:
-    """The job's users: as given, or its segment's (counted on the job once known)."""
+def prepare(database: Database, job_id: str, params: dict[str, Any]) -> list[str]:
+    """The job's users, fixed in its params (a segment is resolved once), and counted."""
     users = params.get("user_ids")
     if users is None:
         since = params.get("active_since")
         with database.session(write=False) as session:
             users = service.segment(session=session, active_since=datetime.fromisoformat(since) if since else None)
+    users = list(dict.fromkeys(users))
     with database.transaction() as session:
-        jobs_service.get_or_raise(session=session, job_id=job_id).total = len(users)
-    return list(dict.fromkeys(users))
+        job = jobs_service.get_or_raise(session=session, job_id=job_id)
+        job.params, job.total = {**job.params, "user_ids": users}, len(users)
+    return users
+
+
+def run_chunk(database: Database, settings: Settings, job_id: str, start: int, stop: int) -> bool:
+    """Computes and stores the users [start, stop) of the job that have no row yet; False if
+    the job is no longer running (cancelled)."""
+    with database.session(write=False) as session:
+        job = jobs_service.get_or_raise(session=session, job_id=job_id)
+        if job.status != JobStatus.running:
+            return False
+        params = dict(job.params)
+        chunk = params["user_ids"][start:stop]
+        done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
+    served, serving = _serving(database, settings)
+    filters = Filters(**params.get("filters", {}))
+    rows = [_result(served, serving, user, params, filters) for user in chunk if user not in done]
+    with database.transaction() as session:
+        service.store(session=session, job_id=job_id, rows=rows)
+        processed, failed = service.counts(session=session, job_id=job_id)
+        jobs_service.progress(
+            session=session, job_id=job_id, message="generating", processed=processed + failed, failed=failed
+        )
+    return True
+
+
+def outcome(database: Database, settings: Settings, job_id: str) -> tuple[str, dict]:
+    """The finished job's message and result."""
+    served, _ = _serving(database, settings)
+    with database.session(write=False) as session:
+        processed, failed = service.counts(session=session, job_id=job_id)
+    message = f"recommendations generated for {processed} users" + (f"; {failed} failed" if failed else "")
+    users = processed + failed
+    return message, {"users": users, "generated": processed, "failed": failed, "model_version_id": served.version_id}
+
+
+# What a process keeps to answer for many users, per database: loaded once, refreshed every
+# so often.
+_kept: weakref.WeakKeyDictionary[Database, dict[tuple, tuple[DeployedModels, Serving]]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _serving(database: Database, settings: Settings) -> tuple[ServedModel, Serving]:
+    key = (settings.resolved_artifacts_dir, settings.serving_model)
+    with _lock:
+        kept = _kept.setdefault(database, {})
+        if key not in kept:
+            models = DeployedModels(database, settings.resolved_artifacts_dir, _REFRESH_SECONDS)
+            serving = Serving(
+                catalog=CatalogView(database, _REFRESH_SECONDS), recent=RecentEvents(database, _REFRESH_SECONDS)
+            )
+            kept[key] = (models, serving)
+        models, serving = kept[key]
+    served = models.get(settings.serving_model)
+    if served is None:
+        raise NotReady("no model is deployed yet: train a model first")
+    if serving.recent.needs_reading(served.watermark):
+        serving.recent.read(served.watermark)
+    return served, serving
 
 
 def _result(
@@ -83,11 +127,8 @@ def _result(
         answer = recommend_service.recommend_for_user(
             served=served, serving=serving, snapshot=snapshot, user_id=user, count=params["top_k"], filters=filters
         )
-        return (
-            user,
-            [{"product_id": item.product.product_id, "score": round(item.score, 6)} for item in answer.items],
-            None,
-        )
+        items = [{"product_id": item.product.product_id, "score": round(item.score, 6)} for item in answer.items]
+        return user, items, None
     except Exception as exc:  # one user's failure is counted and kept, the job goes on
         return user, None, f"{type(exc).__name__}: {exc}"
 

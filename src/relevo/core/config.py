@@ -34,11 +34,18 @@ class Settings(BaseSettings):
     # Units of each currency per one unit of the base currency.
     currency_rates: dict[str, Decimal] = {"USD": Decimal("1"), "EUR": Decimal("0.92"), "GBP": Decimal("0.79")}
 
+    # Where jobs run: "local", a thread pool in each API process; "celery", `relevo worker`
+    # processes anywhere, through Redis (RELEVO_REDIS_URL).
+    executor: Literal["local", "celery"] = "local"
+    celery_queue: str = "relevo"
+    # A task whose worker died is given to another after this long (Redis's visibility timeout).
+    celery_visibility_seconds: float = Field(default=300.0, gt=0)
     job_threads: int = Field(default=2, ge=0)  # jobs the local executor runs at once (0: in the caller)
     # A running job whose process has not written a heartbeat (every 15 s) for this long is
     # taken as interrupted, and resumed when an API process starts.
     job_stale_seconds: float = Field(default=60.0, gt=0)
     max_batch_users: int = Field(default=100_000, ge=1)  # user_ids one batch request may list
+    batch_chunk_users: int = Field(default=200, ge=1)  # users a batch job computes and writes at a time
 
     serving_model: str = "default"  # the model name the recommendation routes serve
     artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset

@@ -4,6 +4,7 @@ else installed. Jobs are in the database, so their status survives the process."
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,6 +13,16 @@ from relevo.core.db import Database, utcnow
 from relevo.jobs import runner, service
 
 logger = logging.getLogger("relevo.jobs")
+
+
+class Executor(Protocol):
+    """Where jobs run: `submit` a committed pending job; `resume` what a stopped process left."""
+
+    def submit(self, job_id: str) -> None: ...
+
+    def resume(self) -> int: ...
+
+    def shutdown(self) -> None: ...
 
 
 class LocalExecutor:

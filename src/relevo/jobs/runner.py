@@ -32,20 +32,37 @@ def handlers() -> dict[str, Work]:
 
 
 def run(database: Database, settings: Settings, job_id: str, progress: Progress | None = None) -> None:
+    kind, params = start(database, job_id)
+    if kind is not None:
+        execute(database, settings, job_id, kind, params, progress)
+
+
+def start(database: Database, job_id: str) -> tuple[str | None, dict[str, Any]]:
+    """Marks a pending job running: its kind and params, or (None, {}) if another took it or it
+    was cancelled meanwhile."""
     with database.transaction() as session:
         job = service.start(session=session, job_id=job_id)
-        kind, params = (job.kind, dict(job.params)) if job else (None, None)
-    if kind is None:
-        return
+        return (job.kind, dict(job.params)) if job else (None, {})
+
+
+def execute(
+    database: Database,
+    settings: Settings,
+    job_id: str,
+    kind: str,
+    params: dict[str, Any],
+    progress: Progress | None = None,
+) -> None:
+    """Runs a started job's work and records how it ended."""
     stop = threading.Event()
     threading.Thread(target=_beat, args=(database, job_id, stop), name="relevo-job-heartbeat", daemon=True).start()
     try:
         message, result = handlers()[kind](database, settings, job_id, params, progress)
     except RelevoError as exc:
-        _fail(database, job_id, exc.details)
+        fail(database, job_id, exc.details)
     except Exception as exc:
         logger.exception("job %s (%s) failed", job_id, kind)
-        _fail(database, job_id, f"{type(exc).__name__}: {exc}")
+        fail(database, job_id, f"{type(exc).__name__}: {exc}")
     else:
         with database.transaction() as session:
             service.complete(session=session, job_id=job_id, message=message, result=result)
@@ -62,6 +79,6 @@ def _beat(database: Database, job_id: str, stop: threading.Event) -> None:
             logger.warning("job %s: heartbeat not written", job_id, exc_info=True)
 
 
-def _fail(database: Database, job_id: str, error: str) -> None:
+def fail(database: Database, job_id: str, error: str) -> None:
     with database.transaction() as session:
         service.fail(session=session, job_id=job_id, error=error[:2000])

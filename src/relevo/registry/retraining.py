@@ -14,7 +14,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
-from relevo.jobs.executor import LocalExecutor
+from relevo.jobs.executor import Executor
 from relevo.jobs.models import JobKind
 from relevo.registry import service
 from relevo.registry.models import ModelVersion, VersionStatus
@@ -44,7 +44,7 @@ def reason_to_retrain(*, session: Session, settings: Settings, name: str) -> str
     return None
 
 
-def retrain_if_due(database: Database, settings: Settings, executor: LocalExecutor) -> str | None:
+def retrain_if_due(database: Database, settings: Settings, executor: Executor) -> str | None:
     """Starts training the serving model if it is due; returns the job's id."""
     name = settings.serving_model
     with database.transaction() as session:
@@ -67,7 +67,7 @@ class RetrainScheduler:
     """A thread that looks every `check_seconds` (with jitter, so replicas rarely look at the
     same moment) whether retraining is due. Off unless a retraining setting is set."""
 
-    def __init__(self, database: Database, settings: Settings, executor: LocalExecutor) -> None:
+    def __init__(self, database: Database, settings: Settings, executor: Executor) -> None:
         self._database, self._settings, self._executor = database, settings, executor
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -1,0 +1,116 @@
+"""The celery executor: jobs become Celery tasks on Redis (RELEVO_REDIS_URL as broker and
+result backend), run by `relevo worker` processes on any machine that reaches the database,
+Redis and the artifacts folder. A batch generation job is split into one task per chunk of
+users, so every worker takes part.
+
+Tasks are acknowledged only once done and given back when their worker dies (acks_late,
+reject_on_worker_lost), so a worker killed mid-chunk loses nothing: Redis hands the chunk to
+another worker once RELEVO_CELERY_VISIBILITY_SECONDS have passed, and as results are written
+per (job, user) exactly once, the chunk done again adds only what was missing."""
+
+import logging
+import threading
+
+from celery import Celery
+
+from relevo.batch import generation
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.core.errors import RelevoError
+from relevo.jobs import runner, service
+from relevo.jobs.models import JobKind
+
+logger = logging.getLogger("relevo.jobs")
+
+
+def celery_app(settings: Settings) -> Celery:
+    """The Celery app with Relevo's tasks, for the API (sending) and workers (running)."""
+    if not settings.redis_url:
+        raise ValueError("the celery executor needs RELEVO_REDIS_URL (its broker and result backend)")
+    app = Celery("relevo", broker=settings.redis_url, backend=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=settings.celery_queue,
+        broker_transport_options={"visibility_timeout": settings.celery_visibility_seconds},
+        broker_connection_retry_on_startup=True,
+        result_expires=3600,
+        worker_hijack_root_logger=False,
+    )
+    databases = _Databases(settings)
+
+    @app.task(name="relevo.start_job")
+    def start_job(job_id: str) -> None:
+        database = databases.get()
+        kind, params = runner.start(database, job_id)
+        if kind is None:
+            return
+        if kind != JobKind.generate:
+            runner.execute(database, settings, job_id, kind, params)
+            return
+        try:
+            users = generation.prepare(database, job_id, params)
+        except Exception as exc:
+            runner.fail(database, job_id, f"{type(exc).__name__}: {exc}")
+            return
+        if not users:
+            _finish(database, settings, job_id)
+        step = settings.batch_chunk_users
+        for start in range(0, len(users), step):
+            run_chunk.delay(job_id, start, start + step)
+
+    @app.task(name="relevo.run_chunk")
+    def run_chunk(job_id: str, start: int, stop: int) -> None:
+        database = databases.get()
+        try:
+            running = generation.run_chunk(database, settings, job_id, start, stop)
+        except RelevoError as exc:  # no model deployed, say: the whole job fails, with the reason
+            runner.fail(database, job_id, exc.details)
+            return
+        if running:
+            _finish(database, settings, job_id)
+
+    return app
+
+
+def _finish(database: Database, settings: Settings, job_id: str) -> None:
+    """Completes the job once every user has a row (whichever chunk writes the last one)."""
+    with database.session(write=False) as session:
+        job = service.get_or_raise(session=session, job_id=job_id)
+        total, processed = job.total, job.processed
+    if processed >= total:
+        message, result = generation.outcome(database, settings, job_id)
+        with database.transaction() as session:
+            service.complete(session=session, job_id=job_id, message=message, result=result)
+
+
+class _Databases:
+    """One Database per worker process, made on first use (never shared across a fork)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._database: Database | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Database:
+        with self._lock:
+            if self._database is None:
+                self._database = Database(self._settings.resolved_database_url)
+            return self._database
+
+
+class CeleryExecutor:
+    """Submits jobs to the workers; jobs live on in Redis and the database across restarts."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = celery_app(settings)
+
+    def submit(self, job_id: str) -> None:
+        self.app.send_task("relevo.start_job", args=[job_id], queue=self.app.conf.task_default_queue)
+
+    def resume(self) -> int:
+        return 0  # queued tasks wait in Redis; one a worker died on is given back by Redis itself
+
+    def shutdown(self) -> None:
+        self.app.close()
