@@ -14,8 +14,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from relevo.engine.algorithms.factorization import BM25, average_user, empty_rows, stale_users
-from relevo.engine.base import Recommender, cosine_neighbours
+from relevo.engine.algorithms.factorization import BM25, FactorModel, average_user
+from relevo.engine.base import cosine_neighbours
 from relevo.engine.data import TrainingData
 
 
@@ -36,7 +36,7 @@ class ALSConfig:
             raise ValueError("regularization cannot be negative and alpha must be above 0")
 
 
-class ALS(Recommender):
+class ALS(FactorModel):
     algorithm = "als"
     Config = ALSConfig
 
@@ -73,25 +73,9 @@ class ALS(Recommender):
     def _weighted(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         return self.bm25(matrix) if self.bm25 is not None else sp.csr_matrix(matrix, dtype=np.float32)
 
-    def user_vectors(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
-        """Each user's factors: trained, solved from a changed history, or the average user."""
-        vectors = np.empty((len(users), self.item_factors.shape[1]), dtype=np.float32)
-        trained = users >= 0
-        vectors[trained] = self.user_factors[users[trained]]
-        stale = stale_users(users, histories, self.history)
-        empty = empty_rows(histories)
-        solve = np.flatnonzero(stale & ~empty)
-        if len(solve):
-            with threadpool_limits(1, "blas"):
-                vectors[solve] = self.model.recalculate_user(solve, self._weighted(histories[solve]))
-        vectors[empty] = self.fallback
-        return vectors
-
-    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
-        return self.user_vectors(users, histories) @ self.item_factors.T
-
-    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
-        return self.user_vectors(users, histories) @ self.item_factors[candidates].T
+    def _fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
+        with threadpool_limits(1, "blas"):
+            return self.model.recalculate_user(np.arange(histories.shape[0]), self._weighted(histories))
 
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         return cosine_neighbours(self.item_factors, item, k)

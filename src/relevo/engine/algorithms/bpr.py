@@ -15,8 +15,8 @@ import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
-from relevo.engine.algorithms.factorization import average_user, empty_rows, stale_users
-from relevo.engine.base import Recommender, cosine_neighbours
+from relevo.engine.algorithms.factorization import FactorModel, average_user
+from relevo.engine.base import cosine_neighbours
 from relevo.engine.data import TrainingData
 
 
@@ -39,7 +39,7 @@ class BPRConfig:
             raise ValueError("regularization cannot be negative and fold_in_regularization must be above 0")
 
 
-class BPR(Recommender):
+class BPR(FactorModel):
     algorithm = "bpr"
     Config = BPRConfig
 
@@ -70,33 +70,15 @@ class BPR(Recommender):
         trained = np.linalg.norm(self.user_factors[:, :-1], axis=1)
         self.typical_norm = float(np.median(trained)) if len(trained) else 1.0
 
-    def user_vectors(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
-        """Each user's factors (bias column included): trained, folded in from a changed
-        history, or the average user."""
-        vectors = np.empty((len(users), self.item_factors.shape[1]), dtype=np.float32)
-        trained = users >= 0
-        vectors[trained] = self.user_factors[users[trained]]
-        stale = stale_users(users, histories, self.history)
-        empty = empty_rows(histories)
-        solve = np.flatnonzero(stale & ~empty)
-        if len(solve):
-            targets = histories[solve].copy()
-            targets.data = np.ones_like(targets.data)  # as in training, a positive is a positive
-            latent = np.asarray((targets @ self.fold_in.T), dtype=np.float32)
-            # Least squares fits 0/1 targets; BPR's scores live on another scale, where the item
-            # bias would swamp a small vector. Rescale to a typical trained user's length.
-            norms = np.linalg.norm(latent, axis=1, keepdims=True)
-            latent *= self.typical_norm / np.where(norms > 0, norms, 1.0)
-            vectors[solve, :-1] = latent
-            vectors[solve, -1] = 1.0
-        vectors[empty] = self.fallback
-        return vectors
-
-    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
-        return self.user_vectors(users, histories) @ self.item_factors.T
-
-    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
-        return self.user_vectors(users, histories) @ self.item_factors[candidates].T
+    def _fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
+        targets = histories.copy()
+        targets.data = np.ones_like(targets.data)  # as in training, a positive is a positive
+        latent = np.asarray((targets @ self.fold_in.T), dtype=np.float32)
+        # Least squares fits 0/1 targets; BPR's scores live on another scale, where the item
+        # bias would swamp a small vector. Rescale to a typical trained user's length.
+        norms = np.linalg.norm(latent, axis=1, keepdims=True)
+        latent *= self.typical_norm / np.where(norms > 0, norms, 1.0)
+        return np.hstack([latent, np.ones((len(latent), 1), dtype=np.float32)])  # the bias column
 
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         return cosine_neighbours(self.item_factors[:, :-1], item, k)  # the bias says nothing of likeness

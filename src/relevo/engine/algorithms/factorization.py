@@ -1,9 +1,44 @@
-"""What the matrix-factorisation models (ALS, BPR) share: telling which request-time
-histories differ from training (those users need a freshly solved factor), the factor for
-users with no history at all, and BM25 weighting of an interaction matrix."""
+"""What the matrix-factorisation models (ALS, BPR) share: scoring by factors, telling which
+request-time histories differ from training (those users need a freshly solved factor), the
+factor for users with no history at all, and BM25 weighting of an interaction matrix."""
+
+from abc import abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
+
+from relevo.engine.base import Recommender
+
+
+class FactorModel(Recommender):
+    """A model whose score is the dot product of user and item factors. Each user's factors
+    are the trained ones, solved anew (`_fold_in`) when the history differs from training (new
+    events since), or the average user's when there is no history at all."""
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    fallback: np.ndarray
+
+    @abstractmethod
+    def _fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
+        """Factors (one row per history, all columns) solved from these non-empty histories."""
+
+    def user_vectors(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        vectors = np.empty((len(users), self.item_factors.shape[1]), dtype=np.float32)
+        trained = users >= 0
+        vectors[trained] = self.user_factors[users[trained]]
+        empty = empty_rows(histories)
+        solve = np.flatnonzero(stale_users(users, histories, self.history) & ~empty)
+        if len(solve):
+            vectors[solve] = self._fold_in(histories[solve])
+        vectors[empty] = self.fallback
+        return vectors
+
+    def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
+        return self.user_vectors(users, histories) @ self.item_factors.T
+
+    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        return self.user_vectors(users, histories) @ self.item_factors[candidates].T
 
 
 def stale_users(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:
