@@ -25,7 +25,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.demo import ShopSize, SyntheticShop, load_demo
 from relevo.engine.algorithms import ALGORITHMS
-from relevo.engine.base import top_k
+from relevo.engine.topk import top_k
 from relevo.jobs import runner
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel

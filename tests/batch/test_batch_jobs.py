@@ -14,6 +14,7 @@ from relevo.batch import service
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.jobs.models import JobStatus
+from relevo.recommend import service as recommend_service
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, purchases_of
 
@@ -120,8 +121,8 @@ def test_results_are_written_once_per_user(session: Session) -> None:
     job = service.start_generation(session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10)
     rows = [("a", [{"product_id": "P1", "score": 1.0}], None), ("b", None, "ValueError: no")]
 
-    assert service.store(session=session, job_id=job.id, rows=rows) == 2
-    assert service.store(session=session, job_id=job.id, rows=rows) == 0  # a chunk done again
+    assert service.store(session=session, job_id=job.id, rows=rows) == (2, 1)  # two new, one of them failed
+    assert service.store(session=session, job_id=job.id, rows=rows) == (0, 0)  # a chunk done again
     assert service.counts(session=session, job_id=job.id) == (1, 1)
 
 
@@ -166,3 +167,42 @@ def test_a_job_failing_as_a_whole_says_why(client: TestClient, admin_headers: di
 
     failed = client.get(f"/job-status/{job['job_id']}", headers=admin_headers).json()
     assert failed["status"] == "failed" and "train a model first" in failed["error"]
+
+
+def test_a_job_whose_users_partly_fail_completes_and_keeps_the_reasons(
+    client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict, monkeypatch
+) -> None:
+    # Nothing in Relevo fails for one user on purpose: a stand-in error for one user (who is
+    # answered one by one, being a stranger) shows what any per-user failure does.
+    answer = recommend_service.recommend_for_user
+
+    def failing_for_one(**arguments):
+        if arguments["user_id"] == "broken-user":
+            raise ValueError("this user's answer could not be computed")
+        return answer(**arguments)
+
+    monkeypatch.setattr(recommend_service, "recommend_for_user", failing_for_one)
+    users = [*known_users(shop, 3), "broken-user", "never-seen"]
+    started = client.post("/generate-recommendations", json={"user_ids": users, "top_k": 4}, headers=admin_headers)
+
+    done = client.get(f"/job-status/{started.json()['job_id']}", headers=admin_headers).json()
+    assert done["status"] == "completed", done
+    assert (done["processed_users"], done["failed_users"]) == (5, 1)
+    assert "1 failed" in done["message"]
+    rows = client.get(f"{JOBS}/{done['job_id']}/results", headers=admin_headers).json()["items"]
+    by_user = {row["user_id"]: row for row in rows}
+    assert "could not be computed" in by_user["broken-user"]["error"] and by_user["broken-user"]["items"] == []
+    assert all(
+        len(by_user[user]["items"]) == 4 and by_user[user]["error"] is None for user in users if user != "broken-user"
+    )
+
+
+def test_users_scored_together_get_what_a_request_gets(
+    client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
+) -> None:
+    users = known_users(shop, 12)
+    started = client.post(JOBS, json={"user_ids": users, "top_k": 6}, headers=admin_headers).json()
+    rows = client.get(f"{JOBS}/{started['job_id']}/results", headers=admin_headers).json()["items"]
+    for row in rows:
+        live = client.get(f"/api/v1/recommendations/{row['user_id']}", params={"count": 6}).json()
+        assert [item["product_id"] for item in row["items"]] == [item["product_id"] for item in live["items"]]

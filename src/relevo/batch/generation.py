@@ -5,15 +5,21 @@ Celery each chunk is a task, spread over every worker. A chunk run again (after 
 or redelivered when its worker died) skips the users it already has; a cancelled job stops
 at the next chunk."""
 
+import os
 import threading
 import weakref
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+
 from relevo.batch import service
+from relevo.batch.service import Row
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import NotReady
+from relevo.engine.base import gather_rows
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
 from relevo.jobs.runner import Progress
@@ -21,7 +27,7 @@ from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
 from relevo.recommend.recent import RecentEvents
-from relevo.recommend.service import Serving
+from relevo.recommend.service import Serving, history
 
 _REFRESH_SECONDS = 30.0  # how stale a worker's model, catalog and events may get between chunks
 
@@ -57,22 +63,24 @@ def prepare(database: Database, job_id: str, params: dict[str, Any]) -> list[str
 def run_chunk(database: Database, settings: Settings, job_id: str, start: int, stop: int) -> bool:
     """Computes and stores the users [start, stop) of the job that have no row yet; False if
     the job is no longer running (cancelled)."""
-    with database.session(write=False) as session:
-        job = jobs_service.get_or_raise(session=session, job_id=job_id)
-        if job.status != JobStatus.running:
-            return False
-        params = dict(job.params)
-        chunk = params["user_ids"][start:stop]
-        done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
-    served, serving = _serving(database, settings)
-    filters = Filters(**params.get("filters", {}))
-    rows = [_result(served, serving, user, params, filters) for user in chunk if user not in done]
-    with database.transaction() as session:
-        service.store(session=session, job_id=job_id, rows=rows)
-        processed, failed = service.counts(session=session, job_id=job_id)
-        jobs_service.progress(
-            session=session, job_id=job_id, message="generating", processed=processed + failed, failed=failed
-        )
+    for attempt in range(2):
+        with database.session(write=False) as session:
+            job = jobs_service.get_or_raise(session=session, job_id=job_id)
+            if job.status != JobStatus.running:
+                return False
+            params = dict(job.params)
+            chunk = params["user_ids"][start:stop]
+            done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
+        served, serving = _serving(database, settings)
+        rows = results_for(served, serving, [user for user in chunk if user not in done], params, settings)
+        try:
+            with database.transaction() as session:
+                stored, failed = service.store(session=session, job_id=job_id, rows=rows)
+                jobs_service.advance(session=session, job_id=job_id, processed=stored, failed=failed)
+            return True
+        except IntegrityError:  # the same chunk, redelivered, was written meanwhile: look again
+            if attempt:
+                raise
     return True
 
 
@@ -111,9 +119,53 @@ def _serving(database: Database, settings: Settings) -> tuple[ServedModel, Servi
     return served, serving
 
 
-def _result(
-    served: ServedModel, serving: Serving, user: str, params: dict[str, Any], filters: Filters
-) -> tuple[str, list[dict[str, Any]] | None, str | None]:
+def results_for(
+    served: ServedModel, serving: Serving, users: list[str], params: dict[str, Any], settings: Settings
+) -> list[Row]:
+    """Each user's row. Users the model knows and who have no events since training are
+    scored together, in batches, on `batch_threads` threads; the others one by one, by the
+    same pipeline as a request (their events since count, strangers get the cold-start answer)."""
+    if params.get("rule") == "bought_together":
+        return [_result(served, serving, user, params) for user in users]
+    model, filters = served.recommender, Filters(**params.get("filters", {}))
+    known = {user for user in users if user in model.users and not history(served, serving.recent, user)[0]}
+    rows = {user: _result(served, serving, user, params) for user in users if user not in known}
+    if known:
+        try:
+            rows.update(_scored_together(served, serving, sorted(known), params["top_k"], filters, settings))
+        except Exception:  # then each on its own, so that a failure is one user's, with its reason
+            rows.update((user, _result(served, serving, user, params)) for user in known)
+    return [rows[user] for user in users]
+
+
+def _scored_together(
+    served: ServedModel, serving: Serving, users: list[str], count: int, filters: Filters, settings: Settings
+) -> dict[str, Row]:
+    model = served.recommender
+    snapshot = serving.catalog.snapshot()
+    allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
+    indices = model.users.indices(users)
+    threads = settings.batch_threads or os.cpu_count() or 1
+    best, scores = model.recommend_indices(
+        indices,
+        count,
+        histories=model.histories(indices),
+        exclude_history=False,
+        excluded=gather_rows(served.bought, indices),  # what they bought or rated, as requests leave out
+        allowed=allowed,
+        threads=threads,
+    )
+    ids = model.items.lookup(np.clip(best, 0, None)).tolist()
+    rounded = np.round(scores.astype(np.float64), 6).tolist()
+    found = (best >= 0).tolist()
+    rows = {}
+    for user, row_ids, row_scores, row_found in zip(users, ids, rounded, found, strict=True):
+        items = [{"product_id": i, "score": s} for i, s, ok in zip(row_ids, row_scores, row_found, strict=True) if ok]
+        rows[user] = (user, items, None)
+    return rows
+
+
+def _result(served: ServedModel, serving: Serving, user: str, params: dict[str, Any]) -> Row:
     """(user, items, None), or (user, None, the reason) when this user's answer failed."""
     try:
         snapshot = serving.catalog.snapshot()
@@ -124,6 +176,7 @@ def _result(
             if product is None:
                 product = _most_popular(served, serving, snapshot)
             return user, [{"product_id": product, "score": 1.0}] if product else [], None
+        filters = Filters(**params.get("filters", {}))
         answer = recommend_service.recommend_for_user(
             served=served, serving=serving, snapshot=snapshot, user_id=user, count=params["top_k"], filters=filters
         )

@@ -4,15 +4,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from relevo.batch.models import JobResult
+from relevo.core.db import utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.events.models import Event
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind, JobStatus
 from relevo.users.models import User
+
+Row = tuple[str, list[dict[str, Any]] | None, str | None]  # (user, items, why it failed)
 
 
 def start_generation(
@@ -53,16 +56,22 @@ def done_users(*, session: Session, job_id: str, user_ids: Sequence[str]) -> set
     return set(session.scalars(query))
 
 
-def store(*, session: Session, job_id: str, rows: Sequence[tuple[str, list[dict[str, Any]] | None, str | None]]) -> int:
-    """Writes (user, items, error) rows for users the job has no row for yet; returns how many
-    were new. Callers run it in the transaction that also counts the chunk as done."""
+def store(*, session: Session, job_id: str, rows: Sequence[Row]) -> tuple[int, int]:
+    """Writes (user, items, error) rows for users the job has no row for yet, in one statement;
+    returns how many were new and how many of those failed. Callers run it in the transaction
+    that also counts the chunk as done."""
     already = done_users(session=session, job_id=job_id, user_ids=[row[0] for row in rows])
     new = [row for row in rows if row[0] not in already]
-    session.add_all(
-        JobResult(job_id=job_id, user_id=user, items=items or [], error=error) for user, items, error in new
-    )
-    session.flush()
-    return len(new)
+    if new:
+        now = utcnow()
+        session.execute(
+            insert(JobResult),
+            [
+                {"job_id": job_id, "user_id": user, "items": items or [], "error": error, "created_at": now}
+                for user, items, error in new
+            ],
+        )
+    return len(new), sum(1 for row in new if row[2] is not None)
 
 
 def counts(*, session: Session, job_id: str) -> tuple[int, int]:

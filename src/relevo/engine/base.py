@@ -14,16 +14,20 @@ exclusions, allowed items) → top k.
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from relevo.engine.data import TrainingData
+from relevo.engine.topk import top_k
 from relevo.engine.vocab import Vocabulary
 
-BATCH_USERS = 1024  # users scored at once: bounds memory to this many rows of item scores
+BATCH_USERS = 1024  # users scored at once at most
+BATCH_SCORES = 8_000_000  # and scores held per batch at most (32 MB): small batches stay in cache
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class Recommender(ABC):
 
     def _batch_users(self) -> int:
         """How many users are scored at once."""
-        return BATCH_USERS
+        return max(16, min(BATCH_USERS, BATCH_SCORES // max(len(self.items), 1)))
 
     def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
         """Scores of the `candidates` (sorted item indices) only, one column each. By default
@@ -154,16 +158,20 @@ class Recommender(ABC):
         exclude_history: bool = True,
         excluded: sp.csr_matrix | None = None,
         allowed: np.ndarray | None = None,
+        threads: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """recommend() in index space, for batches: item indices (-1 as padding) and scores."""
+        """recommend() in index space, for batches: item indices (-1 as padding) and scores.
+        With `threads` above 1, batches of users are scored side by side (BLAS kept to one
+        thread each, as the threads already fill the cores)."""
         k = min(k, len(self.items))
         out_items = np.full((len(users), k), -1, dtype=np.int32)
         out_scores = np.full((len(users), k), np.nan, dtype=np.float32)
         step = self._batch_users()
-        for start in range(0, len(users), step):
+
+        def batch(start: int) -> None:
             stop = min(start + step, len(users))
-            batch, batch_histories = users[start:stop], histories[start:stop]
-            candidates, scores = self._scored_candidates(batch, batch_histories, allowed)
+            batch_histories = histories[start:stop]
+            candidates, scores = self._scored_candidates(users[start:stop], batch_histories, allowed)
             scores = np.asarray(scores, dtype=np.float32)
             if exclude_history:
                 _mask(scores, batch_histories, candidates)
@@ -176,6 +184,14 @@ class Recommender(ABC):
                 best = np.where(best >= 0, candidates[np.clip(best, 0, None)], -1).astype(np.int32)
             width = best.shape[1]  # fewer than k when there were fewer candidates
             out_items[start:stop, :width], out_scores[start:stop, :width] = best, best_scores
+
+        starts = range(0, len(users), step)
+        if threads > 1 and len(starts) > 1:
+            with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
+                list(pool.map(batch, starts))
+        else:
+            for start in starts:
+                batch(start)
         return out_items, out_scores
 
     def similar_items(self, item: str, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -224,25 +240,6 @@ def config_values(config: Any) -> dict[str, Any]:
     """A config's settings as the manifest's JSON gives them back (tuples become lists)."""
     values = dataclasses.asdict(config)
     return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
-
-
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the indices and scores of the k highest finite scores, best first; -1 and
-    NaN pad rows with fewer. Ties go to the lower index, so results are deterministic."""
-    rows, columns = scores.shape
-    k = min(k, columns)
-    if k == 0:
-        return np.zeros((rows, 0), dtype=np.int32), np.zeros((rows, 0), dtype=np.float32)
-    # Negate so that larger scores sort first; a stable sort of the partition keeps ties in index order.
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    part.sort(axis=1)
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    best = np.take_along_axis(part, order, axis=1).astype(np.int32)
-    best_scores = np.take_along_axis(scores, best, axis=1).astype(np.float32)
-    invalid = ~np.isfinite(best_scores)
-    best[invalid] = -1
-    best_scores[invalid] = np.nan
-    return best, best_scores
 
 
 def cosine_neighbours(vectors: sp.csr_matrix | np.ndarray, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:

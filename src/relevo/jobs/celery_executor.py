@@ -33,7 +33,13 @@ def celery_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=settings.celery_queue,
-        broker_transport_options={"visibility_timeout": settings.celery_visibility_seconds},
+        broker_transport_options={
+            "visibility_timeout": settings.celery_visibility_seconds,
+            # Look for tasks of dead workers a few times per visibility timeout (by default
+            # kombu looks only every 100 s, however short the timeout).
+            "unacked_restore_interval": max(1, round(settings.celery_visibility_seconds / 4)),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_retry_on_startup=True,
         result_expires=3600,
         worker_hijack_root_logger=False,

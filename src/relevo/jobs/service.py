@@ -74,6 +74,17 @@ def progress(
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
 
 
+def advance(*, session: Session, job_id: str, processed: int, failed: int) -> None:
+    """Counts more units of a running job as done (`failed` of them failed)."""
+    values = {
+        "processed": Job.processed + processed,
+        "failed": Job.failed + failed,
+        "message": "running",
+        "heartbeat_at": utcnow(),
+    }
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
+
+
 def heartbeat(*, session: Session, job_id: str) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(heartbeat_at=utcnow()))
 

@@ -11,8 +11,9 @@ import numpy as np
 
 from relevo.core.db import Database, utcnow
 from relevo.core.errors import InvalidArgument
-from relevo.engine.base import Recommender, top_k
+from relevo.engine.base import Recommender
 from relevo.engine.data import EventWeights
+from relevo.engine.topk import top_k
 from relevo.events import service as events_service
 from relevo.recommend.answers import Answers
 from relevo.recommend.catalog_view import CatalogSnapshot, CatalogView, Filters, ProductView

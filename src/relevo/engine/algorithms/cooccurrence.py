@@ -15,9 +15,9 @@ from relevo.engine.base import (
     gather_rows,
     sparse_arrays,
     sparse_from_arrays,
-    top_k,
 )
 from relevo.engine.data import TrainingData
+from relevo.engine.topk import top_k
 
 # Candidates score in (0.5, 1], the popularity fill below in [0, 0.45]: the gap keeps every
 # candidate ahead of every filler even after the float32 rounding of the scores.

@@ -16,8 +16,9 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from relevo.engine.base import Recommender, sorted_unique, top_k
+from relevo.engine.base import Recommender, sorted_unique
 from relevo.engine.data import TrainingData
+from relevo.engine.topk import top_k
 
 # Below this many items the Gram matrix is inverted in double precision; above, single
 # precision halves the memory of the one big matrix (items² floats) at no visible cost.

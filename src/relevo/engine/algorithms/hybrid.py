@@ -23,7 +23,7 @@ from relevo.engine.algorithms.cooccurrence import Cooccurrence
 from relevo.engine.algorithms.ease import EASE
 from relevo.engine.algorithms.item_knn import ItemKNN
 from relevo.engine.algorithms.popular import Popular
-from relevo.engine.base import BATCH_USERS, Recommender, config_values, dense_columns, sorted_unique
+from relevo.engine.base import Recommender, config_values, dense_columns, sorted_unique
 from relevo.engine.data import TrainingData
 
 COMPONENTS: dict[str, type[Recommender]] = {
@@ -123,7 +123,7 @@ class Hybrid(Recommender):
     def _batch_users(self) -> int:
         # On candidates, a batch is scored on the union of its users' candidates: small batches
         # keep that union (and the work) near each user's own few hundred items.
-        return BATCH_USERS if self._exhaustive() else _CANDIDATE_BATCH_USERS
+        return super()._batch_users() if self._exhaustive() else _CANDIDATE_BATCH_USERS
 
     def _exhaustive(self) -> bool:
         return len(self.items) <= self.config.exhaustive_items
