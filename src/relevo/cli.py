@@ -1,10 +1,11 @@
-"""The `relevo` command: serve, worker, db upgrade, createadmin, demo, train, import."""
+"""The `relevo` command: serve, worker, scheduler, db upgrade, createadmin, demo, train, import."""
 
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -37,8 +38,10 @@ from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import celery_app
+from relevo.jobs.executor import make_executor
 from relevo.registry import service as registry_service
 from relevo.registry.models import ModelVersion
+from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.schemas import MODEL_NAME, TrainRequest
 
 app = typer.Typer(help="Relevo: a self-hosted recommendation engine for online shops.", no_args_is_help=True)
@@ -122,6 +125,30 @@ def worker(
     celery.worker_main(
         ["worker", f"--concurrency={concurrency}", f"--loglevel={settings.log_level}", "--without-gossip"]
     )
+
+
+@app.command()
+def scheduler() -> None:
+    """Look whether retraining is due (RELEVO_RETRAIN_*) every RELEVO_RETRAIN_CHECK_SECONDS and
+    start it on the executor. With RELEVO_SCHEDULER=process the API leaves this to these
+    processes; several may run (for availability), one training still runs at a time."""
+    settings, database = _open()
+    executor = make_executor(database, settings)
+    retraining = RetrainScheduler(database, settings, executor)
+    if not retraining.enabled:
+        raise typer.BadParameter(
+            "retraining is off: set RELEVO_RETRAIN_INTERVAL_MINUTES or RELEVO_RETRAIN_MIN_NEW_EVENTS"
+        )
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: retraining.stop())
+    logging.getLogger("relevo.retraining").info(
+        "looking every %g s whether %r is due for retraining", settings.retrain_check_seconds, settings.serving_model
+    )
+    try:
+        retraining.run()
+    finally:
+        executor.shutdown()
+        database.dispose()
 
 
 @app.command()

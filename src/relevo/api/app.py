@@ -24,8 +24,7 @@ from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
-from relevo.jobs.celery_executor import CeleryExecutor
-from relevo.jobs.executor import LocalExecutor
+from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
 from relevo.recommend.answers import Answers
@@ -73,7 +72,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.resolved_database_url)
 
     event_writer = EventWriter(database)
-    executor = CeleryExecutor(settings) if settings.executor == "celery" else LocalExecutor(database, settings)
+    executor = make_executor(database, settings)
     retraining = RetrainScheduler(database, settings, executor)
 
     @asynccontextmanager
@@ -82,7 +81,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # other worker processes (training sets its own thread counts where they pay off).
         blas = threadpool_limits(limits=1, user_api="blas")
         executor.resume()
-        retraining.start()
+        if settings.scheduler == "api":
+            retraining.start()
         yield
         retraining.stop()
         blas.restore_original_limits()

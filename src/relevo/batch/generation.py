@@ -8,6 +8,7 @@ at the next chunk."""
 import os
 import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -35,14 +36,22 @@ _REFRESH_SECONDS = 30.0  # how stale a worker's model, catalog and events may ge
 def run_generation_job(
     database: Database, settings: Settings, job_id: str, params: dict[str, Any], listener: Progress | None = None
 ) -> tuple[str, dict]:
-    """The local way: every chunk in turn, in this process."""
+    """The local way: every chunk in turn, in this process, the next one computed while the
+    last one is written."""
     users = prepare(database, job_id, params)
     step = settings.batch_chunk_users
-    for start in range(0, len(users), step):
-        if not run_chunk(database, settings, job_id, start, start + step):
-            return "cancelled", {}
-        if listener is not None:
-            listener("generating", min(1.0, (start + step) / len(users)))
+    chunks = [(start, start + step) for start in range(0, len(users), step)]
+    with ThreadPoolExecutor(1, thread_name_prefix="relevo-batch") as ahead:
+        coming = [ahead.submit(_compute, database, settings, job_id, *chunks[0])] if chunks else []
+        for number in range(len(chunks)):
+            rows = coming.pop().result()
+            if rows is None:
+                return "cancelled", {}
+            if number + 1 < len(chunks):
+                coming.append(ahead.submit(_compute, database, settings, job_id, *chunks[number + 1]))
+            _write(database, job_id, rows)
+            if listener is not None:
+                listener("generating", (number + 1) / len(chunks))
     return outcome(database, settings, job_id)
 
 
@@ -63,25 +72,38 @@ def prepare(database: Database, job_id: str, params: dict[str, Any]) -> list[str
 def run_chunk(database: Database, settings: Settings, job_id: str, start: int, stop: int) -> bool:
     """Computes and stores the users [start, stop) of the job that have no row yet; False if
     the job is no longer running (cancelled)."""
-    for attempt in range(2):
-        with database.session(write=False) as session:
-            job = jobs_service.get_or_raise(session=session, job_id=job_id)
-            if job.status != JobStatus.running:
-                return False
-            params = dict(job.params)
-            chunk = params["user_ids"][start:stop]
-            done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
-        served, serving = _serving(database, settings)
-        rows = results_for(served, serving, [user for user in chunk if user not in done], params, settings)
-        try:
-            with database.transaction() as session:
-                stored, failed = service.store(session=session, job_id=job_id, rows=rows)
-                jobs_service.advance(session=session, job_id=job_id, processed=stored, failed=failed)
-            return True
-        except IntegrityError:  # the same chunk, redelivered, was written meanwhile: look again
-            if attempt:
-                raise
+    rows = _compute(database, settings, job_id, start, stop)
+    if rows is None:
+        return False
+    try:
+        _write(database, job_id, rows)
+    except IntegrityError:  # the same chunk, redelivered, was written meanwhile: only what is missing
+        rows = _compute(database, settings, job_id, start, stop)
+        if rows is None:
+            return False
+        _write(database, job_id, rows)
     return True
+
+
+def _compute(database: Database, settings: Settings, job_id: str, start: int, stop: int) -> list[Row] | None:
+    """The rows of the users [start, stop) who have none yet; None if the job is no longer
+    running (cancelled)."""
+    with database.session(write=False) as session:
+        job = jobs_service.get_or_raise(session=session, job_id=job_id)
+        if job.status != JobStatus.running:
+            return None
+        params = dict(job.params)
+        chunk = params["user_ids"][start:stop]
+        done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
+    served, serving = _serving(database, settings)
+    return results_for(served, serving, [user for user in chunk if user not in done], params, settings)
+
+
+def _write(database: Database, job_id: str, rows: list[Row]) -> None:
+    """Stores the rows and counts them in the job, in one transaction."""
+    with database.transaction() as session:
+        stored, failed = service.store(session=session, job_id=job_id, rows=rows)
+        jobs_service.advance(session=session, job_id=job_id, processed=stored, failed=failed)
 
 
 def outcome(database: Database, settings: Settings, job_id: str) -> tuple[str, dict]:
@@ -157,10 +179,10 @@ def _scored_together(
     )
     ids = model.items.lookup(np.clip(best, 0, None)).tolist()
     rounded = np.round(scores.astype(np.float64), 6).tolist()
-    found = (best >= 0).tolist()
+    found = (best >= 0).sum(axis=1).tolist()  # padding comes last
     rows = {}
-    for user, row_ids, row_scores, row_found in zip(users, ids, rounded, found, strict=True):
-        items = [{"product_id": i, "score": s} for i, s, ok in zip(row_ids, row_scores, row_found, strict=True) if ok]
+    for user, row_ids, row_scores, count in zip(users, ids, rounded, found, strict=True):
+        items = [{"product_id": i, "score": s} for i, s in zip(row_ids[:count], row_scores[:count], strict=True)]
         rows[user] = (user, items, None)
     return rows
 

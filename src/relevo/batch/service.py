@@ -65,7 +65,7 @@ def store(*, session: Session, job_id: str, rows: Sequence[Row]) -> tuple[int, i
     if new:
         now = utcnow()
         session.execute(
-            insert(JobResult),
+            insert(JobResult.__table__),  # Core: one executemany, without the ORM's bookkeeping
             [
                 {"job_id": job_id, "user_id": user, "items": items or [], "error": error, "created_at": now}
                 for user, items, error in new

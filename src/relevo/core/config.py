@@ -59,7 +59,10 @@ class Settings(BaseSettings):
     deploy_gate_tolerance: float = Field(default=0.0, ge=0, le=1)  # relative drop allowed
     retrain_interval_minutes: float = Field(default=0, ge=0)  # 0: no periodic retraining by time
     retrain_min_new_events: int = Field(default=0, ge=0)  # 0: none by the number of new events
-    retrain_check_seconds: float = Field(default=60.0, gt=0)  # how often a server looks if retraining is due
+    retrain_check_seconds: float = Field(default=60.0, gt=0)  # how often a scheduler looks if retraining is due
+    # Who looks: "api", a thread of every API process; "process", only `relevo scheduler`
+    # processes. Either way one training runs at a time, however many look.
+    scheduler: Literal["api", "process"] = "api"
     model_refresh_seconds: float = Field(default=2.0, ge=0)  # how often servers look for a new deploy
     catalog_refresh_seconds: float = Field(default=30.0, ge=0)  # how stale serving's catalog may get
     recent_events_seconds: float = Field(default=1.0, ge=0)  # how late a new event may count in answers

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
@@ -70,13 +71,20 @@ class Database:
 
 def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
+    # orjson writes and reads JSON columns several times faster than the standard library
+    # (batch results are tens of thousands of JSON documents a second).
+    json = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **json)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json)
     _configure_sqlite(engine)
     return engine
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _configure_sqlite(engine: Engine) -> None:

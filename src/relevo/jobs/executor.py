@@ -65,3 +65,12 @@ class LocalExecutor:
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def make_executor(database: Database, settings: Settings) -> Executor:
+    """The executor RELEVO_EXECUTOR names."""
+    if settings.executor == "celery":
+        from relevo.jobs.celery_executor import CeleryExecutor  # Celery is loaded only when used
+
+        return CeleryExecutor(settings)
+    return LocalExecutor(database, settings)

@@ -1,6 +1,11 @@
 """Periodic retraining (seed 003): the serving model is trained again when its last training
 is older than RELEVO_RETRAIN_INTERVAL_MINUTES, or when RELEVO_RETRAIN_MIN_NEW_EVENTS events
-arrived after it, with the deployed version's algorithm and config, through the deploy gate."""
+arrived after it, with the deployed version's algorithm and config, through the deploy gate.
+
+The check runs in a scheduler: a thread of each API process (the embedded default), or the
+`relevo scheduler` process (RELEVO_SCHEDULER=process), which hands the training to the
+executor, so to Celery workers under RELEVO_EXECUTOR=celery. However many schedulers look, a
+database lock makes the check and the start of a training one step: one run at a time."""
 
 import logging
 import random
@@ -10,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from relevo.core import locks
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.events import service as events_service
@@ -48,6 +54,7 @@ def retrain_if_due(database: Database, settings: Settings, executor: Executor) -
     """Starts training the serving model if it is due; returns the job's id."""
     name = settings.serving_model
     with database.transaction() as session:
+        locks.hold(session, f"relevo.retrain.{name}")  # another scheduler waits, then sees this run
         reason = reason_to_retrain(session=session, settings=settings, name=name)
         if reason is None:
             return None
@@ -64,8 +71,9 @@ def retrain_if_due(database: Database, settings: Settings, executor: Executor) -
 
 
 class RetrainScheduler:
-    """A thread that looks every `check_seconds` (with jitter, so replicas rarely look at the
-    same moment) whether retraining is due. Off unless a retraining setting is set."""
+    """Looks every `check_seconds` (with jitter, so replicas rarely look at the same moment)
+    whether retraining is due: in a thread (`start`, `stop`) or in the caller (`run`). Off
+    unless a retraining setting is set."""
 
     def __init__(self, database: Database, settings: Settings, executor: Executor) -> None:
         self._database, self._settings, self._executor = database, settings, executor
@@ -78,7 +86,7 @@ class RetrainScheduler:
 
     def start(self) -> None:
         if self.enabled and self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="relevo-retrain", daemon=True)
+            self._thread = threading.Thread(target=self.run, name="relevo-retrain", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
@@ -87,7 +95,8 @@ class RetrainScheduler:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def _loop(self) -> None:
+    def run(self) -> None:
+        """Checks until `stop` is called."""
         while not self._stop.wait(self._settings.retrain_check_seconds * random.uniform(0.8, 1.2)):
             try:
                 retrain_if_due(self._database, self._settings, self._executor)
