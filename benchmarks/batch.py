@@ -113,7 +113,7 @@ def in_memory_rates(database: Database, served: ServedModel, sample: int, repeat
     allowed = CatalogView(database, 3600).model_mask(CatalogView(database, 3600).snapshot(), model.items.ids, Filters())
     users = np.arange(len(model.users), dtype=np.int32)
     bought = gather_rows(served.bought, users)
-    print(f"{int((~allowed).sum()):,} products not for sale are left out, and each user's purchases", flush=True)
+    print(f"left out: what each user bought or rated, and {int((~allowed).sum()):,} products filtered out", flush=True)
     rates = {}
 
     ids = model.users.ids[:sample].tolist()
@@ -204,6 +204,8 @@ def celery_workers(settings: Settings, count: int, folder: Path) -> Iterator[Cel
         "RELEVO_EXECUTOR": "celery",
         "RELEVO_CELERY_QUEUE": settings.celery_queue,
         "RELEVO_LOG_LEVEL": "WARNING",
+        # As docs/operations.md advises: the machine's cores shared among its worker processes.
+        "RELEVO_BATCH_THREADS": str(max(1, (os.cpu_count() or 1) // count)),
     }
     logs = [folder / f"worker-{n}.log" for n in range(count)]
     command = [sys.executable, "-m", "relevo", "worker", "--concurrency", "1"]
