@@ -15,17 +15,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from relevo import migrations
 from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from relevo.demo import load_demo
-from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
-from relevo.registry import service as registry_service
-from tests.recommend.shop import SIZE
+from tests.jobs.committed_shop import load_trained_shop
 
 USERS = 60
 
@@ -43,20 +39,7 @@ def shop_settings(empty_database_url: str, redis_url: str, tmp_path: Path) -> It
         batch_chunk_users=2,
         job_threads=0,
     )
-    database = Database(empty_database_url)
-    migrations.upgrade(database.engine)
-    with database.transaction() as session:
-        load_demo(session=session, size=SIZE)
-        _, job = registry_service.start_training(
-            session=session,
-            name="default",
-            algorithm="popular",
-            config={},
-            params={"deploy": "always"},
-            created_by=None,
-        )
-    runner.run(database, settings, job.id)
-    database.dispose()
+    load_trained_shop(settings)
     yield settings
 
 

@@ -12,17 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from relevo import migrations
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
-from relevo.demo import load_demo
 from relevo.events import service as events_service
 from relevo.events.service import EventRow
-from relevo.jobs import runner
 from relevo.jobs.models import Job, JobKind, JobStatus
-from relevo.registry import service as registry_service
 from relevo.registry.retraining import retrain_if_due
-from tests.recommend.shop import SIZE
+from tests.jobs.committed_shop import load_trained_shop
 
 
 class Submitted:
@@ -44,20 +40,8 @@ class Submitted:
 @pytest.fixture
 def shop_url(empty_database_url: str, tmp_path: Path) -> Iterator[str]:
     """A committed demo shop with a deployed model, and one event after its training."""
+    load_trained_shop(Settings(database_url=empty_database_url, data_dir=tmp_path, job_threads=0))
     database = Database(empty_database_url)
-    migrations.upgrade(database.engine)
-    settings = Settings(database_url=empty_database_url, data_dir=tmp_path, job_threads=0)
-    with database.transaction() as session:
-        load_demo(session=session, size=SIZE)
-        _, job = registry_service.start_training(
-            session=session,
-            name="default",
-            algorithm="popular",
-            config={},
-            params={"deploy": "always"},
-            created_by=None,
-        )
-    runner.run(database, settings, job.id)
     with database.transaction() as session:
         row = EventRow(None, "U000001", "P000002", "view", None, None, None, None, None, utcnow())
         events_service.store_rows(session=session, rows=[row])

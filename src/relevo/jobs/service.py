@@ -63,14 +63,9 @@ def start(*, session: Session, job_id: str) -> Job | None:
     return get_or_raise(session=session, job_id=job_id)
 
 
-def progress(
-    *, session: Session, job_id: str, message: str, processed: int | None = None, failed: int | None = None
-) -> None:
-    values: dict[str, Any] = {"message": message, "heartbeat_at": utcnow()}
-    if processed is not None:
-        values["processed"] = processed
-    if failed is not None:
-        values["failed"] = failed
+def progress(*, session: Session, job_id: str, message: str) -> None:
+    """Says what a running job is doing now."""
+    values = {"message": message, "heartbeat_at": utcnow()}
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
 
 
