@@ -1,13 +1,18 @@
 """Batch generation speed: the top 20 for every user of a generated shop (100,000 users,
 50,000 products) with a 64-factor ALS model deployed, in users per second, for
 
-  naive        one engine `recommend` call per user (as the seeds' background jobs do), on a sample;
+  naive        one engine `recommend` call per user, on a sample;
+  pipeline     one call of the request pipeline per user (`recommend_for_user`: the user's
+               recent events, catalog filters, the answer a GET returns, minus HTTP), as the
+               seeds' background jobs call their recommend function for each user, on a sample;
   implicit     implicit's own batched exact top k (`implicit.cpu.topk`), the same factors and
                exclusions (what each user bought, products not for sale), nothing written;
   relevo       Relevo's batch scoring alone (`recommend_indices` on all cores), nothing written;
+  approximate  the same through the item graph (`approximate_indices`), with its recall@20
+               against exact scoring;
   local        a Relevo batch job on the `local` executor, end to end: users read, scored, every
-               result written to the database, the job completed;
-  celery       the same job on 1 and on 2 `relevo worker` processes (Redis as the broker).
+               result written to the database, the job completed; exact and approximate;
+  celery       the exact job on 1 and on 2 `relevo worker` processes (Redis as the broker).
 
 Each rate is the median of --repeats runs; the ratios compare rates measured in this run.
 
@@ -32,6 +37,7 @@ from implicit.cpu.topk import topk
 from sqlalchemy import delete, func, select
 
 from benchmarks.common import CACHE, DEFAULT_POSTGRES_ADMIN_URL, describe_machine, fresh_database
+from relevo.batch import generation
 from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult
 from relevo.core.config import Settings
@@ -42,6 +48,7 @@ from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
 from relevo.jobs.models import JobStatus
+from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
 from relevo.registry import service as registry_service
@@ -107,8 +114,11 @@ def median_rate(users: int, run: Callable[[], object], repeats: int) -> tuple[fl
     return statistics.median(rates), rates
 
 
-def in_memory_rates(database: Database, served: ServedModel, sample: int, repeats: int) -> dict[str, float]:
-    """naive, implicit and Relevo's batch scoring, all on the same factors and exclusions."""
+def in_memory_rates(
+    database: Database, settings: Settings, served: ServedModel, sample: int, repeats: int
+) -> dict[str, float]:
+    """naive, pipeline, implicit and Relevo's batch scoring (exact and approximate), all on the
+    same factors and exclusions."""
     model = served.recommender
     allowed = CatalogView(database, 3600).model_mask(CatalogView(database, 3600).snapshot(), model.items.ids, Filters())
     users = np.arange(len(model.users), dtype=np.int32)
@@ -125,6 +135,18 @@ def in_memory_rates(database: Database, served: ServedModel, sample: int, repeat
 
     rates["naive"], runs = median_rate(sample, naive, repeats)
     report("naive per-user loop", rates["naive"], runs, f"{sample:,} users")
+
+    _, serving = generation.serving_for(database, settings)
+
+    def pipeline() -> None:
+        snapshot = serving.catalog.snapshot()
+        for user in ids:
+            recommend_service.recommend_for_user(
+                served=served, serving=serving, snapshot=snapshot, user_id=user, count=TOP_K, filters=Filters()
+            )
+
+    rates["pipeline"], runs = median_rate(sample, pipeline, repeats)
+    report("request pipeline per user", rates["pipeline"], runs, f"{sample:,} users")
 
     not_for_sale = np.flatnonzero(~allowed).astype(np.int32)
     user_factors = model.user_factors
@@ -147,14 +169,34 @@ def in_memory_rates(database: Database, served: ServedModel, sample: int, repeat
     report("Relevo batch scoring", rates["relevo"], runs, f"{len(users):,} users, {threads} threads")
 
     relevo, _ = model.recommend_indices(
-        users[:5000], TOP_K, histories=histories[:5000], exclude_history=False, excluded=bought[:5000], allowed=allowed
+        users, TOP_K, histories=histories, exclude_history=False, excluded=bought, allowed=allowed, threads=threads
     )
     exact, _ = topk(
         model.item_factors, user_factors[:5000], TOP_K, filter_query_items=bought[:5000], filter_items=not_for_sale
     )
-    same = np.mean([len(set(a) & set(b)) / TOP_K for a, b in zip(relevo, exact, strict=True)])
-    print(f"  (Relevo's top 20 and implicit's agree on {same:.2%} of the items, 5,000 users)", flush=True)
+    print(f"  (Relevo's top 20 and implicit's agree on {overlap(relevo[:5000], exact):.2%} of the items, 5,000 users)")
+
+    started = time.perf_counter()
+    model.item_index(threads)
+    print(f"  item graph built in {time.perf_counter() - started:.1f} s", flush=True)
+    depth = settings.ann_search_depth
+
+    def relevo_approximate() -> np.ndarray:
+        found, _ = model.approximate_indices(
+            users, TOP_K, histories=histories, depth=depth, excluded=bought, allowed=allowed, threads=threads
+        )
+        return found
+
+    rates["approximate"], runs = median_rate(len(users), relevo_approximate, repeats)
+    report("Relevo approximate scoring", rates["approximate"], runs, f"search depth {depth}")
+    rates["recall"] = overlap(relevo_approximate(), relevo)
+    print(f"  (approximate recall@20 against exact: {rates['recall']:.4f}, all {len(users):,} users)", flush=True)
     return rates
+
+
+def overlap(found: np.ndarray, exact: np.ndarray) -> float:
+    """The share of the exact top k found, averaged over users."""
+    return float(np.mean([len(set(a) & set(b)) / TOP_K for a, b in zip(found, exact, strict=True)]))
 
 
 def report(name: str, rate: float, runs: list[float], note: str) -> None:
@@ -162,11 +204,11 @@ def report(name: str, rate: float, runs: list[float], note: str) -> None:
     print(f"  {name:34} {rate:9,.0f} users/s   (runs: {each}; {note})", flush=True)
 
 
-def run_job(database: Database, submit: Callable[[str], None], expected: int) -> float:
+def run_job(database: Database, submit: Callable[[str], None], expected: int, scoring: str = "exact") -> float:
     """Seconds from creating a job for every user to its completion (results all written)."""
     with database.transaction() as session:
         job = batch_service.start_generation(
-            session=session, user_ids=None, top_k=TOP_K, created_by=None, max_users=10**9
+            session=session, user_ids=None, top_k=TOP_K, scoring=scoring, created_by=None, max_users=10**9
         )
         job_id = job.id
     started = time.perf_counter()
@@ -187,10 +229,13 @@ def run_job(database: Database, submit: Callable[[str], None], expected: int) ->
     return seconds
 
 
-def local_rate(database: Database, settings: Settings, users: int, repeats: int) -> tuple[float, list[float]]:
-    rates = [
-        users / run_job(database, lambda job_id: runner.run(database, settings, job_id), users) for _ in range(repeats)
-    ]
+def local_rate(
+    database: Database, settings: Settings, users: int, repeats: int, scoring: str
+) -> tuple[float, list[float]]:
+    def submit(job_id: str) -> None:
+        runner.run(database, settings, job_id)
+
+    rates = [users / run_job(database, submit, users, scoring) for _ in range(repeats)]
     return statistics.median(rates), rates
 
 
@@ -261,9 +306,11 @@ def main() -> None:
         with database.session(write=False) as session:
             users = len(batch_service.segment(session=session, active_since=None))
         print(f"\ntop {TOP_K} for each of {users:,} users (medians of {args.repeats} runs):", flush=True)
-        rates = in_memory_rates(database, served, args.naive_users, args.repeats)
-        rates["local"], runs = local_rate(database, settings, users, args.repeats)
-        report("Relevo local executor, end to end", rates["local"], runs, f"{settings.batch_chunk_users:,} per chunk")
+        rates = in_memory_rates(database, settings, served, args.naive_users, args.repeats)
+        for scoring, name in (("exact", "local"), ("approximate", "local_approximate")):
+            rates[name], runs = local_rate(database, settings, users, args.repeats, scoring)
+            chunk = f"{settings.batch_chunk_users:,} per chunk"
+            report(f"Relevo local executor, {scoring}", rates[name], runs, f"end to end, {chunk}")
         for workers in (1, 2):
             rates[f"celery{workers}"], runs = celery_rate(database, settings, users, workers, args.repeats)
             report(f"Relevo on Celery, {workers} worker(s)", rates[f"celery{workers}"], runs, "end to end")
@@ -271,8 +318,15 @@ def main() -> None:
 
     print("\nratios (same run):")
     print(f"  Relevo local / implicit top k      {rates['local'] / rates['implicit']:.2f}   (target >= 0.80)")
-    print(f"  Relevo local / naive loop          {rates['local'] / rates['naive']:.1f}x  (target >= 20x)")
+    for name, label in (("local", "exact"), ("local_approximate", "approximate")):
+        print(f"  Relevo local, {label:11} / naive loop          {rates[name] / rates['naive']:5.1f}x  (target >= 20x)")
+        print(f"  Relevo local, {label:11} / request pipeline    {rates[name] / rates['pipeline']:5.1f}x")
     print(f"  Relevo batch scoring / implicit    {rates['relevo'] / rates['implicit']:.2f}")
+    print(
+        f"  approximate / exact scoring        {rates['approximate'] / rates['relevo']:.1f}x  (target >= 3x, "
+        f"recall@20 {rates['recall']:.3f}, target >= 0.95)"
+    )
+    print(f"  approximate / exact, end to end    {rates['local_approximate'] / rates['local']:.1f}x")
     print(f"  Celery 2 workers / 1 worker        {rates['celery2'] / rates['celery1']:.2f}")
 
 

@@ -16,7 +16,7 @@ from relevo.core.db import Database, utcnow
 from relevo.jobs.models import JobStatus
 from relevo.recommend import service as recommend_service
 from tests.errors import assert_error, assert_error_mentioning
-from tests.recommend.shop import DemoShop, most_active_user, purchases_of
+from tests.recommend.shop import DemoShop, most_active_user, purchases_of, train
 
 JOBS = "/api/v1/jobs"
 
@@ -206,3 +206,31 @@ def test_users_scored_together_get_what_a_request_gets(
     for row in rows:
         live = client.get(f"/api/v1/recommendations/{row['user_id']}", params={"count": 6}).json()
         assert [item["product_id"] for item in row["items"]] == [item["product_id"] for item in live["items"]]
+
+
+def test_an_approximate_job_searches_the_factor_models_item_graph(
+    client: TestClient, admin_headers: dict, shop: DemoShop
+) -> None:
+    assert train(client, admin_headers, algorithm="als")["status"] == "deployed"
+    users = known_users(shop, 40)
+    body = {"user_ids": users, "top_k": 5, "scoring": "approximate"}
+    job = client.post(JOBS, json=body, headers=admin_headers).json()
+    job = client.get(f"{JOBS}/{job['job_id']}", headers=admin_headers).json()
+    assert job["status"] == "completed" and job["result"]["scoring"] == "approximate", job
+    rows = client.get(f"{JOBS}/{job['job_id']}/results", headers=admin_headers).json()["items"]
+    same = 0
+    for row in rows:
+        live = client.get(f"/api/v1/recommendations/{row['user_id']}", params={"count": 5}).json()
+        assert len(row["items"]) == 5
+        same += len({item["product_id"] for item in row["items"]} & {item["product_id"] for item in live["items"]})
+    assert same >= 0.95 * 5 * len(rows)
+
+
+def test_a_model_without_item_factors_scores_an_approximate_job_exactly(
+    client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
+) -> None:
+    body = {"user_ids": known_users(shop, 5), "top_k": 5, "scoring": "approximate"}
+    job = client.post(JOBS, json=body, headers=admin_headers).json()
+    job = client.get(f"{JOBS}/{job['job_id']}", headers=admin_headers).json()
+    assert job["status"] == "completed" and job["result"]["scoring"] == "exact", job
+    assert_error_mentioning(client.post(JOBS, json={**body, "scoring": "fast"}, headers=admin_headers), 422, "scoring")

@@ -8,7 +8,17 @@ from relevo.engine.data import EventLog, ItemCatalog, TrainingData
 
 @cache
 def small_shop() -> TrainingData:
-    shop = SyntheticShop(ShopSize(stores=2, products=300, users=150, sessions=1500, days=60, seed=7))
+    return synthetic_shop(ShopSize(stores=2, products=300, users=150, sessions=1500, days=60, seed=7))
+
+
+@cache
+def larger_shop() -> TrainingData:
+    """Thousands of products: enough for approximate search to be worth it."""
+    return synthetic_shop(ShopSize(stores=2, products=4000, users=1500, sessions=9000, days=60, seed=7))
+
+
+def synthetic_shop(size: ShopSize) -> TrainingData:
+    shop = SyntheticShop(size)
     rows = list(shop.events())
     events = EventLog.from_columns(
         [row.user_id for row in rows],

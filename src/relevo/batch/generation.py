@@ -20,6 +20,7 @@ from relevo.batch.service import Row
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import NotReady
+from relevo.engine.algorithms.factorization import FactorModel
 from relevo.engine.base import gather_rows
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
@@ -95,7 +96,7 @@ def _compute(database: Database, settings: Settings, job_id: str, start: int, st
         params = dict(job.params)
         chunk = params["user_ids"][start:stop]
         done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
-    served, serving = _serving(database, settings)
+    served, serving = serving_for(database, settings)
     return results_for(served, serving, [user for user in chunk if user not in done], params, settings)
 
 
@@ -108,12 +109,16 @@ def _write(database: Database, job_id: str, rows: list[Row]) -> None:
 
 def outcome(database: Database, settings: Settings, job_id: str) -> tuple[str, dict]:
     """The finished job's message and result."""
-    served, _ = _serving(database, settings)
+    served, _ = serving_for(database, settings)
     with database.session(write=False) as session:
         processed, failed = service.counts(session=session, job_id=job_id)
+        params = jobs_service.get_or_raise(session=session, job_id=job_id).params
     message = f"recommendations generated for {processed} users" + (f"; {failed} failed" if failed else "")
     users = processed + failed
-    return message, {"users": users, "generated": processed, "failed": failed, "model_version_id": served.version_id}
+    result = {"users": users, "generated": processed, "failed": failed, "model_version_id": served.version_id}
+    if params.get("rule") != "bought_together":
+        result["scoring"] = scoring(served, params)
+    return message, result
 
 
 # What a process keeps to answer for many users, per database: loaded once, refreshed every
@@ -122,7 +127,7 @@ _kept: weakref.WeakKeyDictionary[Database, dict[tuple, tuple[DeployedModels, Ser
 _lock = threading.Lock()
 
 
-def _serving(database: Database, settings: Settings) -> tuple[ServedModel, Serving]:
+def serving_for(database: Database, settings: Settings) -> tuple[ServedModel, Serving]:
     key = (settings.resolved_artifacts_dir, settings.serving_model)
     with _lock:
         kept = _kept.setdefault(database, {})
@@ -149,34 +154,47 @@ def results_for(
     same pipeline as a request (their events since count, strangers get the cold-start answer)."""
     if params.get("rule") == "bought_together":
         return [_result(served, serving, user, params) for user in users]
-    model, filters = served.recommender, Filters(**params.get("filters", {}))
+    model = served.recommender
     known = {user for user in users if user in model.users and not history(served, serving.recent, user)[0]}
     rows = {user: _result(served, serving, user, params) for user in users if user not in known}
     if known:
         try:
-            rows.update(_scored_together(served, serving, sorted(known), params["top_k"], filters, settings))
+            rows.update(_scored_together(served, serving, sorted(known), params, settings))
         except Exception:  # then each on its own, so that a failure is one user's, with its reason
             rows.update((user, _result(served, serving, user, params)) for user in known)
     return [rows[user] for user in users]
 
 
 def _scored_together(
-    served: ServedModel, serving: Serving, users: list[str], count: int, filters: Filters, settings: Settings
+    served: ServedModel, serving: Serving, users: list[str], params: dict[str, Any], settings: Settings
 ) -> dict[str, Row]:
-    model = served.recommender
+    model, count, filters = served.recommender, params["top_k"], Filters(**params.get("filters", {}))
     snapshot = serving.catalog.snapshot()
     allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
     indices = model.users.indices(users)
     threads = settings.batch_threads or os.cpu_count() or 1
-    best, scores = model.recommend_indices(
-        indices,
-        count,
-        histories=model.histories(indices),
-        exclude_history=False,
-        excluded=gather_rows(served.bought, indices),  # what they bought or rated, as requests leave out
-        allowed=allowed,
-        threads=threads,
-    )
+    histories = model.histories(indices)
+    excluded = gather_rows(served.bought, indices)  # what they bought or rated, as requests leave out
+    if scoring(served, params) == "approximate":
+        best, scores = model.approximate_indices(
+            indices,
+            count,
+            histories=histories,
+            depth=settings.ann_search_depth,
+            excluded=excluded,
+            allowed=allowed,
+            threads=threads,
+        )
+    else:
+        best, scores = model.recommend_indices(
+            indices,
+            count,
+            histories=histories,
+            exclude_history=False,
+            excluded=excluded,
+            allowed=allowed,
+            threads=threads,
+        )
     ids = model.items.lookup(np.clip(best, 0, None)).tolist()
     rounded = np.round(scores.astype(np.float64), 6).tolist()
     found = (best >= 0).sum(axis=1).tolist()  # padding comes last
@@ -185,6 +203,14 @@ def _scored_together(
         items = [{"product_id": i, "score": s} for i, s in zip(row_ids[:count], row_scores[:count], strict=True)]
         rows[user] = (user, items, None)
     return rows
+
+
+def scoring(served: ServedModel, params: dict[str, Any]) -> str:
+    """How the job's known users are scored: "approximate" when asked for and the model has
+    item factors to search (ALS, BPR), otherwise "exact"."""
+    if params.get("scoring") == "approximate" and isinstance(served.recommender, FactorModel):
+        return "approximate"
+    return "exact"
 
 
 def _result(served: ServedModel, serving: Serving, user: str, params: dict[str, Any]) -> Row:

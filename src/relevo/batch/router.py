@@ -37,6 +37,7 @@ def create(
         active_since=body.active_since if body.segment == "active" else None,
         top_k=body.top_k,
         filters=body.filters.model_dump(exclude_defaults=True),
+        scoring=body.scoring,
         created_by=caller.id,
         max_users=settings.max_batch_users,
     )

@@ -26,6 +26,11 @@ class BatchJobCreate(BaseModel):
     active_since: datetime | None = None
     top_k: int = TopK
     filters: FiltersIn = Field(default_factory=FiltersIn)
+    scoring: Literal["exact", "approximate"] = Field(
+        default="exact",
+        description="approximate: search an item graph instead of scoring every product (ALS and BPR models; "
+        "much faster on a large catalog, a few results may differ from exact)",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_name_users(self) -> Self:

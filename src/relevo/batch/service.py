@@ -26,6 +26,7 @@ def start_generation(
     top_k: int,
     filters: dict[str, Any] | None = None,
     rule: str = "recommend",
+    scoring: str = "exact",
     created_by: int | None,
     max_users: int,
 ) -> Job:
@@ -33,7 +34,7 @@ def start_generation(
     `user_ids` None: every user, or those active since `active_since`."""
     if user_ids is not None and len(user_ids) > max_users:
         raise InvalidArgument(f"user_ids: {len(user_ids):,} users, over the limit of {max_users:,} per job")
-    params: dict[str, Any] = {"top_k": top_k, "filters": filters or {}, "rule": rule}
+    params: dict[str, Any] = {"top_k": top_k, "filters": filters or {}, "rule": rule, "scoring": scoring}
     if user_ids is not None:
         params["user_ids"] = list(dict.fromkeys(user_ids))
     elif active_since is not None:

@@ -2,12 +2,16 @@
 request-time histories differ from training (those users need a freshly solved factor), the
 factor for users with no history at all, and BM25 weighting of an interaction matrix."""
 
+import threading
 from abc import abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
 
+from relevo.engine.ann import ItemIndex
 from relevo.engine.base import Recommender, gather_rows
+
+_building = threading.Lock()
 
 
 class FactorModel(Recommender):
@@ -18,6 +22,7 @@ class FactorModel(Recommender):
     user_factors: np.ndarray
     item_factors: np.ndarray
     fallback: np.ndarray
+    _item_index: ItemIndex | None = None
 
     @abstractmethod
     def _fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
@@ -39,6 +44,44 @@ class FactorModel(Recommender):
 
     def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
         return self.user_vectors(users, histories) @ self.item_factors[candidates].T
+
+    def item_index(self, threads: int = 1) -> ItemIndex:
+        """The approximate search graph over the item factors, built on first use."""
+        with _building:
+            if self._item_index is None or self._item_index.vectors is not self.item_factors:
+                self._item_index = ItemIndex(self.item_factors, threads=threads)
+            return self._item_index
+
+    def approximate_indices(
+        self,
+        users: np.ndarray,
+        k: int,
+        *,
+        histories: sp.csr_matrix,
+        depth: int,
+        excluded: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
+        threads: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """recommend_indices() (history not left out unless in `excluded`) by the item graph:
+        much faster on a large catalog, and nearly the same answer (`engine/ann.py`). Rows the
+        graph cannot fill are scored exactly."""
+        k = min(k, len(self.items))
+        vectors = self.user_vectors(users, histories)
+        best, scores, short = self.item_index(threads).search(
+            vectors, k, depth=depth, excluded=excluded, allowed=allowed, threads=threads
+        )
+        rows = np.flatnonzero(short)
+        if len(rows):
+            best[rows], scores[rows] = self.recommend_indices(
+                users[rows],
+                k,
+                histories=histories[rows],
+                exclude_history=False,
+                excluded=None if excluded is None else excluded[rows],
+                allowed=allowed,
+            )
+        return best, scores
 
 
 def stale_users(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Approximate top k by dot product: an HNSW graph (faiss) over a factor model's item vectors.
+
+Exact scoring computes every user's score for every item; the graph instead walks from item
+to item towards the highest dot products and looks at a few thousand items per user. Results
+can miss an item the exact top k holds (recall is measured in `benchmarks/batch.py`); the
+search depth trades speed for recall.
+
+Exclusions are applied by asking for more than k (each row's excluded items can only push
+that many out) and dropping them afterwards; catalog filters (`allowed`) are applied inside
+the search. Rows that still come back short are left for the caller to score exactly.
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import faiss
+import numpy as np
+import scipy.sparse as sp
+
+LINKS = 16  # neighbours per item in the graph: more is slower to build and search, finds more
+BUILD_DEPTH = 100  # candidates kept while building
+MAX_OVERFETCH = 512  # items asked for beyond k, for rows with many exclusions; longer rows go exact
+NARROW_FILTER = 0.25  # filters keeping less of the catalog than this are left to exact scoring
+_faiss_threads = threading.Lock()  # faiss's thread count is process-wide
+
+
+class ItemIndex:
+    """The graph over item vectors (rows of `item_factors`), built once."""
+
+    def __init__(self, item_factors: np.ndarray, *, threads: int = 1) -> None:
+        self.vectors, self.items = item_factors, len(item_factors)
+        self._index = faiss.IndexHNSWFlat(item_factors.shape[1], LINKS, faiss.METRIC_INNER_PRODUCT)
+        self._index.hnsw.efConstruction = BUILD_DEPTH
+        with _on_threads(threads):
+            self._index.add(np.ascontiguousarray(item_factors, dtype=np.float32))
+
+    def search(
+        self,
+        vectors: np.ndarray,
+        k: int,
+        *,
+        depth: int,
+        excluded: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
+        threads: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of `vectors`, about the k items with the highest dot product, best first,
+        leaving out the row's `excluded` items and items not `allowed` (-1 and NaN pad).
+        Also returns which rows came back with fewer than k items although more qualify
+        (score them exactly)."""
+        if allowed is not None and allowed.mean() < NARROW_FILTER:  # the search would wander
+            return _padding(len(vectors), k, short=True)
+        if allowed is not None and allowed.all():
+            allowed = None
+        extra = 0 if excluded is None or excluded.nnz == 0 else int(np.diff(excluded.indptr).max())
+        fetch = min(k + min(extra, MAX_OVERFETCH), self.items)
+        bits = None if allowed is None else np.packbits(allowed, bitorder="little")
+        params = faiss.SearchParametersHNSW(efSearch=max(depth, fetch))
+        if bits is not None:
+            params.sel = faiss.IDSelectorBitmap(self.items, faiss.swig_ptr(bits))
+        with _on_threads(threads):
+            scores, items = self._index.search(np.ascontiguousarray(vectors, dtype=np.float32), fetch, params=params)
+        if excluded is not None and excluded.nnz:
+            _drop(items, excluded, self.items)
+        best, best_scores = _first_k(items, scores, k)
+        qualifying = self.items if allowed is None else int(allowed.sum())
+        available = qualifying - (0 if excluded is None else np.diff(excluded.indptr))
+        short = (best >= 0).sum(axis=1) < np.minimum(k, available)
+        return best, best_scores, short
+
+
+def _drop(items: np.ndarray, excluded: sp.csr_matrix, width: int) -> None:
+    """Marks each row's excluded items as missing (-1); `width` is the number of items."""
+    rows = np.arange(len(items), dtype=np.int64)
+    keys = rows[:, np.newaxis] * width + items  # (row, item) pairs as one number
+    excluded_keys = np.repeat(rows, np.diff(excluded.indptr)) * width + excluded.indices
+    items[np.isin(keys, excluded_keys) & (items >= 0)] = -1
+
+
+def _first_k(items: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first k found items of each row (search order is best first), -1 and NaN padded."""
+    found = items >= 0
+    order = np.argsort(~found, axis=1, kind="stable")[:, :k]  # found ones first, in their order
+    best = np.take_along_axis(items, order, axis=1).astype(np.int32)
+    best_scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+    best_scores[best < 0] = np.nan
+    return best, best_scores
+
+
+def _padding(rows: int, k: int, *, short: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.full((rows, k), -1, np.int32), np.full((rows, k), np.nan, np.float32), np.full(rows, short)
+
+
+@contextmanager
+def _on_threads(count: int) -> Iterator[None]:
+    """faiss on this many threads for the duration (one caller at a time)."""
+    with _faiss_threads:
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(max(1, count))
+        try:
+            yield
+        finally:
+            faiss.omp_set_num_threads(before)
