@@ -1,6 +1,7 @@
 """The Alembic migrations: a fresh database reaches head, matches the ORM models exactly, and
 can go down to nothing and up again. Each test gets an empty database of its own."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     return config
+
+
+def upgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -126,3 +134,26 @@ def test_upgrade_works_inside_a_caller_transaction(engine: Engine) -> None:
     with engine.begin() as connection:
         migrations.upgrade(connection)
     assert revision_of(engine) == migrations.head_revision()
+
+
+def test_stored_batch_results_are_rewritten_as_parallel_lists_and_back(engine: Engine) -> None:
+    upgrade(engine, "0004")
+    stored = [{"product_id": "p1", "score": 0.9}, {"product_id": "p2", "score": 0.5}]
+    with engine.begin() as connection:
+        for user, items in (("u1", stored), ("u2", [])):
+            connection.execute(
+                text(
+                    "INSERT INTO job_results (job_id, user_id, items, created_at) "
+                    "VALUES ('j', :user, :items, CURRENT_TIMESTAMP)"
+                ),
+                {"user": user, "items": json.dumps(items)},
+            )
+    read = lambda: {  # noqa: E731
+        user: json.loads(items) if isinstance(items, str) else items
+        for user, items in engine.connect().execute(text("SELECT user_id, items FROM job_results"))
+    }
+
+    migrations.upgrade(engine)
+    assert read() == {"u1": {"product_id": ["p1", "p2"], "score": [0.9, 0.5]}, "u2": {"product_id": [], "score": []}}
+    downgrade(engine, "0004")
+    assert read() == {"u1": stored, "u2": []}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from relevo.api.app import create_app
 from relevo.batch import service
+from relevo.batch.models import ranked
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.jobs.models import JobStatus
@@ -119,11 +120,17 @@ def test_a_pending_job_can_be_cancelled_and_then_is_not_run(
 
 def test_results_are_written_once_per_user(session: Session) -> None:
     job = service.start_generation(session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10)
-    rows = [("a", [{"product_id": "P1", "score": 1.0}], None), ("b", None, "ValueError: no")]
+    rows = [("a", ranked(["P1"], [1.0]), None), ("b", None, "ValueError: no")]
 
     assert service.store(session=session, job_id=job.id, rows=rows) == (2, 1)  # two new, one of them failed
     assert service.store(session=session, job_id=job.id, rows=rows) == (0, 0)  # a chunk done again
     assert service.counts(session=session, job_id=job.id) == (1, 1)
+    assert service.undone_users(session=session, job_id=job.id, user_ids=["a", "c", "b"]) == ["c"]
+    # Cut at other bounds: "a" in the middle is not looked up, and storing it again is skipped.
+    assert service.undone_users(session=session, job_id=job.id, user_ids=["c", "a", "d"]) == ["c", "a", "d"]
+    again = [("c", ranked([], []), None), ("a", ranked(["P2"], [0.5]), None), ("d", ranked([], []), None)]
+    assert service.store(session=session, job_id=job.id, rows=again) == (2, 0)
+    assert service.counts(session=session, job_id=job.id) == (3, 1)
 
 
 def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts(
@@ -135,7 +142,7 @@ def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts
     cut_short.status, cut_short.heartbeat_at = JobStatus.running, utcnow() - timedelta(minutes=5)
     alive = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
     alive.status, alive.heartbeat_at = JobStatus.running, utcnow()  # another server is at it
-    service.store(session=session, job_id=cut_short.id, rows=[(users[0], [{"product_id": "P", "score": 1.0}], None)])
+    service.store(session=session, job_id=cut_short.id, rows=[(users[0], ranked(["P"], [1.0]), None)])
     session.flush()
 
     with TestClient(create_app(settings, database=database)):  # a server starting

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy.exc import IntegrityError
 
 from relevo.batch import service
+from relevo.batch.models import ranked
 from relevo.batch.service import Row
 from relevo.core.config import Settings
 from relevo.core.db import Database
@@ -76,13 +76,7 @@ def run_chunk(database: Database, settings: Settings, job_id: str, start: int, s
     rows = _compute(database, settings, job_id, start, stop)
     if rows is None:
         return False
-    try:
-        _write(database, job_id, rows)
-    except IntegrityError:  # the same chunk, redelivered, was written meanwhile: only what is missing
-        rows = _compute(database, settings, job_id, start, stop)
-        if rows is None:
-            return False
-        _write(database, job_id, rows)
+    _write(database, job_id, rows)
     return True
 
 
@@ -94,10 +88,9 @@ def _compute(database: Database, settings: Settings, job_id: str, start: int, st
         if job.status != JobStatus.running:
             return None
         params = dict(job.params)
-        chunk = params["user_ids"][start:stop]
-        done = service.done_users(session=session, job_id=job_id, user_ids=chunk)
+        users = service.undone_users(session=session, job_id=job_id, user_ids=params["user_ids"][start:stop])
     served, serving = serving_for(database, settings)
-    return results_for(served, serving, [user for user in chunk if user not in done], params, settings)
+    return results_for(served, serving, users, params, settings)
 
 
 def _write(database: Database, job_id: str, rows: list[Row]) -> None:
@@ -198,11 +191,10 @@ def _scored_together(
     ids = model.items.lookup(np.clip(best, 0, None)).tolist()
     rounded = np.round(scores.astype(np.float64), 6).tolist()
     found = (best >= 0).sum(axis=1).tolist()  # padding comes last
-    rows = {}
-    for user, row_ids, row_scores, count in zip(users, ids, rounded, found, strict=True):
-        items = [{"product_id": i, "score": s} for i, s in zip(row_ids[:count], row_scores[:count], strict=True)]
-        rows[user] = (user, items, None)
-    return rows
+    return {
+        user: (user, ranked(row_ids[:length], row_scores[:length]), None)
+        for user, row_ids, row_scores, length in zip(users, ids, rounded, found, strict=True)
+    }
 
 
 def scoring(served: ServedModel, params: dict[str, Any]) -> str:
@@ -223,13 +215,13 @@ def _result(served: ServedModel, serving: Serving, user: str, params: dict[str, 
             )
             if product is None:
                 product = _most_popular(served, serving, snapshot)
-            return user, [{"product_id": product, "score": 1.0}] if product else [], None
+            return user, ranked([product], [1.0]) if product else ranked([], []), None
         filters = Filters(**params.get("filters", {}))
         answer = recommend_service.recommend_for_user(
             served=served, serving=serving, snapshot=snapshot, user_id=user, count=params["top_k"], filters=filters
         )
-        items = [{"product_id": item.product.product_id, "score": round(item.score, 6)} for item in answer.items]
-        return user, items, None
+        products = [item.product.product_id for item in answer.items]
+        return user, ranked(products, [round(item.score, 6) for item in answer.items]), None
     except Exception as exc:  # one user's failure is counted and kept, the job goes on
         return user, None, f"{type(exc).__name__}: {exc}"
 

@@ -1,4 +1,8 @@
-"""What a batch job stored for each user: one row per (job, user), written exactly once."""
+"""What a batch job stored for each user: one row per (job, user), written exactly once.
+
+The ranked products are kept as two parallel lists, {"product_id": [...], "score": [...]},
+best first: half the bytes of a list of objects, and far quicker to write by the hundred
+thousand. `items` gives them back as [{product_id, score}]."""
 
 from datetime import datetime
 from typing import Any
@@ -19,6 +23,19 @@ class JobResult(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(36))
     user_id: Mapped[str] = mapped_column(String(255))
-    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)  # [{product_id, score}]
+    ranked: Mapped[dict[str, list[Any]]] = mapped_column("items", JsonDocument)  # {product_id: [...], score: [...]}
     error: Mapped[str | None] = mapped_column(Text)  # why this user has no result
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """[{product_id, score}], best first."""
+        return [
+            {"product_id": product, "score": score}
+            for product, score in zip(self.ranked["product_id"], self.ranked["score"], strict=True)
+        ]
+
+
+def ranked(products: list[str], scores: list[float]) -> dict[str, list[Any]]:
+    """What `JobResult.ranked` stores for these products and their scores."""
+    return {"product_id": products, "score": scores}

@@ -5,9 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from relevo.batch.models import JobResult
+from relevo.batch.models import JobResult, ranked
 from relevo.core.db import utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.events.models import Event
@@ -15,7 +16,7 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind, JobStatus
 from relevo.users.models import User
 
-Row = tuple[str, list[dict[str, Any]] | None, str | None]  # (user, items, why it failed)
+Row = tuple[str, dict[str, list[Any]] | None, str | None]  # (user, JobResult.ranked, why it failed)
 
 
 def start_generation(
@@ -57,22 +58,43 @@ def done_users(*, session: Session, job_id: str, user_ids: Sequence[str]) -> set
     return set(session.scalars(query))
 
 
+def undone_users(*, session: Session, job_id: str, user_ids: Sequence[str]) -> list[str]:
+    """These users but those with a row for the job. A chunk is written at once, so when its
+    first and last users have none, none has (the unique key still catches a chunk cut at
+    other bounds, see `store`) and the whole lookup is skipped."""
+    ends = [user_ids[0], user_ids[-1]] if user_ids else []
+    if not done_users(session=session, job_id=job_id, user_ids=ends):
+        return list(user_ids)
+    done = done_users(session=session, job_id=job_id, user_ids=user_ids)
+    return [user for user in user_ids if user not in done]
+
+
 def store(*, session: Session, job_id: str, rows: Sequence[Row]) -> tuple[int, int]:
-    """Writes (user, items, error) rows for users the job has no row for yet, in one statement;
+    """Writes (user, ranked, error) rows for users the job has no row for yet, in one statement;
     returns how many were new and how many of those failed. Callers run it in the transaction
     that also counts the chunk as done."""
-    already = done_users(session=session, job_id=job_id, user_ids=[row[0] for row in rows])
-    new = [row for row in rows if row[0] not in already]
-    if new:
-        now = utcnow()
-        session.execute(
-            insert(JobResult.__table__),  # Core: one executemany, without the ORM's bookkeeping
-            [
-                {"job_id": job_id, "user_id": user, "items": items or [], "error": error, "created_at": now}
-                for user, items, error in new
-            ],
-        )
+    try:
+        with session.begin_nested():  # usually none is stored yet: no need to look
+            _insert(session, job_id, rows)
+        new = list(rows)
+    except IntegrityError:  # some are (a chunk done again): the others only
+        already = done_users(session=session, job_id=job_id, user_ids=[row[0] for row in rows])
+        new = [row for row in rows if row[0] not in already]
+        _insert(session, job_id, new)
     return len(new), sum(1 for row in new if row[2] is not None)
+
+
+def _insert(session: Session, job_id: str, rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    now = utcnow()
+    session.execute(
+        insert(JobResult.__table__),  # Core: one executemany, without the ORM's bookkeeping
+        [
+            {"job_id": job_id, "user_id": user, "items": found or ranked([], []), "error": error, "created_at": now}
+            for user, found, error in rows
+        ],
+    )
 
 
 def counts(*, session: Session, job_id: str) -> tuple[int, int]:
