@@ -166,28 +166,16 @@ def _scored_together(
     allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
     indices = model.users.indices(users)
     threads = settings.batch_threads or os.cpu_count() or 1
-    histories = model.histories(indices)
-    excluded = gather_rows(served.bought, indices)  # what they bought or rated, as requests leave out
+    options = {
+        "histories": model.histories(indices),
+        "excluded": gather_rows(served.bought, indices),  # what they bought or rated, as requests leave out
+        "allowed": allowed,
+        "threads": threads,
+    }
     if scoring(served, params) == "approximate":
-        best, scores = model.approximate_indices(
-            indices,
-            count,
-            histories=histories,
-            depth=settings.ann_search_depth,
-            excluded=excluded,
-            allowed=allowed,
-            threads=threads,
-        )
+        best, scores = model.approximate_indices(indices, count, depth=settings.ann_search_depth, **options)
     else:
-        best, scores = model.recommend_indices(
-            indices,
-            count,
-            histories=histories,
-            exclude_history=False,
-            excluded=excluded,
-            allowed=allowed,
-            threads=threads,
-        )
+        best, scores = model.recommend_indices(indices, count, exclude_history=False, **options)
     ids = model.items.lookup(np.clip(best, 0, None)).tolist()
     rounded = np.round(scores.astype(np.float64), 6).tolist()
     found = (best >= 0).sum(axis=1).tolist()  # padding comes last

@@ -50,22 +50,29 @@ class ItemIndex:
         Also returns which rows came back with fewer than k items although more qualify
         (score them exactly)."""
         if allowed is not None and allowed.mean() < NARROW_FILTER:  # the search would wander
-            return _padding(len(vectors), k, short=True)
+            empty = np.full((len(vectors), k), -1, np.int32), np.full((len(vectors), k), np.nan, np.float32)
+            return *empty, np.ones(len(vectors), dtype=bool)
         if allowed is not None and allowed.all():
             allowed = None
-        extra = 0 if excluded is None or excluded.nnz == 0 else int(np.diff(excluded.indptr).max())
+        if excluded is not None and excluded.nnz == 0:
+            excluded = None
+        extra = 0 if excluded is None else int(np.diff(excluded.indptr).max())
         fetch = min(k + min(extra, MAX_OVERFETCH), self.items)
-        bits = None if allowed is None else np.packbits(allowed, bitorder="little")
         params = faiss.SearchParametersHNSW(efSearch=max(depth, fetch))
-        if bits is not None:
+        if allowed is not None:
+            bits = np.packbits(allowed, bitorder="little")  # referenced until the search is done
             params.sel = faiss.IDSelectorBitmap(self.items, faiss.swig_ptr(bits))
         with _on_threads(threads):
             scores, items = self._index.search(np.ascontiguousarray(vectors, dtype=np.float32), fetch, params=params)
-        if excluded is not None and excluded.nnz:
+        if excluded is not None:
             _drop(items, excluded, self.items)
         best, best_scores = _first_k(items, scores, k)
-        qualifying = self.items if allowed is None else int(allowed.sum())
-        available = qualifying - (0 if excluded is None else np.diff(excluded.indptr))
+        available = np.full(len(vectors), self.items if allowed is None else int(allowed.sum()))
+        if excluded is not None:  # each row's excluded items that would otherwise qualify
+            rows = np.repeat(np.arange(len(vectors)), np.diff(excluded.indptr))
+            if allowed is not None:
+                rows = rows[allowed[excluded.indices]]
+            available -= np.bincount(rows, minlength=len(vectors))
         short = (best >= 0).sum(axis=1) < np.minimum(k, available)
         return best, best_scores, short
 
@@ -86,10 +93,6 @@ def _first_k(items: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray,
     best_scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
     best_scores[best < 0] = np.nan
     return best, best_scores
-
-
-def _padding(rows: int, k: int, *, short: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.full((rows, k), -1, np.int32), np.full((rows, k), np.nan, np.float32), np.full(rows, short)
 
 
 @contextmanager
