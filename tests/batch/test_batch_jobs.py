@@ -6,14 +6,18 @@ import io
 import json
 from datetime import timedelta
 
+import numpy as np
+import orjson
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relevo.api.app import create_app
 from relevo.batch import service
-from relevo.batch.models import ranked
+from relevo.batch.models import JobResult, ranked, ranked_documents
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
 from relevo.recommend import service as recommend_service
 from tests.errors import assert_error, assert_error_mentioning
@@ -118,19 +122,51 @@ def test_a_pending_job_can_be_cancelled_and_then_is_not_run(
     assert client.delete(f"{JOBS}/{job.id}", headers=admin_headers).status_code == 204
 
 
+def stored(session: Session, job_id: str) -> dict[str, tuple[list[dict], str | None]]:
+    """The job's rows as read back: user → (items, error)."""
+    rows = session.scalars(select(JobResult).where(JobResult.job_id == job_id))
+    return {row.user_id: (row.items, row.error) for row in rows}
+
+
 def test_results_are_written_once_per_user(session: Session) -> None:
     job = service.start_generation(session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10)
     rows = [("a", ranked(["P1"], [1.0]), None), ("b", None, "ValueError: no")]
 
     assert service.store(session=session, job_id=job.id, rows=rows) == (2, 1)  # two new, one of them failed
     assert service.store(session=session, job_id=job.id, rows=rows) == (0, 0)  # a chunk done again
-    assert service.counts(session=session, job_id=job.id) == (1, 1)
+    assert stored(session, job.id) == {"a": ([{"product_id": "P1", "score": 1.0}], None), "b": ([], "ValueError: no")}
     assert service.undone_users(session=session, job_id=job.id, user_ids=["a", "c", "b"]) == ["c"]
     # Cut at other bounds: "a" in the middle is not looked up, and storing it again is skipped.
     assert service.undone_users(session=session, job_id=job.id, user_ids=["c", "a", "d"]) == ["c", "a", "d"]
     again = [("c", ranked([], []), None), ("a", ranked(["P2"], [0.5]), None), ("d", ranked([], []), None)]
     assert service.store(session=session, job_id=job.id, rows=again) == (2, 0)
-    assert service.counts(session=session, job_id=job.id) == (3, 1)
+    assert stored(session, job.id)["a"] == ([{"product_id": "P1", "score": 1.0}], None)  # written once
+    assert {user: found for user, found in stored(session, job.id).items() if user in "cd"} == {
+        "c": ([], None),
+        "d": ([], None),
+    }
+
+
+def test_documents_serialised_for_a_batch_read_back_as_their_rankings(session: Session) -> None:
+    job = service.start_generation(session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10)
+    products = np.array([["P1", "P2", "P3"], ["P4", "P1", "P1"]])
+    scores = np.array([[0.91234567, 0.5, 0.25], [2.0, np.nan, np.nan]], dtype=np.float32)
+    documents = ranked_documents(products, scores, np.array([3, 1]))  # b: one found, then padding
+
+    service.store(session=session, job_id=job.id, rows=[("a", documents[0], None), ("b", documents[1], None)])
+
+    assert stored(session, job.id) == {
+        "a": (
+            [
+                {"product_id": "P1", "score": 0.912346},
+                {"product_id": "P2", "score": 0.5},
+                {"product_id": "P3", "score": 0.25},
+            ],
+            None,
+        ),
+        "b": ([{"product_id": "P4", "score": 2.0}], None),
+    }
+    assert orjson.loads(bytes(orjson.dumps(documents[0]))) == ranked(["P1", "P2", "P3"], [0.912346, 0.5, 0.25])
 
 
 def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts(
@@ -139,10 +175,13 @@ def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts
     users = known_users(shop, 2)
     waiting = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
     cut_short = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
-    cut_short.status, cut_short.heartbeat_at = JobStatus.running, utcnow() - timedelta(minutes=5)
+    cut_short.status = JobStatus.running
     alive = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
     alive.status, alive.heartbeat_at = JobStatus.running, utcnow()  # another server is at it
+    # One chunk written before the stop, counted as a chunk's write counts it.
     service.store(session=session, job_id=cut_short.id, rows=[(users[0], ranked(["P"], [1.0]), None)])
+    jobs_service.advance(session=session, job_id=cut_short.id, processed=1, failed=0)
+    cut_short.heartbeat_at = utcnow() - timedelta(minutes=5)  # then its server stopped
     session.flush()
 
     with TestClient(create_app(settings, database=database)):  # a server starting
@@ -151,7 +190,8 @@ def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts
     for job, status in ((waiting, "completed"), (cut_short, "completed"), (alive, "running")):
         session.refresh(job)
         assert job.status == status, (job.id, job.status, job.error)
-    assert service.counts(session=session, job_id=cut_short.id) == (2, 0)
+    assert len(stored(session, cut_short.id)) == 2 and cut_short.processed == 2 and not cut_short.failed
+    assert cut_short.result["users"] == cut_short.result["generated"] == 2
     kept = service.results(session=session, job_id=cut_short.id, after=0, limit=10)[0]
     assert kept.items == [{"product_id": "P", "score": 1.0}]  # what was written before stays
 

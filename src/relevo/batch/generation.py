@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from relevo.batch import service
-from relevo.batch.models import ranked
+from relevo.batch.models import ranked, ranked_documents
 from relevo.batch.service import Row
 from relevo.core.config import Settings
 from relevo.core.db import Database
@@ -29,7 +29,7 @@ from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
 from relevo.recommend.recent import RecentEvents
-from relevo.recommend.service import Serving, history
+from relevo.recommend.service import Serving
 
 _REFRESH_SECONDS = 30.0  # how stale a worker's model, catalog and events may get between chunks
 
@@ -40,16 +40,21 @@ def run_generation_job(
     """The local way: every chunk in turn, in this process, the next one computed while the
     last one is written."""
     users = prepare(database, job_id, params)
+    params = {**params, "user_ids": users}
     step = settings.batch_chunk_users
     chunks = [(start, start + step) for start in range(0, len(users), step)]
+
+    def compute(number: int) -> list[Row] | None:
+        return _compute(database, settings, job_id, *chunks[number], params=params)
+
     with ThreadPoolExecutor(1, thread_name_prefix="relevo-batch") as ahead:
-        coming = [ahead.submit(_compute, database, settings, job_id, *chunks[0])] if chunks else []
+        coming = [ahead.submit(compute, 0)] if chunks else []
         for number in range(len(chunks)):
             rows = coming.pop().result()
             if rows is None:
                 return "cancelled", {}
             if number + 1 < len(chunks):
-                coming.append(ahead.submit(_compute, database, settings, job_id, *chunks[number + 1]))
+                coming.append(ahead.submit(compute, number + 1))
             _write(database, job_id, rows)
             if listener is not None:
                 listener("generating", (number + 1) / len(chunks))
@@ -80,14 +85,20 @@ def run_chunk(database: Database, settings: Settings, job_id: str, start: int, s
     return True
 
 
-def _compute(database: Database, settings: Settings, job_id: str, start: int, stop: int) -> list[Row] | None:
+def _compute(
+    database: Database, settings: Settings, job_id: str, start: int, stop: int, params: dict[str, Any] | None = None
+) -> list[Row] | None:
     """The rows of the users [start, stop) who have none yet; None if the job is no longer
-    running (cancelled)."""
+    running (cancelled). `params`: the job's, with its users, when the caller has them (read
+    from the job otherwise: a hundred thousand users are not parsed again for every chunk)."""
     with database.session(write=False) as session:
-        job = jobs_service.get_or_raise(session=session, job_id=job_id)
-        if job.status != JobStatus.running:
+        if params is None:
+            job = jobs_service.get_or_raise(session=session, job_id=job_id)
+            status, params = job.status, dict(job.params)
+        else:
+            status = jobs_service.status(session=session, job_id=job_id)
+        if status != JobStatus.running:
             return None
-        params = dict(job.params)
         users = service.undone_users(session=session, job_id=job_id, user_ids=params["user_ids"][start:stop])
     served, serving = serving_for(database, settings)
     return results_for(served, serving, users, params, settings)
@@ -104,10 +115,11 @@ def outcome(database: Database, settings: Settings, job_id: str) -> tuple[str, d
     """The finished job's message and result."""
     served, _ = serving_for(database, settings)
     with database.session(write=False) as session:
-        processed, failed = service.counts(session=session, job_id=job_id)
-        params = jobs_service.get_or_raise(session=session, job_id=job_id).params
+        job = jobs_service.get_or_raise(session=session, job_id=job_id)
+        # The counters advance in the transactions that write the rows, so they count them.
+        users, failed, params = job.processed, job.failed, job.params
+    processed = users - failed
     message = f"recommendations generated for {processed} users" + (f"; {failed} failed" if failed else "")
-    users = processed + failed
     result = {"users": users, "generated": processed, "failed": failed, "model_version_id": served.version_id}
     if params.get("rule") != "bought_together":
         result["scoring"] = scoring(served, params)
@@ -148,7 +160,8 @@ def results_for(
     if params.get("rule") == "bought_together":
         return [_result(served, serving, user, params) for user in users]
     model = served.recommender
-    known = {user for user in users if user in model.users and not history(served, serving.recent, user)[0]}
+    since = served.watermark  # a user whose latest event is older has none since training
+    known = {user for user in users if user in model.users and serving.recent.latest(user) <= since}
     rows = {user: _result(served, serving, user, params) for user in users if user not in known}
     if known:
         try:
@@ -176,13 +189,9 @@ def _scored_together(
         best, scores = model.approximate_indices(indices, count, depth=settings.ann_search_depth, **options)
     else:
         best, scores = model.recommend_indices(indices, count, exclude_history=False, **options)
-    ids = model.items.lookup(np.clip(best, 0, None)).tolist()
-    rounded = np.round(scores.astype(np.float64), 6).tolist()
-    found = (best >= 0).sum(axis=1).tolist()  # padding comes last
-    return {
-        user: (user, ranked(row_ids[:length], row_scores[:length]), None)
-        for user, row_ids, row_scores, length in zip(users, ids, rounded, found, strict=True)
-    }
+    found = (best >= 0).sum(axis=1)  # padding comes last
+    documents = ranked_documents(model.items.lookup(np.clip(best, 0, None)), scores, found)
+    return {user: (user, document, None) for user, document in zip(users, documents, strict=True)}
 
 
 def scoring(served: ServedModel, params: dict[str, Any]) -> str:

@@ -4,19 +4,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+import orjson
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relevo.batch.models import JobResult, ranked
-from relevo.core.db import utcnow
+from relevo.core.db import insert_rows, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.events.models import Event
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind, JobStatus
 from relevo.users.models import User
 
-Row = tuple[str, dict[str, list[Any]] | None, str | None]  # (user, JobResult.ranked, why it failed)
+# (user, JobResult.ranked or its serialised JSON, why it failed)
+Row = tuple[str, dict[str, list[Any]] | orjson.Fragment | None, str | None]
 
 
 def start_generation(
@@ -85,23 +87,10 @@ def store(*, session: Session, job_id: str, rows: Sequence[Row]) -> tuple[int, i
 
 
 def _insert(session: Session, job_id: str, rows: Sequence[Row]) -> None:
-    if not rows:
-        return
-    now = utcnow()
-    session.execute(
-        insert(JobResult.__table__),  # Core: one executemany, without the ORM's bookkeeping
-        [
-            {"job_id": job_id, "user_id": user, "items": found or ranked([], []), "error": error, "created_at": now}
-            for user, found, error in rows
-        ],
-    )
-
-
-def counts(*, session: Session, job_id: str) -> tuple[int, int]:
-    """(users with a result, users that failed) for the job."""
-    total = session.scalar(select(func.count()).where(JobResult.job_id == job_id)) or 0
-    failed = session.scalar(select(func.count()).where(JobResult.job_id == job_id, JobResult.error.is_not(None))) or 0
-    return total - failed, failed
+    empty = ranked([], [])
+    values = [(user, found or empty, error) for user, found, error in rows]
+    shared = {"job_id": job_id, "created_at": utcnow()}
+    insert_rows(session.connection(), JobResult.__table__, ("user_id", "items", "error"), values, shared)
 
 
 def results(*, session: Session, job_id: str, after: int, limit: int) -> list[JobResult]:

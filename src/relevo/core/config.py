@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     # taken as interrupted, and resumed when an API process starts.
     job_stale_seconds: float = Field(default=60.0, gt=0)
     max_batch_users: int = Field(default=100_000, ge=1)  # user_ids one batch request may list
-    batch_chunk_users: int = Field(default=2_000, ge=1)  # users a batch job computes and writes at a time
+    batch_chunk_users: int = Field(default=5_000, ge=1)  # users a batch job computes and writes at a time
     batch_threads: int = Field(default=0, ge=0)  # threads scoring a chunk (0: one per core)
-    ann_search_depth: int = Field(default=48, ge=1, le=4096)  # approximate jobs: higher finds more, slower
+    ann_search_depth: int = Field(default=40, ge=1, le=4096)  # approximate jobs: higher finds more, slower
 
     serving_model: str = "default"  # the model name the recommendation routes serve
     artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset

@@ -35,6 +35,14 @@ def get_or_raise(*, session: Session, job_id: str) -> Job:
     return job
 
 
+def status(*, session: Session, job_id: str) -> JobStatus:
+    """The job's status alone (without reading its params)."""
+    found = session.scalar(select(Job.status).where(Job.id == job_id))
+    if found is None:
+        raise NotFound(f"job {job_id!r} does not exist")
+    return found
+
+
 def list_jobs(*, session: Session, limit: int, kind: JobKind | None = None) -> list[Job]:
     query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
     if kind is not None:
