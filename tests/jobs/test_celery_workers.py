@@ -1,6 +1,7 @@
 """The celery executor with real `relevo worker` processes and a real Redis: a batch job split
-over two workers, and a worker killed with SIGKILL mid-job while the job still completes with
-each user's result written exactly once. The database is a real one the workers reach too
+over two workers, a worker killed with SIGKILL mid-job while the job still completes with
+each user's result written exactly once, and a job whose chunk tasks were lost handed out
+again. The database is a real one the workers reach too
 (a SQLite file, or a PostgreSQL database of the test's own)."""
 
 import os
@@ -10,17 +11,19 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from relevo.batch import service as batch_service
-from relevo.batch.models import JobResult
+from relevo.batch.models import JobResult, ranked
 from relevo.core.config import Settings
-from relevo.core.db import Database
+from relevo.core.db import Database, utcnow
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
+from relevo.jobs.models import JobStatus
 from tests.jobs.committed_shop import load_trained_shop
 
 USERS = 60
@@ -38,6 +41,7 @@ def shop_settings(empty_database_url: str, redis_url: str, tmp_path: Path) -> It
         celery_visibility_seconds=3,
         batch_chunk_users=2,
         job_threads=0,
+        job_stale_seconds=4,  # a batch job writing nothing for this long has its chunks sent again
     )
     load_trained_shop(settings)
     yield settings
@@ -53,6 +57,7 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
         "RELEVO_CELERY_QUEUE": settings.celery_queue,
         "RELEVO_CELERY_VISIBILITY_SECONDS": str(settings.celery_visibility_seconds),
         "RELEVO_BATCH_CHUNK_USERS": str(settings.batch_chunk_users),
+        "RELEVO_JOB_STALE_SECONDS": str(settings.job_stale_seconds),
         "RELEVO_LOG_LEVEL": "INFO",
     }
     command = [sys.executable, "-m", "relevo", "worker", "--concurrency", "1"]
@@ -131,3 +136,28 @@ def test_a_worker_killed_mid_job_loses_nothing(shop_settings: Settings, tmp_path
         stop(first, *([second] if second else []))
     assert done["status"] == "completed", done
     assert done["rows"] == done["distinct"] == USERS  # nobody missing, nobody twice
+
+
+def test_a_batch_job_whose_chunk_tasks_were_lost_is_handed_out_again(shop_settings: Settings, tmp_path: Path) -> None:
+    # Running, its users fixed, one chunk written, then nothing for minutes: as when Redis lost
+    # the other chunk tasks with the worker that had just taken them.
+    users = [f"U{n:06d}" for n in range(USERS)]
+    database = Database(shop_settings.database_url)
+    with database.transaction() as session:
+        job = batch_service.start_generation(session=session, user_ids=users, top_k=5, created_by=None, max_users=1000)
+        job.status, job.total = JobStatus.running, USERS
+        session.flush()
+        batch_service.store(session=session, job_id=job.id, rows=[(users[0], ranked(["P"], [1.0]), None)])
+        jobs_service.advance(session=session, job_id=job.id, processed=1, failed=0)
+        job.heartbeat_at = utcnow() - timedelta(minutes=5)
+        job_id = job.id
+    database.dispose()
+
+    worker = start_worker(shop_settings, tmp_path / "worker.log")
+    try:
+        done = wait_for(shop_settings, job_id, lambda state: state["status"] in ("completed", "failed"), seconds=60)
+    finally:
+        stop(worker)
+    assert done["status"] == "completed", done
+    assert done["rows"] == done["distinct"] == done["processed"] == USERS  # the written chunk kept, the rest added
+    assert "its chunks sent again" in (tmp_path / "worker.log").read_text()

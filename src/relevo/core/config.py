@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     celery_visibility_seconds: float = Field(default=300.0, gt=0)
     job_threads: int = Field(default=2, ge=0)  # jobs the local executor runs at once (0: in the caller)
     # A running job whose process has not written a heartbeat (every 15 s) for this long is
-    # taken as interrupted, and resumed when an API process starts.
+    # taken as interrupted, and resumed when an API process starts; a Celery batch job that
+    # writes no chunk for this long has its chunks sent again by a worker.
     job_stale_seconds: float = Field(default=60.0, gt=0)
     max_batch_users: int = Field(default=100_000, ge=1)  # user_ids one batch request may list
     batch_chunk_users: int = Field(default=5_000, ge=1)  # users a batch job computes and writes at a time

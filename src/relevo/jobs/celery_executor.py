@@ -6,16 +6,25 @@ users, so every worker takes part.
 Tasks are acknowledged only once done and given back when their worker dies (acks_late,
 reject_on_worker_lost), so a worker killed mid-chunk loses nothing: Redis hands the chunk to
 another worker once RELEVO_CELERY_VISIBILITY_SECONDS have passed, and as results are written
-per (job, user) exactly once, the chunk done again adds only what was missing."""
+per (job, user) exactly once, the chunk done again adds only what was missing.
+
+Redis can still lose a task a worker had just taken, if the worker dies before recording it
+as unacknowledged (kombu pops it first). So every worker also looks, every half
+RELEVO_JOB_STALE_SECONDS, for running batch jobs that have written nothing for that long, and
+hands their chunks out again (one worker does, under a database lock); workers skip the
+users already done, so only the lost chunk is computed."""
 
 import logging
 import threading
+from datetime import timedelta
 
 from celery import Celery
+from celery.signals import worker_ready
 
 from relevo.batch import generation
+from relevo.core import locks
 from relevo.core.config import Settings
-from relevo.core.db import Database
+from relevo.core.db import Database, utcnow
 from relevo.core.errors import RelevoError
 from relevo.jobs import runner, service
 from relevo.jobs.models import JobKind
@@ -77,7 +86,35 @@ def celery_app(settings: Settings) -> Celery:
         if running:
             _finish(database, settings, job_id)
 
+    @worker_ready.connect(weak=False)
+    def watch_stalled(sender, **_) -> None:
+        if sender.app is app:  # this app's worker (signals are process-wide)
+            period = max(1.0, settings.job_stale_seconds / 2)
+            sender.timer.call_repeatedly(period, _hand_out_stalled, (settings, run_chunk))
+
     return app
+
+
+def _hand_out_stalled(settings: Settings, run_chunk) -> None:
+    """Sends again every chunk of the batch jobs that have written nothing for
+    RELEVO_JOB_STALE_SECONDS (a chunk task lost with its worker). Runs in the worker's main
+    process, with a database of its own that holds no connection between looks."""
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.transaction() as session:
+            locks.hold(session, "relevo.stalled-batches")
+            stale_before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
+            stalled = service.stalled_batches(session=session, stale_before=stale_before)
+            found = [(job.id, len(job.params.get("user_ids", []))) for job in stalled]
+        step = settings.batch_chunk_users
+        for job_id, users in found:
+            logger.warning("job %s: nothing written lately, its chunks sent again", job_id)
+            for start in range(0, users, step):
+                run_chunk.delay(job_id, start, start + step)
+    except Exception:  # the next look tries again
+        logger.exception("looking for stalled batch jobs failed")
+    finally:
+        database.dispose()
 
 
 def _finish(database: Database, settings: Settings, job_id: str) -> None:

@@ -123,6 +123,18 @@ def interrupted(*, session: Session, stale_before: datetime) -> list[str]:
     return list(session.scalars(query))
 
 
+def stalled_batches(*, session: Session, stale_before: datetime) -> list[Job]:
+    """Running batch generation jobs with no chunk written since `stale_before` (writing one
+    is their sign of life). Their heartbeat is renewed, so that one caller takes them."""
+    query = select(Job).where(
+        Job.kind == JobKind.generate, Job.status == JobStatus.running, Job.heartbeat_at < stale_before
+    )
+    jobs = list(session.scalars(query))
+    for job in jobs:
+        job.heartbeat_at = utcnow()
+    return jobs
+
+
 def delete(*, session: Session, job: Job) -> None:
     if job.status not in FINISHED:
         raise Conflict(f"job {job.id} is {job.status}; only completed, failed or cancelled jobs can be deleted")
