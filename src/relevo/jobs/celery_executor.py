@@ -86,13 +86,16 @@ def celery_app(settings: Settings) -> Celery:
         if running:
             _finish(database, settings, job_id)
 
-    @worker_ready.connect(weak=False)
-    def watch_stalled(sender, **_) -> None:
-        if sender.app is app:  # this app's worker (signals are process-wide)
-            period = max(1.0, settings.job_stale_seconds / 2)
-            sender.timer.call_repeatedly(period, _hand_out_stalled, (settings, run_chunk))
-
+    app.relevo_stalled_look = (max(1.0, settings.job_stale_seconds / 2), _hand_out_stalled, (settings, run_chunk))
     return app
+
+
+@worker_ready.connect
+def _watch_stalled(sender, **_) -> None:
+    """In a worker of a Relevo app, once it is ready: look for stalled batch jobs on its timer."""
+    look = getattr(sender.app, "relevo_stalled_look", None)
+    if look is not None:
+        sender.timer.call_repeatedly(*look)
 
 
 def _hand_out_stalled(settings: Settings, run_chunk) -> None:
