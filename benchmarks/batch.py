@@ -243,11 +243,8 @@ def local_rate(
 def celery_workers(settings: Settings, count: int, folder: Path) -> Iterator[CeleryExecutor]:
     env = {
         **os.environ,
-        "RELEVO_DATABASE_URL": settings.database_url,
-        "RELEVO_DATA_DIR": str(settings.data_dir),
-        "RELEVO_REDIS_URL": settings.redis_url,
+        **settings.environment("database_url", "data_dir", "redis_url", "celery_queue"),
         "RELEVO_EXECUTOR": "celery",
-        "RELEVO_CELERY_QUEUE": settings.celery_queue,
         "RELEVO_LOG_LEVEL": "WARNING",
         # As docs/operations.md advises: the machine's cores shared among its worker processes.
         "RELEVO_BATCH_THREADS": str(max(1, (os.cpu_count() or 1) // count)),

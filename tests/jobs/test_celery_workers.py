@@ -48,16 +48,10 @@ def shop_settings(empty_database_url: str, redis_url: str, tmp_path: Path) -> It
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
+    names = ("database_url", "data_dir", "redis_url", "executor", "celery_queue", "celery_visibility_seconds")
     env = {
         **os.environ,
-        "RELEVO_DATABASE_URL": settings.database_url,
-        "RELEVO_DATA_DIR": str(settings.data_dir),
-        "RELEVO_REDIS_URL": settings.redis_url,
-        "RELEVO_EXECUTOR": "celery",
-        "RELEVO_CELERY_QUEUE": settings.celery_queue,
-        "RELEVO_CELERY_VISIBILITY_SECONDS": str(settings.celery_visibility_seconds),
-        "RELEVO_BATCH_CHUNK_USERS": str(settings.batch_chunk_users),
-        "RELEVO_JOB_STALE_SECONDS": str(settings.job_stale_seconds),
+        **settings.environment(*names, "batch_chunk_users", "job_stale_seconds"),
         "RELEVO_LOG_LEVEL": "INFO",
     }
     command = [sys.executable, "-m", "relevo", "worker", "--concurrency", "1"]

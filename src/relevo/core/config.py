@@ -96,6 +96,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'relevo.db').resolve()}"
 
+    def environment(self, *names: str) -> dict[str, str]:
+        """These settings as the RELEVO_* variables that hand them to a process started from
+        this one (a worker a test or benchmark starts)."""
+        return {f"RELEVO_{name.upper()}": str(getattr(self, name)) for name in names}
+
     @property
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.data_dir / "models"

@@ -7,8 +7,8 @@ search depth trades speed for recall.
 
 Exclusions are applied by asking for more than k (each row's excluded items can only push
 that many out; rows are searched in groups by how many they exclude) and dropping them
-afterwards; catalog filters (`allowed`) are applied inside
-the search. Rows that still come back short are left for the caller to score exactly.
+afterwards; catalog filters (`allowed`) are applied inside the search. Rows that still come
+back short are left for the caller to score exactly.
 """
 
 import threading
@@ -81,7 +81,7 @@ class ItemIndex:
         return best, best_scores, short
 
 
-def _by_fetch(k: int, excluded: sp.csr_matrix | None, items: int) -> Iterator[tuple[int, np.ndarray]]:
+def _by_fetch(k: int, excluded: sp.csr_matrix | None, items: int) -> Iterator[tuple[int, np.ndarray | slice]]:
     """The rows to search together and how many items to ask for them: k plus the row's count
     of excluded items (which can push that many out), rounded up to a power of two so that
     rows go in a few groups, and a row with few exclusions is not searched as deep as the

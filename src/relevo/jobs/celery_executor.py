@@ -71,9 +71,7 @@ def celery_app(settings: Settings) -> Celery:
             return
         if not users:
             _finish(database, settings, job_id)
-        step = settings.batch_chunk_users
-        for start in range(0, len(users), step):
-            run_chunk.delay(job_id, start, start + step)
+        _send_chunks(run_chunk, settings, job_id, len(users))
 
     @app.task(name="relevo.run_chunk")
     def run_chunk(job_id: str, start: int, stop: int) -> None:
@@ -109,15 +107,20 @@ def _hand_out_stalled(settings: Settings, run_chunk) -> None:
             stale_before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
             stalled = service.stalled_batches(session=session, stale_before=stale_before)
             found = [(job.id, len(job.params.get("user_ids", []))) for job in stalled]
-        step = settings.batch_chunk_users
         for job_id, users in found:
             logger.warning("job %s: nothing written lately, its chunks sent again", job_id)
-            for start in range(0, users, step):
-                run_chunk.delay(job_id, start, start + step)
+            _send_chunks(run_chunk, settings, job_id, users)
     except Exception:  # the next look tries again
         logger.exception("looking for stalled batch jobs failed")
     finally:
         database.dispose()
+
+
+def _send_chunks(run_chunk, settings: Settings, job_id: str, users: int) -> None:
+    """One task per RELEVO_BATCH_CHUNK_USERS of the job's users."""
+    step = settings.batch_chunk_users
+    for start in range(0, users, step):
+        run_chunk.delay(job_id, start, start + step)
 
 
 def _finish(database: Database, settings: Settings, job_id: str) -> None:
