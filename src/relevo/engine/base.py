@@ -86,6 +86,27 @@ class Recommender(ABC):
         catalog down (`allowed` tells which items the filters will keep)."""
         return None, self._scores(users, histories)
 
+    def _top_k(
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        k: int,
+        excluded: Sequence[sp.csr_matrix],
+        allowed: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One batch through the stages: candidates scored, each row's `excluded` items (rows ×
+        items matrices) and items not `allowed` left out, the k best (indices, scores) kept."""
+        candidates, scores = self._scored_candidates(users, histories, allowed)
+        scores = np.asarray(scores, dtype=np.float32)
+        for matrix in excluded:
+            _mask(scores, matrix, candidates)
+        if allowed is not None:
+            scores[:, ~(allowed if candidates is None else allowed[candidates])] = -np.inf
+        best, best_scores = top_k(scores, k)
+        if candidates is not None:
+            best = np.where(best >= 0, candidates[np.clip(best, 0, None)], -1).astype(np.int32)
+        return best, best_scores
+
     def _batch_users(self) -> int:
         """How many users are scored at once."""
         return max(16, min(BATCH_USERS, BATCH_SCORES // max(len(self.items), 1)))
@@ -170,18 +191,10 @@ class Recommender(ABC):
 
         def batch(start: int) -> None:
             stop = min(start + step, len(users))
-            batch_histories = histories[start:stop]
-            candidates, scores = self._scored_candidates(users[start:stop], batch_histories, allowed)
-            scores = np.asarray(scores, dtype=np.float32)
-            if exclude_history:
-                _mask(scores, batch_histories, candidates)
+            left_out = [histories[start:stop]] if exclude_history else []
             if excluded is not None:
-                _mask(scores, excluded[start:stop], candidates)
-            if allowed is not None:
-                scores[:, ~(allowed if candidates is None else allowed[candidates])] = -np.inf
-            best, best_scores = top_k(scores, k)
-            if candidates is not None:
-                best = np.where(best >= 0, candidates[np.clip(best, 0, None)], -1).astype(np.int32)
+                left_out.append(excluded[start:stop])
+            best, best_scores = self._top_k(users[start:stop], histories[start:stop], k, left_out, allowed)
             width = best.shape[1]  # fewer than k when there were fewer candidates
             out_items[start:stop, :width], out_scores[start:stop, :width] = best, best_scores
 

@@ -1,15 +1,18 @@
-"""What the matrix-factorisation models (ALS, BPR) share: scoring by factors, telling which
-request-time histories differ from training (those users need a freshly solved factor), the
-factor for users with no history at all, and BM25 weighting of an interaction matrix."""
+"""What the matrix-factorisation models (ALS, BPR) share: scoring by factors (exact top k on a
+large catalog without scoring every item, `engine/pruned.py`), telling which request-time
+histories differ from training (those users need a freshly solved factor), the factor for
+users with no history at all, and BM25 weighting of an interaction matrix."""
 
 import threading
 from abc import abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from relevo.engine import pruned
 from relevo.engine.ann import ItemIndex
-from relevo.engine.base import Recommender, gather_rows
+from relevo.engine.base import BATCH_USERS, Recommender, gather_rows
 
 _building = threading.Lock()
 
@@ -23,6 +26,7 @@ class FactorModel(Recommender):
     item_factors: np.ndarray
     fallback: np.ndarray
     _item_index: ItemIndex | None = None
+    _length_ordered: pruned.LengthOrderedItems | None = None
 
     @abstractmethod
     def _fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
@@ -44,6 +48,29 @@ class FactorModel(Recommender):
 
     def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
         return self.user_vectors(users, histories) @ self.item_factors[candidates].T
+
+    def _top_k(
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        k: int,
+        excluded: Sequence[sp.csr_matrix],
+        allowed: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.items) < pruned.MIN_ITEMS:
+            return super()._top_k(users, histories, k, excluded, allowed)
+        vectors = self.user_vectors(users, histories)
+        return self._length_order().top_k(vectors, k, excluded=excluded, allowed=allowed)
+
+    def _batch_users(self) -> int:
+        # Pruned scoring holds a few thousand scores per user, not one per item.
+        return BATCH_USERS if len(self.items) >= pruned.MIN_ITEMS else super()._batch_users()
+
+    def _length_order(self) -> pruned.LengthOrderedItems:
+        with _building:
+            if self._length_ordered is None or self._length_ordered.source is not self.item_factors:
+                self._length_ordered = pruned.LengthOrderedItems(self.item_factors)
+            return self._length_ordered
 
     def item_index(self, threads: int = 1) -> ItemIndex:
         """The approximate search graph over the item factors, built on first use."""
