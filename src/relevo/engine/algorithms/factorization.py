@@ -57,14 +57,18 @@ class FactorModel(Recommender):
         excluded: Sequence[sp.csr_matrix],
         allowed: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.items) < pruned.MIN_ITEMS:
+        if not self._skips():
             return super()._top_k(users, histories, k, excluded, allowed)
         vectors = self.user_vectors(users, histories)
         return self._length_order().top_k(vectors, k, excluded=excluded, allowed=allowed)
 
     def _batch_users(self) -> int:
         # Pruned scoring holds a few thousand scores per user, not one per item.
-        return BATCH_USERS if len(self.items) >= pruned.MIN_ITEMS else super()._batch_users()
+        return BATCH_USERS if self._skips() else super()._batch_users()
+
+    def _skips(self) -> bool:
+        """Whether top k skips the items that cannot enter (`engine/pruned.py`): large catalogs."""
+        return len(self.items) >= pruned.MIN_ITEMS
 
     def _length_order(self) -> pruned.LengthOrderedItems:
         with _building:
