@@ -5,9 +5,11 @@ A. Microsoft Recommenders' movielens benchmark notebook: python_stratified_split
    min_rating=1, filter_by="item", seed=42), reproduced draw for draw; each user's top 10 among
    the items seen in training, training items removed; every test rating relevant.
 B. RecBole 1.2.1's defaults: per user, a random 80/10/10 split (RS [0.8,0.1,0.1], group_by
-   user, order RO, seed 2020, parts counted as its split_by_ratio rounds them); full ranking of
-   every item with training items masked (validation) or training and validation items masked
-   (test); the model that scores test is fit on the training part only, as RecBole's is.
+   user, order RO, seed 2020), RecBole's own event for event (its torch shuffle reproduced, its
+   part sizes counted as split_by_ratio counts them); full ranking of every item with training
+   items masked (validation) or training and validation items masked (test); the model that
+   scores test is fit on the training part only, as RecBole's is. A check row runs Relevo's EASE
+   with RecBole's default setting and sets its figures beside those RecBole's own EASE gave.
 
 Hyper-parameters never see a test set. Each protocol tunes on a validation part of its own (B:
 its 10 %, by MRR@10, RecBole's valid_metric; A: a part carved out of its training part by the
@@ -346,6 +348,25 @@ def run_protocol(data: Data, protocol: Protocol, quick: bool) -> list[Row]:
     return rows
 
 
+def run_check(data: Data, protocol: Protocol) -> list[str]:
+    """The protocol's check, as lines to print: Relevo's figures with the other tool's setting
+    beside the ones that tool's run gave, and whether they agree to the fourth decimal."""
+    check = protocol.check
+    if check is None:
+        return []
+    figures = Scorer(data.events, protocol.test, protocol.metrics).score(
+        fit(data, protocol.test, check.algorithm, check.settings)
+    )
+    agree = all(round(figures[name], 4) == value for name, value in check.expected.items())
+    ours = ", ".join(f"{name} {figures[name]:.4f}" for name in check.expected)
+    theirs = ", ".join(f"{name} {value:.4f}" for name, value in check.expected.items())
+    return [
+        f"check: {check.label}: {theirs}",
+        f"  Relevo's {check.algorithm} with that setting ({short_settings(check.settings)}): {ours}",
+        f"  {'the same: split and metrics agree with it' if agree else 'NOT the same'}",
+    ]
+
+
 # Reporting
 
 
@@ -405,9 +426,11 @@ def main() -> None:
         protocol = make(data)
         protocol_started = time.perf_counter()
         rows = run_protocol(data, protocol, args.quick)
-        results.append((protocol, rows, time.perf_counter() - protocol_started))
-    for protocol, rows, seconds in results:
+        results.append((protocol, rows, run_check(data, protocol), time.perf_counter() - protocol_started))
+    for protocol, rows, check, seconds in results:
         print_table(protocol, rows)
+        for line in check:
+            print(line)
         print(f"(protocol {protocol.name}: {seconds:.0f} s, tuning included)")
     print(f"\ntotal: {time.perf_counter() - started:.0f} s (load average at the end {os.getloadavg()[0]:.2f})")
 

@@ -4,6 +4,7 @@ model on a protocol's task through the engine's public interface."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,7 +13,7 @@ from benchmarks import movielens
 from relevo.engine.base import Recommender
 from relevo.engine.data import EventLog, EventWeights, ItemCatalog, TrainingData
 from relevo.engine.evaluation.metrics import ranking_metrics
-from relevo.engine.evaluation.split import ratio_split
+from relevo.engine.evaluation.split import ratio_split_in_order
 
 K = 10
 # Ratings are not a stream of behaviour that goes stale: no fading. What one rating weighs is a
@@ -86,11 +87,27 @@ def recbole_counts(size: int, ratios: list[float]) -> list[int]:
     return counts
 
 
+def torch_permutation(n: int, seed: int) -> np.ndarray:
+    """What torch.randperm(n) returns after torch.manual_seed(seed), the order RecBole 1.2.1
+    shuffles its events in (order RO), without torch: torch's CPU generator is the MT19937 that
+    numpy's legacy seeding seeds, and randperm (for n under 2**32 / 20) is a Fisher-Yates
+    shuffle swapping position i with i + (the next 32-bit draw) % (n - i)."""
+    generator = np.random.MT19937()
+    key, position = np.random.RandomState(seed).get_state()[1:3]
+    generator.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": position}}
+    offsets = (generator.random_raw(max(n - 1, 0)).astype(np.int64) % np.arange(n, 1, -1)).tolist()
+    order = list(range(n))
+    for i, offset in enumerate(offsets):
+        order[i], order[i + offset] = order[i + offset], order[i]
+    return np.array(order, dtype=np.int64)
+
+
 def recbole_split(events: EventLog) -> tuple[np.ndarray, bool]:
-    """Each event's part (0 train, 1 validation, 2 test) and whether every user's part sizes
-    are RecBole's. The random order differs from RecBole's (torch's generator), not the counts."""
+    """Each event's part (0 train, 1 validation, 2 test), RecBole's own: its shuffle of the
+    events in file order, then each user's events split in that order; and whether every
+    user's part sizes are RecBole's (a check of the counting)."""
     ratios = [0.8, 0.1, 0.1]  # as given: RecBole normalises them by their sum, which is 1 here
-    parts = ratio_split(events, ratios, seed=2020)
+    parts = ratio_split_in_order(events, ratios, torch_permutation(len(events), seed=2020))
     per_user = np.zeros((len(events.users), 3), dtype=np.int64)
     np.add.at(per_user, (events.user, parts), 1)
     exact = all(recbole_counts(int(row.sum()), ratios) == row.tolist() for row in per_user)
@@ -173,6 +190,17 @@ class Scorer:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A setting another tool was run with on the same split, and the test figures its own run
+    gave: when Relevo's model with that setting gives the same, split and metrics agree."""
+
+    label: str
+    algorithm: str
+    settings: dict[str, Any]
+    expected: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Protocol:
     """A published way of measuring: its two tasks (tune, then test), its metrics and how
     its settings are chosen."""
@@ -186,6 +214,7 @@ class Protocol:
     target: float  # NDCG@10 the best algorithm should reach
     notes: list[str]  # split sizes, printed above the results
     anchors: list[str]  # published figures, printed under the table
+    check: Check | None = None
 
 
 def protocol_a(data: Data) -> Protocol:
@@ -244,4 +273,10 @@ def protocol_b(data: Data) -> Protocol:
             "measured on this machine with RecBole 1.2.1, same protocol (NDCG@10): EASE 0.3295, SLIMElastic 0.3236,",
             "  MultiVAE 0.2854, BPR 0.2928, ItemKNN 0.2834; implicit ALS tuned 0.3326",
         ],
+        check=Check(
+            label="RecBole's EASE with its defaults (reg_weight 250), run by RecBole 1.2.1 on this split",
+            algorithm="ease",
+            settings={"l2": 250.0, "dropout": 0.0, "ratings": "count"},
+            expected={"P@10": 0.2206, "R@10": 0.2805, "NDCG@10": 0.3295, "MRR@10": 0.5277, "Hit@10": 0.8197},
+        ),
     )

@@ -10,7 +10,7 @@ from relevo.engine.algorithms.popular import Popular
 from relevo.engine.data import EventLog
 from relevo.engine.evaluation.evaluate import evaluate
 from relevo.engine.evaluation.metrics import ranking_metrics
-from relevo.engine.evaluation.split import leave_last_n, random_holdout, ratio_split
+from relevo.engine.evaluation.split import leave_last_n, random_holdout, ratio_split, ratio_split_in_order
 from tests.engine.shop_data import small_shop
 
 
@@ -60,6 +60,13 @@ def test_ratio_split_counts_parts_as_recbole_does() -> None:
     a, b = events.user == events.users.index("a"), events.user == events.users.index("b")
     assert np.bincount(parts[a], minlength=3).tolist() == [8, 1, 1]
     assert np.bincount(parts[b], minlength=3).tolist() == [1, 1, 1]  # shares under one event still get one
+
+
+def test_ratio_split_in_order_takes_each_users_events_in_the_order_given() -> None:
+    events = log(["a"] * 10 + ["b"] * 3, list(range(13)))
+    shuffled = np.arange(13)[::-1]  # every user's events latest first
+    parts = ratio_split_in_order(events, [0.8, 0.1, 0.1], shuffled)
+    assert parts.tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0]  # a: 8 / 1 / 1; b: 1 / 1 / 1
 
 
 def test_evaluate_uses_the_public_interface_and_can_sample_users() -> None:

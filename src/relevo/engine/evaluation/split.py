@@ -42,9 +42,13 @@ def ratio_split(events: EventLog, ratios: Sequence[float], *, seed: int) -> np.n
     """Each event's part (0 = training, 1, 2, ...): within each user's events, in random order,
     consecutive shares by `ratios`, counted as RecBole does (every part but the first rounded
     down; a part whose share is under one event still gets one while the first keeps two or more)."""
+    return ratio_split_in_order(events, ratios, np.random.default_rng(seed).permutation(len(events)))
+
+
+def ratio_split_in_order(events: EventLog, ratios: Sequence[float], shuffled: np.ndarray) -> np.ndarray:
+    """ratio_split with the random order given: `shuffled`, a permutation of the events, says
+    which of a user's events come first (so another tool's split can be reproduced draw for draw)."""
     shares = np.asarray(ratios, dtype=float) / float(np.sum(ratios))
-    rng = np.random.default_rng(seed)
-    shuffled = rng.permutation(len(events))
     order = shuffled[np.argsort(events.user[shuffled], kind="stable")]  # grouped, random within groups
     sizes = np.bincount(events.user, minlength=len(events.users)).astype(np.int64)
     counts = np.floor(np.outer(sizes, shares)).astype(np.int64)  # per user and part
