@@ -145,6 +145,17 @@ def candidates(*, quick: bool) -> list[Candidate]:
                 "ratings": ratings,
             },
         ),
+        Candidate(
+            "ease in order",
+            "ease",
+            {"l2": 500.0, "dropout": 0.0, "pair_half_life": 50.0, "ratings": "count"},
+            {
+                "pair_half_life": [50.0, 10.0, 25.0, 100.0, 200.0, 400.0],
+                "l2": [500.0, 50.0, 100.0, 200.0, 300.0, 800.0],
+                "dropout": [0.0, 0.33, 0.5, 0.7],
+                "ratings": ratings,
+            },
+        ),
     ]
     if quick:  # the starting value and one other per setting
         rows = [
@@ -227,6 +238,7 @@ _SHORT_NAMES = {
     "neighbours": "k",
     "category_weight": "category",
     "popularity_weight": "popularity",
+    "pair_half_life": "half_life",
     "similarity": "",
 }
 

@@ -134,6 +134,22 @@ class EventLog:
         matrix.eliminate_zeros()
         return matrix
 
+    def last_touched(self, matrix: sp.csr_matrix) -> np.ndarray:
+        """When each stored entry of `matrix` (a users × items matrix of this log, in CSR order)
+        last had an event: the newest timestamp of that user on that item."""
+        items = matrix.shape[1]
+        keys = self.user.astype(np.int64) * items + self.item
+        order = np.lexsort((self.timestamp, keys))
+        newest = np.ones(len(order), dtype=bool)  # the last of each key in (key, time) order
+        newest[:-1] = keys[order][1:] != keys[order][:-1]
+        event_keys, event_times = keys[order][newest], self.timestamp[order][newest]
+        entry_keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * items
+        entry_keys += matrix.indices
+        found = np.searchsorted(event_keys, entry_keys).clip(max=max(len(event_keys) - 1, 0))
+        if len(entry_keys) and (not len(event_keys) or not np.array_equal(event_keys[found], entry_keys)):
+            raise ValueError("the matrix has an entry this log has no event for")
+        return event_times[found]
+
 
 @dataclass(frozen=True)
 class ItemCatalog:

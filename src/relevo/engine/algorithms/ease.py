@@ -5,15 +5,22 @@ as they are.
 
 With `dropout` p > 0 it becomes EDLAE (Steck 2020, "Autoencoders that don't overfit towards
 the identity"): emphasised denoising adds p/(1-p)·diag(XᵀX) to the penalty, so items seen
-often are regularised more. The item × item matrix is dense, hence `max_items`: a bigger
-catalog is refused (the hybrid then does without EASE)."""
+often are regularised more. With `pair_half_life` h > 0, two items of a user's history count
+together less the further apart the user touched them: by 0.5 ** (places apart / h), the
+places being the order of each item's last event (see `sequence_gram`). Items looked at or
+bought in one sitting say more of each other than items months apart.
 
+The item × item matrix is dense, hence `max_items`: a bigger catalog is refused (the hybrid
+then does without EASE)."""
+
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+import scipy.stats
 from threadpoolctl import threadpool_limits
 
 from relevo.engine.base import Recommender, sorted_unique
@@ -23,12 +30,17 @@ from relevo.engine.topk import top_k
 # Below this many items the Gram matrix is inverted in double precision; above, single
 # precision halves the memory of the one big matrix (items² floats) at no visible cost.
 _DOUBLE_PRECISION_ITEMS = 8_000
+# sequence_gram: pairs whose weight would be under this are left out; histories are taken in
+# blocks of this many places, so a long history never needs a places × places matrix.
+_SMALLEST_PAIR_WEIGHT = 1e-4
+_BLOCK_PLACES = 512
 
 
 @dataclass(frozen=True)
 class EASEConfig:
     l2: float = 500.0  # λ
     dropout: float = 0.0  # p: 0 is plain EASE, above 0 is EDLAE
+    pair_half_life: float = 0.0  # places apart at which a pair counts half; 0: every pair fully
     max_items: int = 20_000
 
     def __post_init__(self) -> None:
@@ -36,6 +48,8 @@ class EASEConfig:
             raise ValueError("l2 must be above 0")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be at least 0 and below 1")
+        if not 0.0 <= self.pair_half_life < math.inf:
+            raise ValueError("pair_half_life must be at least 0 and finite")
 
 
 class EASE(Recommender):
@@ -53,7 +67,10 @@ class EASE(Recommender):
         dtype = np.float64 if items <= _DOUBLE_PRECISION_ITEMS else np.float32
         x = sp.csr_matrix(matrix, dtype=dtype)
         with threadpool_limits(threads, "blas"):
-            gram = np.asarray((x.T @ x).todense(), dtype=dtype)
+            if config.pair_half_life > 0:
+                gram = sequence_gram(x, data.events.last_touched(matrix), config.pair_half_life)
+            else:
+                gram = np.asarray((x.T @ x).todense(), dtype=dtype)
             penalty = config.l2 + config.dropout / (1.0 - config.dropout) * np.diag(gram)
             gram[np.diag_indices(items)] += penalty
             # Symmetric positive definite: a Cholesky inverse is faster and steadier than a general one.
@@ -85,3 +102,30 @@ class EASE(Recommender):
 
     def _restore(self, state: Mapping[str, np.ndarray]) -> None:
         self.weights = state["weights"]
+
+
+def sequence_gram(matrix: sp.csr_matrix, times: np.ndarray, half_life: float) -> np.ndarray:
+    """Σ over users of (x xᵀ) ∘ K, x the user's row of `matrix` and K[a, b] = 0.5 ** (|place of
+    a - place of b| / half_life), an item's place its rank in the user's history ordered by
+    `times` (one per stored entry; items touched at the same moment share the mean of their
+    ranks). K is a Laplacian kernel, positive semidefinite, so this is a Gram matrix as XᵀX
+    is, which it becomes as half_life grows without bound."""
+    items = matrix.shape[1]
+    gram = np.zeros((items, items), dtype=matrix.dtype)
+    reach = half_life * math.log2(1.0 / _SMALLEST_PAIR_WEIGHT)
+    for user in np.flatnonzero(np.diff(matrix.indptr)):
+        start, end = matrix.indptr[user], matrix.indptr[user + 1]
+        order = np.argsort(times[start:end], kind="stable")
+        history, weights = matrix.indices[start:end][order], matrix.data[start:end][order]
+        places = scipy.stats.rankdata(times[start:end][order], method="average")
+        for first in range(0, len(history), _BLOCK_PLACES):
+            rows = slice(first, first + _BLOCK_PLACES)
+            lowest = np.searchsorted(places, places[first] - reach, side="left")
+            highest = np.searchsorted(places, places[rows][-1] + reach, side="right")
+            columns = slice(lowest, highest)
+            apart = np.abs(places[rows, np.newaxis] - places[np.newaxis, columns])
+            # Pairs beyond reach are dropped whichever block they fall in, so the sum stays symmetric.
+            pairs = np.where(apart <= reach, np.power(0.5, apart / half_life), 0.0)
+            pairs *= np.outer(weights[rows], weights[columns])
+            gram[np.ix_(history[rows], history[columns])] += pairs
+    return gram
