@@ -140,9 +140,10 @@ class EventLog:
         items = matrix.shape[1]
         keys = self.user.astype(np.int64) * items + self.item
         order = np.lexsort((self.timestamp, keys))
+        sorted_keys = keys[order]
         newest = np.ones(len(order), dtype=bool)  # the last of each key in (key, time) order
-        newest[:-1] = keys[order][1:] != keys[order][:-1]
-        event_keys, event_times = keys[order][newest], self.timestamp[order][newest]
+        newest[:-1] = sorted_keys[1:] != sorted_keys[:-1]
+        event_keys, event_times = sorted_keys[newest], self.timestamp[order][newest]
         entry_keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * items
         entry_keys += matrix.indices
         found = np.searchsorted(event_keys, entry_keys).clip(max=max(len(event_keys) - 1, 0))
