@@ -28,6 +28,7 @@ from relevo.engine.vocab import Vocabulary
 
 BATCH_USERS = 1024  # users scored at once at most
 BATCH_SCORES = 8_000_000  # and scores held per batch at most (32 MB): small batches stay in cache
+_SAME_WEIGHT = 1e-6  # weights this close are the same (float32 round trips)
 
 
 @dataclass(frozen=True)
@@ -191,10 +192,11 @@ class Recommender(ABC):
 
         def batch(start: int) -> None:
             stop = min(start + step, len(users))
-            left_out = [histories[start:stop]] if exclude_history else []
+            rows = _batch_rows(histories, start, stop)
+            left_out = [rows] if exclude_history else []
             if excluded is not None:
-                left_out.append(excluded[start:stop])
-            best, best_scores = self._top_k(users[start:stop], histories[start:stop], k, left_out, allowed)
+                left_out.append(_batch_rows(excluded, start, stop))
+            best, best_scores = self._top_k(users[start:stop], rows, k, left_out, allowed)
             width = best.shape[1]  # fewer than k when there were fewer candidates
             out_items[start:stop, :width], out_scores[start:stop, :width] = best, best_scores
 
@@ -272,6 +274,11 @@ def cosine_neighbours(vectors: sp.csr_matrix | np.ndarray, item: int, k: int) ->
     return indices[0][keep], scores[0][keep]
 
 
+def _batch_rows(matrix: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
+    """matrix[start:stop], without a copy when that is all of it (one request, one batch)."""
+    return matrix if start == 0 and stop == matrix.shape[0] else matrix[start:stop]
+
+
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """np.unique for the few thousand values of one request, several times faster (NumPy's
     own hashes first, which costs more than it saves on small arrays)."""
@@ -287,14 +294,49 @@ def gather_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     rows = np.asarray(rows)
     if matrix.shape[0] == 0:
         return sp.csr_matrix((len(rows), matrix.shape[1]), dtype=np.float32)
-    safe = np.clip(rows, 0, None)
-    starts = matrix.indptr[safe]
-    lengths = np.where(rows >= 0, matrix.indptr[safe + 1] - starts, 0)
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    positions = np.arange(indptr[-1]) + np.repeat(starts - indptr[:-1], lengths)
+    indptr, positions = _row_positions(matrix, rows)
     data = matrix.data[positions].astype(np.float32, copy=False)
     return sp.csr_matrix((data, matrix.indices[positions], indptr), shape=(len(rows), matrix.shape[1]))
+
+
+def unchanged_rows(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:
+    """For each row of `histories`, whether it is the user's training row as it was (the same
+    entries, in the same order; an empty row for users unknown to the model, -1): False where
+    the user has events since training."""
+    lengths = np.diff(histories.indptr)
+    if training.shape[0] == 0:
+        return lengths == 0
+    indptr, positions = _row_positions(training, users)
+    same = lengths == np.diff(indptr)
+    if not same.any():
+        return same
+    if np.array_equal(histories.indptr, indptr):  # same lengths everywhere: compare entry by entry
+        differs = (histories.indices != training.indices[positions]) | (
+            np.abs(histories.data - training.data[positions]) > _SAME_WEIGHT
+        )
+        same[np.repeat(np.arange(len(users)), lengths)[differs]] = False
+        return same
+    for row in np.flatnonzero(same).tolist():
+        mine = slice(histories.indptr[row], histories.indptr[row + 1])
+        theirs = positions[indptr[row] : indptr[row + 1]]
+        same[row] = np.array_equal(histories.indices[mine], training.indices[theirs]) and bool(
+            np.all(np.abs(histories.data[mine] - training.data[theirs]) <= _SAME_WEIGHT)
+        )
+    return same
+
+
+def _row_positions(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The indptr of matrix[rows] (empty rows where `rows` is -1) and where their entries are in
+    the matrix's data and indices. The indptr is 32-bit when it can be, as scipy's own are:
+    building a matrix on it then costs half as much."""
+    safe = np.maximum(rows, 0)
+    starts = matrix.indptr[safe]
+    lengths = np.where(rows >= 0, matrix.indptr[safe + 1] - starts, 0)
+    total = int(lengths.sum())
+    indptr = np.zeros(len(rows) + 1, dtype=np.int32 if total < 2**31 else np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    positions = np.arange(total) + np.repeat(starts - indptr[:-1], lengths)
+    return indptr, positions
 
 
 def _mask(scores: np.ndarray, matrix: sp.csr_matrix, candidates: np.ndarray | None = None) -> None:

@@ -15,6 +15,7 @@ from relevo.engine.base import (
     gather_rows,
     sparse_arrays,
     sparse_from_arrays,
+    unchanged_rows,
 )
 from relevo.engine.data import TrainingData
 from relevo.engine.topk import top_k
@@ -112,6 +113,8 @@ class Cooccurrence(Recommender):
         """Per user, how often each item was bought with the user's purchases, for items the
         user has not bought yet (sparse: only items bought with something)."""
         bought = self._bought(users, histories)
+        if bought.nnz == 0:  # nothing bought: nothing bought with it (many shoppers only look)
+            return sp.csr_matrix(bought.shape, dtype=np.float32)
         together = sp.csr_matrix(bought @ self.together)
         together.sum_duplicates()
         # Leave out what the user bought: (row, item) pairs as one key each, then one pass.
@@ -126,9 +129,9 @@ class Cooccurrence(Recommender):
         """Who bought what, for these users: their training purchases, plus request-time
         items weighing at least a purchase (`histories` beyond the training rows)."""
         rows = gather_rows(self.bought, users)
-        training = gather_rows(self.history, users)
-        if _same(histories, training):  # nothing since training: the common case, made cheap
+        if unchanged_rows(users, histories, self.history).all():  # nothing since training: the common case
             return rows
+        training = gather_rows(self.history, users)
         recent = (histories - training).tocsr()
         purchase = (recent.data >= self.purchase_weight * (1.0 - _PURCHASE_TOLERANCE)) & (recent.data > 0)
         recent.data = purchase.astype(np.float32)
@@ -166,12 +169,6 @@ class Cooccurrence(Recommender):
         self.touched = state["touched"]
         self._prepare()
         self.purchase_weight = np.float32(state["purchase_weight"])
-
-
-def _same(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
-    return (
-        np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
-    )
 
 
 def _row_max(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from relevo.engine import pruned
 from relevo.engine.ann import ItemIndex
-from relevo.engine.base import BATCH_USERS, Recommender, gather_rows
+from relevo.engine.base import BATCH_USERS, Recommender, unchanged_rows
 
 _building = threading.Lock()
 
@@ -119,20 +119,7 @@ def stale_users(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_ma
     """True for each user whose trained factor no longer describes them: unknown to the model
     (-1), or with a history that differs from their training row (new events since training).
     Rows whose entries are stored in another order count as changed (solved again, harmlessly)."""
-    trained = gather_rows(training, users)
-    lengths = np.diff(histories.indptr)
-    stale = (users < 0) | (lengths != np.diff(trained.indptr))
-    if np.array_equal(histories.indptr, trained.indptr):  # same lengths everywhere: compare entry by entry
-        differs = (histories.indices != trained.indices) | ~np.isclose(histories.data, trained.data, rtol=0, atol=1e-6)
-        stale[np.repeat(np.arange(len(users)), lengths)[differs]] = True
-        return stale
-    for row in np.flatnonzero(~stale):
-        start, stop = histories.indptr[row], histories.indptr[row + 1]
-        first, last = trained.indptr[row], trained.indptr[row + 1]
-        stale[row] = not np.array_equal(histories.indices[start:stop], trained.indices[first:last]) or not np.allclose(
-            histories.data[start:stop], trained.data[first:last], rtol=0, atol=1e-6
-        )
-    return stale
+    return (users < 0) | ~unchanged_rows(users, histories, training)
 
 
 def empty_rows(histories: sp.csr_matrix) -> np.ndarray:

@@ -1,0 +1,54 @@
+"""Taking users' rows out of the training matrix, and telling which histories are still the
+training rows: both worked on raw arrays, so checked here against scipy's own indexing."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from relevo.engine.base import gather_rows, unchanged_rows
+
+TRAINING = sp.csr_matrix(
+    np.array(
+        [
+            [1.0, 0.0, 2.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 3.0, 0.0, 4.0],
+            [5.0, 0.0, 0.0, 0.0],
+        ],
+        dtype=np.float32,
+    )
+)
+
+
+def test_gathered_rows_are_scipys_with_unknown_users_empty() -> None:
+    rows = np.array([2, -1, 0, 2, 1], dtype=np.int32)
+    gathered = gather_rows(TRAINING, rows)
+    expected = TRAINING[np.maximum(rows, 0)].toarray()
+    expected[1] = 0.0
+    assert gathered.dtype == np.float32 and gathered.shape == (5, 4)
+    assert np.array_equal(gathered.toarray(), expected)
+
+
+def test_training_rows_as_they_were_are_unchanged() -> None:
+    users = np.array([0, 1, 2, -1], dtype=np.int32)
+    assert unchanged_rows(users, gather_rows(TRAINING, users), TRAINING).tolist() == [True, True, True, True]
+
+
+def test_a_new_weight_changes_a_row_of_the_same_length() -> None:
+    users = np.array([0, 2, 3], dtype=np.int32)
+    histories = gather_rows(TRAINING, users)
+    histories.data[2] = 3.5  # user 2's first item weighs more since training: same entries, new weight
+    assert unchanged_rows(users, histories, TRAINING).tolist() == [True, False, True]
+
+
+def test_new_items_change_a_row_and_leave_the_others_unchanged() -> None:
+    users = np.array([0, 2, -1, 1], dtype=np.int32)
+    recent = sp.csr_matrix(([1.0, 1.0], ([1, 2], [0, 3])), shape=(4, 4), dtype=np.float32)
+    histories = sp.csr_matrix(gather_rows(TRAINING, users) + recent)
+    assert unchanged_rows(users, histories, TRAINING).tolist() == [True, False, False, True]
+
+
+def test_rounding_of_a_float32_round_trip_is_no_change() -> None:
+    users = np.array([3], dtype=np.int32)
+    histories = gather_rows(TRAINING, users)
+    histories.data += np.float32(1e-7)
+    assert unchanged_rows(users, histories, TRAINING).tolist() == [True]
