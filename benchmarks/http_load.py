@@ -10,7 +10,7 @@ import itertools
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -45,14 +45,15 @@ def build_request(method: str, path: str, host: str, headers: dict[str, str], bo
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _connection(
-    host: str, port: int, requests: "itertools.cycle[bytes]", deadline: float, result: LoadResult
-) -> None:
+async def _connection(host: str, port: int, requests: Iterator[bytes], deadline: float, result: LoadResult) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
+            request = next(requests, None)
+            if request is None:  # every request sent once
+                break
             started = time.perf_counter()
-            writer.write(next(requests))
+            writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
             for line in head.split(b"\r\n"):
@@ -65,22 +66,29 @@ async def _connection(
         writer.close()
 
 
-async def _run(host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float) -> LoadResult:
+async def _run(
+    host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float, cycle: bool
+) -> LoadResult:
     result = LoadResult(seconds=seconds)
-    pool = itertools.cycle(requests)
-    deadline = time.perf_counter() + seconds
+    pool = itertools.cycle(requests) if cycle else iter(requests)
+    started = time.perf_counter()
+    deadline = started + seconds
     await asyncio.gather(*(_connection(host, port, pool, deadline, result) for _ in range(connections)))
+    result.seconds = time.perf_counter() - started  # shorter when the requests ran out
     return result
 
 
-def run_load(host: str, port: int, requests: Sequence[bytes], *, connections: int, seconds: float) -> LoadResult:
-    """Sends the given raw requests (cycled) over `connections` keep-alive connections."""
+def run_load(
+    host: str, port: int, requests: Sequence[bytes], *, connections: int, seconds: float, cycle: bool = True
+) -> LoadResult:
+    """Sends the given raw requests over `connections` keep-alive connections for `seconds`:
+    cycled, or (`cycle` False) each once at most, stopping early when they run out."""
     try:
         import uvloop
 
-        return uvloop.run(_run(host, port, requests, connections, seconds))
+        return uvloop.run(_run(host, port, requests, connections, seconds, cycle))
     except ImportError:
-        return asyncio.run(_run(host, port, requests, connections, seconds))
+        return asyncio.run(_run(host, port, requests, connections, seconds, cycle))
 
 
 def median(values: Sequence[float]) -> float:

@@ -162,9 +162,11 @@ def over_http(
             "recommendations, users asked once": [],
         }
         for repeat in range(repeats):
-            share = len(once) // repeats  # no user of this kind is asked twice
-            for name, chosen in zip(runs, (health, again, once[repeat * share : (repeat + 1) * share]), strict=True):
-                runs[name].append(run_load("127.0.0.1", port, chosen, connections=connections, seconds=seconds))
+            share = len(once) // repeats  # no user of this kind is asked twice: a run ends early if they run out
+            kinds = ((health, True), (again, True), (once[repeat * share : (repeat + 1) * share], False))
+            for name, (chosen, cycle) in zip(runs, kinds, strict=True):
+                result = run_load("127.0.0.1", port, chosen, connections=connections, seconds=seconds, cycle=cycle)
+                runs[name].append(result)
     print(f"HTTP, relevo serve --workers 2, {connections} connections, median of {repeats} x {seconds:.0f} s:")
     health_rate = statistics.median(run.rate for run in runs["GET /health"])
     for name, results in runs.items():
