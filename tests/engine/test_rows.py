@@ -4,7 +4,7 @@ training rows: both worked on raw arrays, so checked here against scipy's own in
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.base import gather_rows, unchanged_rows
+from relevo.engine.rows import gather_rows, unchanged_rows
 
 TRAINING = sp.csr_matrix(
     np.array(

@@ -21,7 +21,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import NotReady
 from relevo.engine.algorithms.factorization import FactorModel
-from relevo.engine.base import gather_rows
+from relevo.engine.rows import gather_rows
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
 from relevo.jobs.runner import Progress

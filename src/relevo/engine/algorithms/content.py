@@ -15,8 +15,9 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
-from relevo.engine.base import Recommender, cosine_neighbours, gather_rows, sparse_arrays, sparse_from_arrays
+from relevo.engine.base import Recommender, cosine_neighbours, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
+from relevo.engine.rows import gather_rows
 from relevo.engine.topk import top_k
 
 _PATH_SEPARATORS = re.compile(r"\s*(?:>|/|\||»|::)\s*")

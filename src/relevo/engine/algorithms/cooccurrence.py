@@ -9,15 +9,9 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.base import (
-    Recommender,
-    candidate_columns,
-    gather_rows,
-    sparse_arrays,
-    sparse_from_arrays,
-    unchanged_rows,
-)
+from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
+from relevo.engine.rows import candidate_columns, gather_rows, unchanged_rows
 from relevo.engine.topk import top_k
 
 # Candidates score in (0.5, 1], the popularity fill below in [0, 0.45]: the gap keeps every

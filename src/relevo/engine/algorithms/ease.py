@@ -23,8 +23,9 @@ import scipy.sparse as sp
 import scipy.stats
 from threadpoolctl import threadpool_limits
 
-from relevo.engine.base import Recommender, sorted_unique
+from relevo.engine.base import Recommender
 from relevo.engine.data import TrainingData
+from relevo.engine.rows import sorted_unique
 from relevo.engine.topk import top_k
 
 # Below this many items the Gram matrix is inverted in double precision; above, single

@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 from relevo.engine import pruned
 from relevo.engine.ann import ItemIndex
-from relevo.engine.base import BATCH_USERS, Recommender, unchanged_rows
+from relevo.engine.base import BATCH_USERS, Recommender
+from relevo.engine.rows import unchanged_rows
 
 _building = threading.Lock()
 

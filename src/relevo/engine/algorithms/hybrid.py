@@ -23,8 +23,9 @@ from relevo.engine.algorithms.cooccurrence import Cooccurrence
 from relevo.engine.algorithms.ease import EASE
 from relevo.engine.algorithms.item_knn import ItemKNN
 from relevo.engine.algorithms.popular import Popular
-from relevo.engine.base import Recommender, config_values, dense_columns, sorted_unique
+from relevo.engine.base import Recommender, config_values
 from relevo.engine.data import TrainingData
+from relevo.engine.rows import dense_columns, sorted_unique
 
 COMPONENTS: dict[str, type[Recommender]] = {
     cls.algorithm: cls for cls in (Popular, Cooccurrence, ItemKNN, Content, ALS, BPR, EASE)

@@ -10,8 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.nearest_neighbours import bm25_weight
 
-from relevo.engine.base import Recommender, dense_columns, sparse_arrays, sparse_from_arrays
+from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
+from relevo.engine.rows import dense_columns
 
 # Similarities are computed for this many items at a time (a sparse block of item × item).
 _BLOCK_ROWS = 2_000

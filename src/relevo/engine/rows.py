@@ -1,0 +1,89 @@
+"""Work on a few rows of sparse matrices, done on the raw arrays: one request's rows are a
+handful of entries, where scipy's indexing costs more in checks and set-up than in the work."""
+
+import numpy as np
+import scipy.sparse as sp
+
+_SAME_WEIGHT = 1e-6  # weights this close are the same (float32 round trips)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique for the few thousand values of one request, several times faster (NumPy's
+    own hashes first, which costs more than it saves on small arrays)."""
+    ordered = np.sort(values)
+    if len(ordered) == 0:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+def gather_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """matrix[rows] as float32, with empty rows where `rows` is -1. Done on the raw arrays: for
+    one request's user that is several times faster than scipy's indexing."""
+    rows = np.asarray(rows)
+    if matrix.shape[0] == 0:
+        return sp.csr_matrix((len(rows), matrix.shape[1]), dtype=np.float32)
+    indptr, positions = _row_positions(matrix, rows)
+    data = matrix.data[positions].astype(np.float32, copy=False)
+    return sp.csr_matrix((data, matrix.indices[positions], indptr), shape=(len(rows), matrix.shape[1]))
+
+
+def unchanged_rows(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:
+    """For each row of `histories`, whether it is the user's training row as it was (the same
+    entries, in the same order; an empty row for users unknown to the model, -1): False where
+    the user has events since training."""
+    lengths = np.diff(histories.indptr)
+    if training.shape[0] == 0:
+        return lengths == 0
+    indptr, positions = _row_positions(training, users)
+    same = lengths == np.diff(indptr)
+    if not same.any():
+        return same
+    if np.array_equal(histories.indptr, indptr):  # same lengths everywhere: compare entry by entry
+        differs = (histories.indices != training.indices[positions]) | (
+            np.abs(histories.data - training.data[positions]) > _SAME_WEIGHT
+        )
+        same[np.repeat(np.arange(len(users)), lengths)[differs]] = False
+        return same
+    for row in np.flatnonzero(same).tolist():
+        mine = slice(histories.indptr[row], histories.indptr[row + 1])
+        theirs = positions[indptr[row] : indptr[row + 1]]
+        same[row] = np.array_equal(histories.indices[mine], training.indices[theirs]) and bool(
+            np.all(np.abs(histories.data[mine] - training.data[theirs]) <= _SAME_WEIGHT)
+        )
+    return same
+
+
+def _row_positions(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The indptr of matrix[rows] (empty rows where `rows` is -1) and where their entries are in
+    the matrix's data and indices. The indptr is 32-bit when it can be, as scipy's own are:
+    building a matrix on it then costs half as much."""
+    safe = np.maximum(rows, 0)
+    starts = matrix.indptr[safe]
+    lengths = np.where(rows >= 0, matrix.indptr[safe + 1] - starts, 0)
+    total = int(lengths.sum())
+    indptr = np.zeros(len(rows) + 1, dtype=np.int32 if total < 2**31 else np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    positions = np.arange(total) + np.repeat(starts - indptr[:-1], lengths)
+    return indptr, positions
+
+
+def candidate_columns(items: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `items` are candidates (a boolean mask) and their columns among the sorted
+    `candidates`."""
+    positions = np.searchsorted(candidates, items)
+    inside = positions < len(candidates)
+    inside[inside] = candidates[positions[inside]] == items[inside]
+    return inside, positions[inside]
+
+
+def dense_columns(matrix: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+    """The `candidates` columns (sorted item indices) of a sparse matrix, dense: cheaper than
+    scipy's column indexing when rows have few entries."""
+    if not matrix.has_canonical_format:  # a duplicate would overwrite, not add up
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    dense = np.zeros((matrix.shape[0], len(candidates)), dtype=np.float32)
+    inside, columns = candidate_columns(matrix.indices, candidates)
+    dense[rows[inside], columns] = matrix.data[inside]
+    return dense
