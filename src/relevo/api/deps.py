@@ -95,13 +95,15 @@ def _bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-async def get_optional_caller(
-    request: Request, settings: SettingsDep, authorization: Annotated[str | None, Depends(_authorization)]
-) -> Caller | None:
+Authorization = Annotated[str | None, Depends(_authorization)]
+
+
+async def get_optional_caller(request: Request, authorization: Authorization) -> Caller | None:
     """The caller a token names. Tokens seen in the last few seconds are not looked up again."""
     token = _bearer_token(authorization)
     if token is None:
         return None
+    settings: Settings = request.app.state.settings
     if not is_api_key(token):
         decode_access_token(token, secret_key=settings.secret_key)  # forged or expired: refused at once
     callers: CallerCache = request.app.state.callers
@@ -173,9 +175,12 @@ async def get_internal_caller(request: Request, settings: SettingsDep, caller: O
 InternalCaller = Annotated[Caller | None, Depends(get_internal_caller)]
 
 
-async def check_reader(request: Request, caller: OptionalCaller) -> None:
+async def check_reader(request: Request, authorization: Authorization) -> None:
     """Recommendation reads are public unless RELEVO_PUBLIC_RECOMMENDATIONS is false; a token,
-    when sent, must be valid either way."""
+    when sent, must be valid either way. (The caller is looked up here rather than through
+    OptionalCaller: every read runs this, and each level of dependencies costs a request
+    time of its own.)"""
+    caller = await get_optional_caller(request, authorization)
     if caller is None and not request.app.state.settings.public_recommendations:
         raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
 

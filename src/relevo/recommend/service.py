@@ -200,9 +200,10 @@ def ranked(snapshot: CatalogSnapshot, ids: list[str], scores: list[float]) -> li
         confidence = 0.5 + 0.5 * (values - low) / (high - low)
     else:
         confidence = np.ones_like(values)
+    shares = np.clip(confidence, 0.0, 1.0).tolist()
     return [
-        Recommendation(snapshot.view(item), float(score), round(float(np.clip(share, 0.0, 1.0)), 4))
-        for item, score, share in zip(ids, values, confidence, strict=True)
+        Recommendation(snapshot.view(item), score, round(share, 4))
+        for item, score, share in zip(ids, values.tolist(), shares, strict=True)
     ]
 
 
