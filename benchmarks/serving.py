@@ -60,14 +60,20 @@ def percentiles(seconds: list[float]) -> str:
     return f"p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
 
 
-def latencies(action: Callable[[str], object], users: list[str]) -> list[float]:
+def latencies(actions: dict[str, Callable[[str], object]], users: list[str], block: int = 20) -> dict[str, list[float]]:
+    """Each action's seconds per user. The actions take turns, `block` users at a time, so a
+    host that speeds up or slows down during the run does so for all of them alike (blocks, not
+    single users, so one action's data does not evict another's from the cache at every call)."""
     for user in users[:50]:  # warm caches (catalog masks, BLAS) first
-        action(user)
-    timings = []
-    for user in users:
-        started = time.perf_counter()
-        action(user)
-        timings.append(time.perf_counter() - started)
+        for action in actions.values():
+            action(user)
+    timings: dict[str, list[float]] = {name: [] for name in actions}
+    for start in range(0, len(users), block):
+        for name, action in actions.items():
+            for user in users[start : start + block]:
+                started = time.perf_counter()
+                action(user)
+                timings[name].append(time.perf_counter() - started)
     return timings
 
 
@@ -135,7 +141,7 @@ def in_process(database: Database, settings: Settings, users: list[str]) -> None
         "full pipeline, ranking anew": lambda user: pipeline(user, anew),
         "full pipeline, lists ranked ahead": pipeline,
     }
-    timings = {name: latencies(action, users) for name, action in runs.items()}
+    timings = latencies(runs, users)
     baseline = statistics.median(timings["baseline: exact 64-factor scan"])
     print(f"in-process latency, one user at a time, {len(users):,} users (10% unknown to the model):")
     for name, seconds in timings.items():
