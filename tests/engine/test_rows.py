@@ -1,10 +1,11 @@
-"""Taking users' rows out of the training matrix, and telling which histories are still the
-training rows: both worked on raw arrays, so checked here against scipy's own indexing."""
+"""Taking users' rows out of the training matrix, telling which histories are still the
+training rows, and a sparse matrix's candidate columns made dense: all worked on raw arrays, so
+checked here against scipy's own indexing."""
 
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.rows import gather_rows, unchanged_rows
+from relevo.engine.rows import dense_columns, gather_rows, unchanged_rows
 
 TRAINING = sp.csr_matrix(
     np.array(
@@ -52,3 +53,14 @@ def test_rounding_of_a_float32_round_trip_is_no_change() -> None:
     histories = gather_rows(TRAINING, users)
     histories.data += np.float32(1e-7)
     assert unchanged_rows(users, histories, TRAINING).tolist() == [True]
+
+
+def test_dense_columns_sum_duplicates_in_unsorted_rows() -> None:
+    # Row 0 holds column 3 twice and its columns out of order, as a raw product may leave them.
+    data = np.array([1.0, 2.0, 0.5, 4.0, 3.0], dtype=np.float32)
+    indices = np.array([3, 0, 3, 2, 1], dtype=np.int32)
+    matrix = sp.csr_matrix((data, indices, np.array([0, 3, 3, 5])), shape=(3, 4))
+    candidates = np.array([0, 1, 3], dtype=np.int32)
+    dense = dense_columns(matrix, candidates)
+    assert dense.dtype == np.float32
+    assert dense.tolist() == [[2.0, 0.0, 1.5], [0.0, 0.0, 0.0], [0.0, 3.0, 0.0]]

@@ -78,12 +78,11 @@ def candidate_columns(items: np.ndarray, candidates: np.ndarray) -> tuple[np.nda
 
 def dense_columns(matrix: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
     """The `candidates` columns (sorted item indices) of a sparse matrix, dense: cheaper than
-    scipy's column indexing when rows have few entries."""
-    if not matrix.has_canonical_format:  # a duplicate would overwrite, not add up
-        matrix = matrix.copy()
-        matrix.sum_duplicates()
+    scipy's column indexing when rows have few entries. Entries are summed into place, so
+    duplicates add up and unsorted rows (as scipy's products leave them) need no sorting."""
+    width = len(candidates)
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    dense = np.zeros((matrix.shape[0], len(candidates)), dtype=np.float32)
     inside, columns = candidate_columns(matrix.indices, candidates)
-    dense[rows[inside], columns] = matrix.data[inside]
-    return dense
+    cells = rows[inside] * width + columns
+    dense = np.bincount(cells, weights=matrix.data[inside], minlength=matrix.shape[0] * width)
+    return dense.reshape(matrix.shape[0], width).astype(np.float32)

@@ -109,8 +109,7 @@ class Cooccurrence(Recommender):
         bought = self._bought(users, histories)
         if bought.nnz == 0:  # nothing bought: nothing bought with it (many shoppers only look)
             return sp.csr_matrix(bought.shape, dtype=np.float32)
-        together = sp.csr_matrix(bought @ self.together)
-        together.sum_duplicates()
+        together = bought @ self.together  # scipy's product: no duplicates, rows maybe unsorted
         # Leave out what the user bought: (row, item) pairs as one key each, then one pass.
         width = together.shape[1]
         bought_keys = np.repeat(np.arange(bought.shape[0]), np.diff(bought.indptr)) * width + bought.indices
