@@ -3,8 +3,9 @@ configuration, and its fallbacks."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from relevo.engine.algorithms.hybrid import DEFAULT_WEIGHTS, Hybrid, HybridConfig
+from relevo.engine.algorithms.hybrid import DEFAULT_WEIGHTS, Hybrid, HybridConfig, _best_entries
 from tests.engine.contract import RecommenderContract
 from tests.engine.shop_data import small_shop
 
@@ -91,6 +92,16 @@ def test_candidates_respect_a_narrow_filter() -> None:
     allowed[-40:] = True  # items the candidates would not reach unfiltered
     ids, _ = model.recommend(data.users.ids[0], 10, allowed=allowed).for_user()
     assert len(ids) == 10 and set(ids) <= set(data.items.ids[allowed].tolist())
+
+
+def test_a_filter_leaves_items_out_before_the_best_neighbours_are_taken() -> None:
+    # Row 0's best entries are items 0 and 1; with those filtered out, its best are 3 and 4.
+    found = sp.csr_matrix(np.array([[9.0, 8.0, 1.0, 5.0, 4.0], [0.0, 0.0, 2.0, 0.0, 3.0]], dtype=np.float32))
+    allowed = np.array([False, False, True, True, True])
+    rows, columns = _best_entries(found, 2, allowed)
+    assert sorted(zip(rows.tolist(), columns.tolist(), strict=True)) == [(0, 3), (0, 4), (1, 2), (1, 4)]
+    rows, columns = _best_entries(found, 2, None)
+    assert sorted(zip(rows.tolist(), columns.tolist(), strict=True)) == [(0, 0), (0, 1), (1, 2), (1, 4)]
 
 
 def test_reweighting_a_fitted_hybrid_matches_fitting_with_those_weights() -> None:

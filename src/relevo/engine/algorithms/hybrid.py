@@ -3,7 +3,8 @@ their scores blended. Each component's scores are scaled per user to at most 1 i
 value, then summed with the component's weight.
 
 On a large catalog it scores only candidates: the neighbours of the user's items (item-kNN),
-what was bought with the user's purchases (co-purchase) and the most popular allowed items;
+what was bought with the user's purchases (co-purchase) and the most popular items, all
+among the allowed ones;
 below `exhaustive_items` every item is scored. It falls back by itself: a user with no
 history gets what every component says of nobody in particular (popularity, the average
 user), which the filters place in context; a product the models never saw is placed by the
@@ -50,7 +51,10 @@ class HybridConfig:
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Blend weights, over DEFAULT_WEIGHTS; 0 leaves a component out.
     weights: dict[str, float] = field(default_factory=dict)
-    candidates: int = 300  # popular items added to every user's candidates
+    # Each user's candidates: this many popular items (more for a long history), and this many
+    # of the best each neighbourhood model finds. Measured on the demo shop's held-out events,
+    # 100 ranks as well as 300 (NDCG@10 0.0857 against 0.0854) in two thirds of the time.
+    candidates: int = 100
     exhaustive_items: int = 20_000  # catalogs up to this size are scored whole
 
     def __post_init__(self) -> None:
@@ -166,7 +170,7 @@ class Hybrid(Recommender):
         rows = [np.repeat(np.arange(histories.shape[0]), wanted)]
         columns = [np.concatenate([popular[:count] for count in wanted.tolist()])]
         for matrix in found:
-            best_rows, best_columns = _best_entries(matrix, self.config.candidates)
+            best_rows, best_columns = _best_entries(matrix, self.config.candidates, allowed)
             rows.append(best_rows)
             columns.append(best_columns)
         return np.concatenate(rows), np.concatenate(columns)
@@ -236,18 +240,24 @@ class Hybrid(Recommender):
         self._prepare()
 
 
-def _best_entries(matrix: sp.csr_matrix, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of each row's `count` largest entries (all of a row with fewer)."""
-    lengths = np.diff(matrix.indptr)
-    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
+def _best_entries(matrix: sp.csr_matrix, count: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each row's `count` largest entries in `allowed` columns (all of a row
+    with fewer): a filter leaves out items before the best are taken, not after."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    columns, values = matrix.indices, matrix.data
+    if allowed is not None:
+        kept = allowed[columns]
+        rows, columns, values = rows[kept], columns[kept], values[kept]
+    lengths = np.bincount(rows, minlength=matrix.shape[0])
     if lengths.max(initial=0) <= count:
-        return rows, matrix.indices
-    keep = np.ones(matrix.nnz, dtype=bool)
+        return rows, columns
+    starts = np.cumsum(lengths) - lengths
+    keep = np.ones(len(rows), dtype=bool)
     for row in np.flatnonzero(lengths > count).tolist():
-        start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+        start, stop = starts[row], starts[row] + lengths[row]
         keep[start:stop] = False
-        keep[start + np.argpartition(-matrix.data[start:stop], count - 1)[:count]] = True
-    return rows[keep], matrix.indices[keep]
+        keep[start + np.argpartition(-values[start:stop], count - 1)[:count]] = True
+    return rows[keep], columns[keep]
 
 
 def _scaled(scores: np.ndarray, own: np.ndarray | None) -> np.ndarray:
