@@ -1,18 +1,18 @@
 """Picking each row's k highest scores: the last stage of every recommendation.
 
 For many wide rows (a batch over a large catalog) a full partition of every row costs far more
-than computing the scores. `top_k` then narrows first: the columns are dealt into strided blocks (column c into
-block c mod B), each block's maximum is taken (one fast pass over memory), and the k blocks
-with the highest maxima hold the row's k highest scores — any other block's maximum, and so
-everything in it, is beaten by at least k scores. Only those k blocks are then ranked exactly.
-A few thousand scores (one request's candidates) are partitioned at once: narrowing costs more
-steps than it saves there.
+than computing the scores. `top_k` then narrows first: the columns are dealt into strided
+blocks (column c into block c mod B), each block's maximum is taken (one fast pass over
+memory), and the k blocks with the highest maxima hold the row's k highest scores — any other
+block's maximum, and so everything in it, is beaten by at least k scores. Only those k blocks
+are then ranked exactly. A few thousand scores (one request's candidates) are partitioned at
+once: narrowing costs more steps than it saves there.
 """
 
 import numpy as np
 
 _NARROW_FIRST = 4  # rows are narrowed first when blocks hold at least this many columns
-_NARROW_SCORES = 65_536  # and there are at least this many scores in all (measured: below, a partition is faster)
+_NARROW_SCORES = 65_536  # and there are at least this many scores (below, a partition is faster)
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
