@@ -19,6 +19,8 @@ import faiss
 import numpy as np
 import scipy.sparse as sp
 
+from relevo.engine.rows import entry_rows
+
 LINKS = 12  # neighbours per item: on the batch benchmark, 12 find as much as 16 at a given speed
 BUILD_DEPTH = 100  # candidates kept while building
 MAX_OVERFETCH = 512  # items asked for beyond k, for rows with many exclusions; longer rows go exact
@@ -73,7 +75,7 @@ class ItemIndex:
             best[rows], best_scores[rows] = _first_k(items, scores, k)
         available = np.full(len(vectors), self.items if allowed is None else int(allowed.sum()))
         if excluded is not None:  # each row's excluded items that would otherwise qualify
-            rows = np.repeat(np.arange(len(vectors)), np.diff(excluded.indptr))
+            rows = entry_rows(excluded)
             if allowed is not None:
                 rows = rows[allowed[excluded.indices]]
             available -= np.bincount(rows, minlength=len(vectors))

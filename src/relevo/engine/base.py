@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import candidate_columns, gather_rows
+from relevo.engine.rows import candidate_columns, entry_rows, gather_rows
 from relevo.engine.topk import top_k
 from relevo.engine.vocab import Vocabulary
 
@@ -282,7 +282,7 @@ def _batch_rows(matrix: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
 def _mask(scores: np.ndarray, matrix: sp.csr_matrix, candidates: np.ndarray | None = None) -> None:
     """Sets to -inf the scores where `matrix` (rows × items) has entries, row by row; with
     `candidates`, the scores' columns are those items."""
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    rows = entry_rows(matrix)
     if candidates is None:
         scores[rows, matrix.indices] = -np.inf
         return

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from relevo.engine.rows import entry_rows
 from relevo.engine.vocab import Vocabulary
 
 _SECONDS_PER_DAY = 86_400.0
@@ -144,7 +145,7 @@ class EventLog:
         newest = np.ones(len(order), dtype=bool)  # the last of each key in (key, time) order
         newest[:-1] = sorted_keys[1:] != sorted_keys[:-1]
         event_keys, event_times = sorted_keys[newest], self.timestamp[order][newest]
-        entry_keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * items
+        entry_keys = entry_rows(matrix).astype(np.int64) * items
         entry_keys += matrix.indices
         found = np.searchsorted(event_keys, entry_keys).clip(max=max(len(event_keys) - 1, 0))
         if len(entry_keys) and (not len(event_keys) or not np.array_equal(event_keys[found], entry_keys)):

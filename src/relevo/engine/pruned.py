@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from relevo.engine.base import BATCH_SCORES
+from relevo.engine.rows import entry_rows
 from relevo.engine.topk import top_k
 
 FIRST = 1024  # the longest items every user is scored against first
@@ -79,7 +80,7 @@ class LengthOrderedItems:
         """Each row's top k among the `width` longest items (positions in length order)."""
         scores = vectors @ self.vectors[:width].T
         for matrix in excluded:
-            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+            rows = entry_rows(matrix)
             columns = self.position[matrix.indices]
             inside = columns < width
             scores[rows[inside], columns[inside]] = -np.inf

@@ -7,6 +7,11 @@ import scipy.sparse as sp
 _SAME_WEIGHT = 1e-6  # weights this close are the same (float32 round trips)
 
 
+def entry_rows(matrix: sp.csr_matrix) -> np.ndarray:
+    """The row of each stored entry, in storage order."""
+    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+
+
 def sorted_unique(values: np.ndarray) -> np.ndarray:
     """np.unique for the few thousand values of one request, several times faster (NumPy's
     own hashes first, which costs more than it saves on small arrays)."""
@@ -42,7 +47,7 @@ def unchanged_rows(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr
         differs = (histories.indices != training.indices[positions]) | (
             np.abs(histories.data - training.data[positions]) > _SAME_WEIGHT
         )
-        same[np.repeat(np.arange(len(users)), lengths)[differs]] = False
+        same[entry_rows(histories)[differs]] = False
         return same
     for row in np.flatnonzero(same).tolist():
         mine = slice(histories.indptr[row], histories.indptr[row + 1])
@@ -81,7 +86,7 @@ def dense_columns(matrix: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
     scipy's column indexing when rows have few entries. Entries are summed into place, so
     duplicates add up and unsorted rows (as scipy's products leave them) need no sorting."""
     width = len(candidates)
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    rows = entry_rows(matrix)
     inside, columns = candidate_columns(matrix.indices, candidates)
     cells = rows[inside] * width + columns
     dense = np.bincount(cells, weights=matrix.data[inside], minlength=matrix.shape[0] * width)

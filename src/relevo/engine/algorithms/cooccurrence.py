@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import candidate_columns, gather_rows, unchanged_rows
+from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, unchanged_rows
 from relevo.engine.topk import top_k
 
 # Candidates score in (0.5, 1], the popularity fill below in [0, 0.45]: the gap keeps every
@@ -91,7 +91,7 @@ class Cooccurrence(Recommender):
         if together.nnz == 0:
             return scores
         lengths = np.diff(together.indptr)
-        rows = np.repeat(np.arange(together.shape[0]), lengths)
+        rows = entry_rows(together)
         counts, buyers = together.data.astype(np.float64), self.buyers[together.indices].astype(np.float64)
         if self.config.rank_by == "popularity":
             order = buyers + counts / (np.repeat(_row_max(counts, together.indptr), lengths) + 1.0)
@@ -112,8 +112,8 @@ class Cooccurrence(Recommender):
         together = bought @ self.together  # scipy's product: no duplicates, rows maybe unsorted
         # Leave out what the user bought: (row, item) pairs as one key each, then one pass.
         width = together.shape[1]
-        bought_keys = np.repeat(np.arange(bought.shape[0]), np.diff(bought.indptr)) * width + bought.indices
-        keys = np.repeat(np.arange(together.shape[0]), np.diff(together.indptr)) * width + together.indices
+        bought_keys = entry_rows(bought) * width + bought.indices
+        keys = entry_rows(together) * width + together.indices
         # A sorted search, not np.isin: for a request's few keys its set-up costs more than the search.
         together.data[candidate_columns(keys, np.sort(bought_keys))[0]] = 0
         together.eliminate_zeros()

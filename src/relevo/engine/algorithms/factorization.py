@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from relevo.engine import pruned
 from relevo.engine.ann import ItemIndex
 from relevo.engine.base import BATCH_USERS, Recommender
-from relevo.engine.rows import unchanged_rows
+from relevo.engine.rows import entry_rows, unchanged_rows
 
 _building = threading.Lock()
 
@@ -157,7 +157,7 @@ class BM25:
         weighted = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
         lengths = np.asarray(weighted.sum(axis=1)).ravel()
         norm = (1.0 - self.b) + self.b * lengths / self.average_length
-        row_of = np.repeat(np.arange(weighted.shape[0]), np.diff(weighted.indptr))
+        row_of = entry_rows(weighted)
         data = weighted.data
         weighted.data = (data * (self.k1 + 1.0) / (self.k1 * norm[row_of] + data) * self.idf[weighted.indices]).astype(
             np.float32

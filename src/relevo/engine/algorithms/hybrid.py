@@ -26,7 +26,7 @@ from relevo.engine.algorithms.item_knn import ItemKNN
 from relevo.engine.algorithms.popular import Popular
 from relevo.engine.base import Recommender, config_values
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import dense_columns, sorted_unique
+from relevo.engine.rows import dense_columns, entry_rows, sorted_unique
 
 COMPONENTS: dict[str, type[Recommender]] = {
     cls.algorithm: cls for cls in (Popular, Cooccurrence, ItemKNN, Content, ALS, BPR, EASE)
@@ -243,7 +243,7 @@ class Hybrid(Recommender):
 def _best_entries(matrix: sp.csr_matrix, count: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(row, column) of each row's `count` largest entries in `allowed` columns (all of a row
     with fewer): a filter leaves out items before the best are taken, not after."""
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    rows = entry_rows(matrix)
     columns, values = matrix.indices, matrix.data
     if allowed is not None:
         kept = allowed[columns]

@@ -12,7 +12,7 @@ from implicit.nearest_neighbours import bm25_weight
 
 from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import dense_columns
+from relevo.engine.rows import dense_columns, entry_rows
 
 # Similarities are computed for this many items at a time (a sparse block of item × item).
 _BLOCK_ROWS = 2_000
@@ -81,7 +81,7 @@ def _shrunk_cosine_neighbours(vectors: sp.csr_matrix, neighbours: int, shrink: f
     rows, columns, values = [], [], []
     for start in range(0, count if neighbours else 0, _BLOCK_ROWS):
         block = (vectors[start : start + _BLOCK_ROWS] @ transposed).tocsr()
-        row = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr)) + start
+        row = entry_rows(block) + start
         column = block.indices
         similarity = block.data / (norms[row] * norms[column] + shrink + 1e-12)
         keep = (column != row) & (similarity > 0)  # not its own neighbour
