@@ -98,3 +98,11 @@ def test_recommendation_reads_can_require_a_token(client: TestClient, settings: 
             re.sub(r"\{[^}]+\}", "1", path), params={"user_id": "1", "product_id": "1", "category": "x"}
         )
         assert response.status_code == 401, f"{path}: {response.status_code}"
+
+
+def test_every_route_that_reads_a_token_documents_the_same_authorization_header(app: FastAPI) -> None:
+    schema = app.openapi()
+    assert list(schema["components"]["securitySchemes"]) == ["APIKeyHeader"]
+    assert schema["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "Authorization"
+    for method, path in READS:
+        assert schema["paths"][path][method.lower()]["security"] == [{"APIKeyHeader": []}], path

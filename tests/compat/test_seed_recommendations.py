@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from relevo.catalog.models import Product
+from relevo.compat.smartcommerce import SeedRecommendations
 from relevo.core.config import Settings
 from tests.conftest import CLIENT_SECRET
 from tests.errors import assert_error, assert_error_mentioning
@@ -28,6 +29,7 @@ def test_seed_001_recommendations_have_the_seed_shape(client: TestClient, shop: 
     answer = get(client, f"/api/recommendations/{user}/", count=7)
 
     assert set(answer) == {"user_id", "recommendations", "count"}
+    SeedRecommendations.model_validate(answer, strict=True)  # the documented response model
     assert answer["user_id"] == user and answer["count"] == 7 == len(answer["recommendations"])
     for item in answer["recommendations"]:
         assert set(item) == SEED_001_ITEM

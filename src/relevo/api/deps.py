@@ -25,11 +25,9 @@ from relevo.jobs.executor import Executor
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TRANSACTION_ENDINGS = 40  # threads that may commit or roll back at once, apart from the pool
-_authorization = APIKeyHeader(
-    name="Authorization",
-    auto_error=False,
-    description="`Bearer <token>` or `Token <token>`, where the token is a JWT from /login or an API key",
-)
+_AUTHORIZATION = "Authorization"
+_AUTHORIZATION_DOC = "`Bearer <token>` or `Token <token>`, where the token is a JWT from /login or an API key"
+_authorization = APIKeyHeader(name=_AUTHORIZATION, auto_error=False, description=_AUTHORIZATION_DOC)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -175,14 +173,18 @@ async def get_internal_caller(request: Request, settings: SettingsDep, caller: O
 InternalCaller = Annotated[Caller | None, Depends(get_internal_caller)]
 
 
-async def check_reader(request: Request, authorization: Authorization) -> None:
+class _ReadAccess(APIKeyHeader):
     """Recommendation reads are public unless RELEVO_PUBLIC_RECOMMENDATIONS is false; a token,
-    when sent, must be valid either way. (The caller is looked up here rather than through
-    OptionalCaller: every read runs this, and each level of dependencies costs a request
-    time of its own.)"""
-    caller = await get_optional_caller(request, authorization)
-    if caller is None and not request.app.state.settings.public_recommendations:
-        raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
+    when sent, must be valid either way. The check and the Authorization header it reads are
+    one dependency (documented as the same header as everywhere else): every read runs it, and
+    each level of dependencies costs a request time of its own."""
+
+    async def __call__(self, request: Request) -> None:
+        caller = await get_optional_caller(request, request.headers.get(_AUTHORIZATION))
+        if caller is None and not request.app.state.settings.public_recommendations:
+            raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
 
 
-Reader = Depends(check_reader)
+Reader = Depends(
+    _ReadAccess(name=_AUTHORIZATION, auto_error=False, description=_AUTHORIZATION_DOC, scheme_name="APIKeyHeader")
+)

@@ -3,7 +3,8 @@ training and model metrics."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, status
+import orjson
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from relevo.api.deps import (
@@ -70,6 +71,59 @@ class StreamingEventProcessed(BaseModel):
     stored: bool
 
 
+def as_seed_id(value: str) -> int | str:
+    """Seed 001 shows integer ids: ids that are plain integers go back as integers."""
+    return int(value) if value.isdigit() and str(int(value)) == value else value
+
+
+class SeedRecommendation(BaseModel):
+    product_id: int | str
+    product_name: str | None
+    category: str | None
+    price: float | None
+    confidence_score: float
+    algorithm: str
+
+
+class SeedRecommendations(BaseModel):
+    user_id: int | str
+    recommendations: list[SeedRecommendation]
+    count: int
+
+
+@router.get("/recommendations/{user_id}/", response_model=SeedRecommendations, dependencies=[Reader])
+async def personalized_recommendations(
+    request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
+) -> Response:
+    served = await served_model(request)
+    snapshot = await catalog_snapshot(request)
+    await recent_events(request, served)
+    result = recommend_service.recommend_for_user(
+        served=served,
+        serving=request.app.state.serving,
+        snapshot=snapshot,
+        user_id=user_id,
+        count=count,
+        filters=Filters(),
+    )
+    algorithm = "hybrid_ensemble" if served.algorithm == "hybrid" else served.algorithm
+    items = [
+        {
+            "product_id": as_seed_id(item.product.product_id),
+            "product_name": item.product.name,
+            "category": item.product.category,
+            "price": None if item.product.price is None else float(item.product.price),
+            "confidence_score": item.confidence,
+            "algorithm": algorithm,
+        }
+        for item in result.items
+    ]
+    # The busiest route: written out directly (the shape is SeedRecommendations, as documented),
+    # not built as models for FastAPI to check and serialise again.
+    answer = {"user_id": as_seed_id(user_id), "recommendations": items, "count": len(items)}
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
 @router.post("/interaction/", response_model=InteractionRecorded, status_code=status.HTTP_201_CREATED)
 async def record_interaction(
     body: InteractionIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
@@ -114,26 +168,6 @@ router.add_api_route(
 )
 
 
-def as_seed_id(value: str) -> int | str:
-    """Seed 001 shows integer ids: ids that are plain integers go back as integers."""
-    return int(value) if value.isdigit() and str(int(value)) == value else value
-
-
-class SeedRecommendation(BaseModel):
-    product_id: int | str
-    product_name: str | None
-    category: str | None
-    price: float | None
-    confidence_score: float
-    algorithm: str
-
-
-class SeedRecommendations(BaseModel):
-    user_id: int | str
-    recommendations: list[SeedRecommendation]
-    count: int
-
-
 class EnhancedTrainConfig(BaseModel):
     embedding_dim: int | None = Field(default=None, ge=2, le=1024)
     learning_rate: float | None = Field(default=None, gt=0, le=1)
@@ -144,36 +178,6 @@ class EnhancedTrainRequest(BaseModel):
     dataset_ids: list[int] = Field(default_factory=list)
     config: EnhancedTrainConfig = Field(default_factory=EnhancedTrainConfig)
     algorithm: str = "hybrid"
-
-
-@router.get("/recommendations/{user_id}/", response_model=SeedRecommendations, dependencies=[Reader])
-async def personalized_recommendations(
-    request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
-) -> SeedRecommendations:
-    served = await served_model(request)
-    snapshot = await catalog_snapshot(request)
-    await recent_events(request, served)
-    result = recommend_service.recommend_for_user(
-        served=served,
-        serving=request.app.state.serving,
-        snapshot=snapshot,
-        user_id=user_id,
-        count=count,
-        filters=Filters(),
-    )
-    algorithm = "hybrid_ensemble" if served.algorithm == "hybrid" else served.algorithm
-    items = [
-        SeedRecommendation(
-            product_id=as_seed_id(item.product.product_id),
-            product_name=item.product.name,
-            category=item.product.category,
-            price=None if item.product.price is None else float(item.product.price),
-            confidence_score=item.confidence,
-            algorithm=algorithm,
-        )
-        for item in result.items
-    ]
-    return SeedRecommendations(user_id=as_seed_id(user_id), recommendations=items, count=len(items))
 
 
 @router.post("/enhanced-train/", response_model=TrainingStarted, status_code=status.HTTP_202_ACCEPTED)

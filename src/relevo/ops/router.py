@@ -13,7 +13,8 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/health", response_model=Health)
 @router.get("/health/", response_model=Health, include_in_schema=False)
-def health() -> Health:
+async def health() -> Health:
+    # No I/O: answered on the event loop, without a hand-over to the thread pool.
     return service.health()
 
 

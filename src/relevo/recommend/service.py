@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from relevo.core.db import Database, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.engine.base import Recommender
 from relevo.engine.data import EventWeights
+from relevo.engine.rows import candidate_columns
 from relevo.engine.topk import top_k
 from relevo.events import service as events_service
 from relevo.recommend.answers import Answers
@@ -24,8 +26,7 @@ _WEIGHTS = EventWeights()  # the weights training uses, for events since the mod
 _BOUGHT = frozenset({"purchase", "rating"})
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):  # a named tuple for the same reason as ProductView
     product: ProductView
     score: float
     confidence: float  # 0..1, the best item of the list near 1
@@ -161,7 +162,8 @@ def ranked_ahead(
         bought = served.bought
         left_out = np.concatenate([left_out, bought.indices[bought.indptr[row] : bought.indptr[row + 1]]])
     if len(left_out):
-        keep &= ~np.isin(items, left_out)
+        # A sorted search, not np.isin: for a list's hundred items its set-up costs more than the search.
+        keep &= ~candidate_columns(items, np.sort(left_out))[0]
     chosen = np.flatnonzero(keep)[:count]
     # A short list is the answer only when the list ranked every item.
     if len(chosen) < count and len(items) < len(served.recommender.items):
