@@ -156,11 +156,11 @@ def ranked_ahead(
     if served.precomputed is None or row < 0:
         return None
     items, scores = served.precomputed[0][row], served.precomputed[1][row]
-    keep = (items >= 0) & allowed[np.clip(items, 0, None)]
-    left_out = served.recommender.items.indices(list(exclude)) if exclude else np.zeros(0, dtype=np.int32)
-    if exclude_bought:
-        bought = served.bought
-        left_out = np.concatenate([left_out, bought.indices[bought.indptr[row] : bought.indptr[row + 1]]])
+    keep = (items >= 0) & allowed[items]  # padding (-1) reads the last item's flag, then is dropped
+    bought = served.bought
+    left_out = bought.indices[bought.indptr[row] : bought.indptr[row + 1]] if exclude_bought else bought.indices[:0]
+    if exclude:
+        left_out = np.concatenate([left_out, served.recommender.items.indices(list(exclude))])
     if len(left_out):
         # A sorted search, not np.isin: for a list's hundred items its set-up costs more than the search.
         keep &= ~candidate_columns(items, np.sort(left_out))[0]
@@ -191,21 +191,22 @@ def bought_before(served: ServedModel, user_id: str) -> set[str]:
 
 
 def ranked(snapshot: CatalogSnapshot, ids: list[str], scores: list[float]) -> list[Recommendation]:
-    """Items with their details and a confidence: the score relative to the best one's."""
+    """Items with their details and a confidence: the score relative to the best one's. (Plain
+    Python: for a list's few items numpy's calls cost more than the arithmetic.)"""
     if not ids:
         return []
-    values = np.asarray(scores, dtype=np.float64)
-    low, high = float(values.min()), float(values.max())
+    values = [float(score) for score in scores]
+    low, high = min(values), max(values)
     if high > 0 and low >= 0:
-        confidence = values / high
+        confidences = [value / high for value in values]
     elif high > low:
-        confidence = 0.5 + 0.5 * (values - low) / (high - low)
+        confidences = [0.5 + 0.5 * (value - low) / (high - low) for value in values]
     else:
-        confidence = np.ones_like(values)
-    shares = np.clip(confidence, 0.0, 1.0).tolist()
+        confidences = [1.0] * len(values)
+    view = snapshot.view
     return [
-        Recommendation(snapshot.view(item), score, round(share, 4))
-        for item, score, share in zip(ids, values.tolist(), shares, strict=True)
+        Recommendation(view(item), value, round(min(max(confidence, 0.0), 1.0), 4))
+        for item, value, confidence in zip(ids, values, confidences, strict=True)
     ]
 
 
