@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from relevo.accounts.models import Account
@@ -46,3 +46,7 @@ class Product(Base):
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # One more with every change to the row: serving sums it over the catalog (with the count
+    # of products) and reads the catalog again only when that moved. Unlike a newest timestamp,
+    # the sum moves for every committed change, whatever order transactions commit in.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0", onupdate=literal_column("revision + 1"))

@@ -122,7 +122,9 @@ def get_by_external_id(*, session: Session, external_id: str) -> Product | None:
 def count_views(*, session: Session, product_id: int) -> Product:
     """Adds one to a product's view count (atomically, under concurrent viewers)."""
     product = get_product_or_raise(session=session, product_id=product_id)
-    session.execute(update(Product).where(Product.id == product_id).values(views_count=Product.views_count + 1))
+    # A view is not a change serving shows: the revision stays.
+    counted = {"views_count": Product.views_count + 1, "revision": Product.revision}
+    session.execute(update(Product).where(Product.id == product_id).values(counted))
     session.refresh(product, ["views_count"])
     return product
 
@@ -291,6 +293,13 @@ def serving_items(*, session: Session) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in session.execute(query)]
 
 
+def catalog_revision(*, session: Session) -> tuple[int, int]:
+    """How many products there are and the sum of their revisions: it changes with every
+    committed change to a product (products are never removed, only marked deleted)."""
+    count, revisions = session.execute(select(func.count(), func.coalesce(func.sum(Product.revision), 0))).one()
+    return int(count), int(revisions)
+
+
 def category_condition(category: str) -> Any:
     """Products in the category or below it in the tree ("Home" covers "Home > Kitchen")."""
     wanted = category.strip()
@@ -326,6 +335,12 @@ def upsert_rows(*, session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
         ).on_conflict_do_update(
             index_elements=["external_id"],
             # Listed again, a deleted product comes back.
-            set_={**kept, "attributes": merged, "updated_at": insert.excluded.updated_at, "deleted_at": None},
+            set_={
+                **kept,
+                "attributes": merged,
+                "updated_at": insert.excluded.updated_at,
+                "deleted_at": None,
+                "revision": table.c.revision + 1,
+            },
         )
         return session.execute(statement).rowcount

@@ -106,6 +106,7 @@ class CatalogView:
         self._database = database
         self._refresh_seconds = refresh_seconds
         self._snapshot: CatalogSnapshot | None = None
+        self._revision: tuple[int, int] | None = None  # the catalog's, when the snapshot was read
         self._taken = -np.inf
         self._lock = threading.Lock()
         self._model_masks: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -115,15 +116,22 @@ class CatalogView:
         return time.monotonic() - self._taken >= self._refresh_seconds
 
     def snapshot(self) -> CatalogSnapshot:
-        """The current snapshot, taking a new one when it is due (blocks: call from a thread)."""
+        """The current snapshot; when one is due, the catalog is read again only if it changed
+        since (its revision moved), so a large, quiet catalog costs one small query per
+        refresh, and answers kept for this snapshot stay valid. Blocks: call from a thread."""
         if self._snapshot is None or self.needs_refresh():
             with self._lock:
                 if self._snapshot is None or self.needs_refresh():
                     with self._database.session(write=False) as session:
-                        rows = catalog_service.serving_items(session=session)
-                    self._snapshot, self._taken = CatalogSnapshot(rows), time.monotonic()
-                    self._model_masks.clear()
-                    self._alignments.clear()
+                        # The revision before the rows: a change committed in between is read
+                        # now and seen again next time (one read too many, never one too few).
+                        revision = catalog_service.catalog_revision(session=session)
+                        if self._snapshot is None or revision != self._revision:
+                            rows = catalog_service.serving_items(session=session)
+                            self._snapshot, self._revision = CatalogSnapshot(rows), revision
+                            self._model_masks.clear()
+                            self._alignments.clear()
+                    self._taken = time.monotonic()
         return self._snapshot
 
     def cached(self) -> CatalogSnapshot | None:
