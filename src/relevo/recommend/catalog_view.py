@@ -33,8 +33,8 @@ class Filters:
 
 
 class ProductView(NamedTuple):
-    """One product as an answer shows it (a named tuple: made ten times per answer, and a
-    frozen dataclass costs twice as much to make)."""
+    """One product as an answer shows it (a named tuple: a hundred thousand of them make a
+    snapshot, and a frozen dataclass costs twice as much to make)."""
 
     product_id: str
     name: str | None
@@ -49,11 +49,10 @@ class CatalogSnapshot:
     def __init__(self, rows: list[tuple]) -> None:
         self.ids = [row[0] for row in rows]
         self.position = {product_id: index for index, product_id in enumerate(self.ids)}
-        self.name = [row[1] for row in rows]
+        # Made once per snapshot, so an answer's details are looked up, not built.
+        self.views = [ProductView(row[0], row[1], row[2] or None, row[3], row[4]) for row in rows]
         self.category = [row[2] or "" for row in rows]
         self.price = np.array([np.nan if row[3] is None else float(row[3]) for row in rows])
-        self.prices = [row[3] for row in rows]
-        self.currency = [row[4] for row in rows]
         self.quantity = np.array([-1 if row[5] is None else row[5] for row in rows], dtype=np.int64)
         self.store = np.array([-1 if row[6] is None else row[6] for row in rows], dtype=np.int64)
         self.available = np.array([bool(row[7]) for row in rows], dtype=bool)
@@ -62,10 +61,7 @@ class CatalogSnapshot:
 
     def view(self, product_id: str) -> ProductView:
         index = self.position.get(product_id)
-        if index is None:
-            return ProductView(product_id, None, None, None, None)
-        category = self.category[index] or None
-        return ProductView(product_id, self.name[index], category, self.prices[index], self.currency[index])
+        return ProductView(product_id, None, None, None, None) if index is None else self.views[index]
 
     def allowed(self, filters: Filters) -> np.ndarray:
         """A mask over this snapshot's products: available, and passing the filters."""

@@ -3,7 +3,7 @@ events since) → candidates and scores (the model) → filter (bought or rated,
 filters, explicit exclusions) → rank (top k, with a confidence in 0..1)."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -91,21 +91,19 @@ def recommend_for_user(
     who = user_id if latest or user_id in model.users else None
     key = (served.version_id, id(snapshot), latest, who, count, filters)
     key += (exclude, exclude_bought, exclude_viewed, model.algorithm)
-    items = serving.answers.get(key)
-    if items is None or items[0] is not snapshot:
-        items = (
-            snapshot,
-            _ranked_for_user(
-                served, serving, snapshot, model, user_id, count, filters, exclude, exclude_bought, exclude_viewed
-            ),
+    kept = serving.answers.get(key)
+    if kept is None or kept[0] is not snapshot:
+        ids, scores = _ranked_for_user(
+            served, serving, snapshot, model, user_id, count, filters, exclude, exclude_bought, exclude_viewed
         )
-        serving.answers.put(key, items)
+        kept = (snapshot, with_confidence(ids, scores))
+        serving.answers.put(key, kept)
     return RecommendationList(
         recommendation_id=uuid.uuid4().hex,
         user_id=user_id,
         model=served,
         algorithm=model.algorithm,
-        items=items[1],
+        items=detailed(snapshot, kept[1]),
     )
 
 
@@ -120,25 +118,24 @@ def _ranked_for_user(
     exclude: Iterable[str],
     exclude_bought: bool,
     exclude_viewed: bool,
-) -> list[Recommendation]:
+) -> tuple[list[str], list[float]]:
+    """The user's best items and their scores."""
     recent, recently_bought = history(served, serving.recent, user_id)
     allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
     if not recent and not exclude_viewed and model is served.recommender:
         ahead = ranked_ahead(served, user_id, count, allowed, exclude, exclude_bought)
         if ahead is not None:
-            return ranked(snapshot, *ahead)
+            return ahead
     excluded = set(exclude)
     if exclude_bought:
         excluded |= recently_bought | bought_before(served, user_id)
     if not recent and user_id not in model.users and model.algorithm != "hybrid":
         # Cold start for models without a fallback of their own: what is popular, in context.
-        ids, scores = popular_items(served, allowed, count, excluded)
-    else:
-        result = model.recommend(
-            user_id, count, recent=[recent], exclude_history=exclude_viewed, exclude=[excluded], allowed=allowed
-        )
-        ids, scores = result.for_user()
-    return ranked(snapshot, ids, scores)
+        return popular_items(served, allowed, count, excluded)
+    result = model.recommend(
+        user_id, count, recent=[recent], exclude_history=exclude_viewed, exclude=[excluded], allowed=allowed
+    )
+    return result.for_user()
 
 
 def ranked_ahead(
@@ -190,11 +187,18 @@ def bought_before(served: ServedModel, user_id: str) -> set[str]:
     return set(served.recommender.items.lookup(bought.indices[bought.indptr[row] : bought.indptr[row + 1]]).tolist())
 
 
-def ranked(snapshot: CatalogSnapshot, ids: list[str], scores: list[float]) -> list[Recommendation]:
-    """Items with their details and a confidence: the score relative to the best one's. (Plain
-    Python: for a list's few items numpy's calls cost more than the arithmetic.)"""
+def ranked(snapshot: CatalogSnapshot, ids: Sequence[str], scores: Sequence[float]) -> list[Recommendation]:
+    """Items with their details and a confidence: the score relative to the best one's."""
+    return detailed(snapshot, with_confidence(ids, scores))
+
+
+def with_confidence(ids: Sequence[str], scores: Sequence[float]) -> tuple[tuple[str, float, float], ...]:
+    """(item, score, confidence) for each item, the confidence in 0..1 and the best item's near
+    1. Plain tuples of strings and floats, which the garbage collector stops tracking, so many
+    can be kept at no cost to its collections; plain Python, since for a list's few items
+    numpy's calls cost more than the arithmetic."""
     if not ids:
-        return []
+        return ()
     values = [float(score) for score in scores]
     low, high = min(values), max(values)
     if high > 0 and low >= 0:
@@ -203,11 +207,15 @@ def ranked(snapshot: CatalogSnapshot, ids: list[str], scores: list[float]) -> li
         confidences = [0.5 + 0.5 * (value - low) / (high - low) for value in values]
     else:
         confidences = [1.0] * len(values)
-    view = snapshot.view
-    return [
-        Recommendation(view(item), value, round(min(max(confidence, 0.0), 1.0), 4))
+    return tuple(
+        (item, value, round(min(max(confidence, 0.0), 1.0), 4))
         for item, value, confidence in zip(ids, values, confidences, strict=True)
-    ]
+    )
+
+
+def detailed(snapshot: CatalogSnapshot, items: Sequence[tuple[str, float, float]]) -> list[Recommendation]:
+    view = snapshot.view
+    return [Recommendation(view(item), score, confidence) for item, score, confidence in items]
 
 
 def component(model: Recommender, algorithm: str) -> Recommender | None:
