@@ -10,7 +10,7 @@ import itertools
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -19,6 +19,7 @@ class LoadResult:
     seconds: float
     statuses: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    ran_out: bool = False  # the requests (not cycled) ran out before the time was up
 
     @property
     def requests(self) -> int:
@@ -51,6 +52,7 @@ async def _connection(host: str, port: int, requests: Iterator[bytes], deadline:
         while time.perf_counter() < deadline:
             request = next(requests, None)
             if request is None:  # every request sent once
+                result.ran_out = True
                 break
             started = time.perf_counter()
             writer.write(request)
@@ -67,7 +69,7 @@ async def _connection(host: str, port: int, requests: Iterator[bytes], deadline:
 
 
 async def _run(
-    host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float, cycle: bool
+    host: str, port: int, requests: Iterable[bytes], connections: int, seconds: float, cycle: bool
 ) -> LoadResult:
     result = LoadResult(seconds=seconds)
     pool = itertools.cycle(requests) if cycle else iter(requests)
@@ -79,10 +81,11 @@ async def _run(
 
 
 def run_load(
-    host: str, port: int, requests: Sequence[bytes], *, connections: int, seconds: float, cycle: bool = True
+    host: str, port: int, requests: Iterable[bytes], *, connections: int, seconds: float, cycle: bool = True
 ) -> LoadResult:
     """Sends the given raw requests over `connections` keep-alive connections for `seconds`:
-    cycled, or (`cycle` False) each once at most, stopping early when they run out."""
+    cycled, or (`cycle` False) each once at most, stopping early when they run out (an iterator
+    goes on where the last run left it)."""
     try:
         import uvloop
 

@@ -14,13 +14,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import DEFAULT_POSTGRES_ADMIN_URL, describe_machine, fresh_database, relevo_server
-from benchmarks.http_load import build_request, run_load
+from benchmarks.http_load import LoadResult, build_request, run_load
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.demo import ShopSize, SyntheticShop, load_demo
@@ -149,10 +150,19 @@ def in_process(database: Database, settings: Settings, users: list[str]) -> None
 
 
 def over_http(
-    url: str, settings: Settings, users: list[str], others: list[str], connections: int, seconds: float, repeats: int
+    url: str,
+    settings: Settings,
+    users: list[str],
+    others: list[str],
+    *,
+    connections: int,
+    turn_seconds: float,
+    rounds: int,
 ) -> None:
-    """/health; then the same users asked again and again (after a first pass, answers are the
-    kept ones); then users asked once each (every answer computed)."""
+    """/health, the same users asked again and again (after a first pass, answers are the kept
+    ones) and users asked once each (every answer computed) take turns in short slices, `rounds`
+    times: a shared host that slows down for a while (CPU taken by its neighbours, for seconds
+    to minutes) then slows all three alike, and each ratio to /health is taken within a round."""
     env = {"RELEVO_ARTIFACTS_DIR": str(settings.resolved_artifacts_dir)}
     with relevo_server(url, workers=2, extra_env=env) as port:
         host = f"127.0.0.1:{port}"
@@ -160,28 +170,41 @@ def over_http(
         def requests(chosen: list[str]) -> list[bytes]:
             return [build_request("GET", f"/api/recommendations/{user}/?count=10", host, {}) for user in chosen]
 
-        health, again, once = [build_request("GET", "/health", host, {})], requests(users), requests(others)
-        run_load("127.0.0.1", port, again, connections=connections, seconds=seconds)  # loads the model, keeps answers
-        runs: dict[str, list] = {
-            "GET /health": [],
-            "recommendations, users asked again": [],
-            "recommendations, users asked once": [],
+        health, again = [build_request("GET", "/health", host, {})], requests(users)
+        first_time = iter(requests(others))  # each asked once: a slice goes on where the last one stopped
+        run_load("127.0.0.1", port, again, connections=connections, seconds=8)  # loads the model, keeps answers
+        kinds = {
+            "GET /health": (health, True),
+            "recommendations, users asked again": (again, True),
+            "recommendations, users asked once": (first_time, False),
         }
-        for repeat in range(repeats):
-            share = len(once) // repeats  # no user of this kind is asked twice: a run ends early if they run out
-            kinds = ((health, True), (again, True), (once[repeat * share : (repeat + 1) * share], False))
-            for name, (chosen, cycle) in zip(runs, kinds, strict=True):
-                result = run_load("127.0.0.1", port, chosen, connections=connections, seconds=seconds, cycle=cycle)
-                runs[name].append(result)
-    print(f"HTTP, relevo serve --workers 2, {connections} connections, median of {repeats} x {seconds:.0f} s:")
-    health_rate = statistics.median(run.rate for run in runs["GET /health"])
-    for name, results in runs.items():
-        rate = statistics.median(run.statuses[200] / run.seconds for run in results)
-        p50 = statistics.median(run.percentile(0.5) for run in results) * 1000
-        p99 = statistics.median(run.percentile(0.99) for run in results) * 1000
-        ratio = rate / health_rate
-        print(f"  {name:38} {rate:7,.0f} req/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms, ratio to /health {ratio:.2f}")
-        print(f"  {'':38} last run: {results[-1].summary()}")
+        turns: list[dict[str, LoadResult]] = []  # per round, each kind's slice
+        for _ in range(rounds):
+            played = {
+                name: run_load("127.0.0.1", port, chosen, connections=connections, seconds=turn_seconds, cycle=cycle)
+                for name, (chosen, cycle) in kinds.items()
+            }
+            # A slice cut short by the last first-time users is left out (its connections idled).
+            turns.append({name: result for name, result in played.items() if not result.ran_out})
+    print(f"HTTP, relevo serve --workers 2, {connections} connections, {rounds} rounds of {turn_seconds:g} s per kind:")
+    for name in kinds:
+        slices = [turn[name] for turn in turns if name in turn]
+        latencies = sorted(latency for result in slices for latency in result.latencies)
+        p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(0.99 * (len(latencies) - 1))] * 1000
+        rate = statistics.median(answered(result) for result in slices)
+        ratio = statistics.median(
+            answered(turn[name]) / answered(turn["GET /health"]) for turn in turns if name in turn
+        )
+        statuses = dict(sum((result.statuses for result in slices), Counter()))
+        print(
+            f"  {name:38} {rate:7,.0f} req/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms, ratio to /health {ratio:.2f}"
+            f" ({len(slices)} slices, statuses {statuses})"
+        )
+
+
+def answered(result: LoadResult) -> float:
+    """Answers with status 200 per second."""
+    return result.statuses[200] / result.seconds
 
 
 def main() -> None:
@@ -192,8 +215,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_ADMIN_URL, help="administrative URL")
     parser.add_argument("--users", type=int, default=2_000, help="users asked for, in-process and over HTTP")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--turn-seconds", type=float, default=0.5, help="HTTP: seconds of each kind's turn")
+    parser.add_argument("--rounds", type=int, default=20, help="HTTP: turns of each kind")
     parser.add_argument("--skip-training-table", action="store_true", help="only train and deploy the hybrid")
     args = parser.parse_args()
 
@@ -216,7 +239,15 @@ def main() -> None:
         others = with_strangers(known[args.users :], len(known) - args.users, "newcomer")
         in_process(database, settings, users)
         database.dispose()
-        over_http(url, settings, users, others, args.connections, args.seconds, args.repeats)
+        over_http(
+            url,
+            settings,
+            users,
+            others,
+            connections=args.connections,
+            turn_seconds=args.turn_seconds,
+            rounds=args.rounds,
+        )
 
 
 if __name__ == "__main__":
