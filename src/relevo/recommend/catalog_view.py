@@ -4,7 +4,6 @@ for the business filters (category, store, price range, in stock), refreshed eve
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -17,8 +16,10 @@ _MASK_CACHE = 256  # filter masks kept per catalog snapshot
 _MODELS = 8  # models whose items are kept aligned with the catalog
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(NamedTuple):
+    """The business filters of a request (a named tuple: part of the keys of kept masks and
+    answers, so hashed and compared on every request, which a dataclass does in Python)."""
+
     category: str | None = None  # the category or any below it ("Electronics" covers "Electronics > Audio")
     store_id: int | None = None
     min_price: float | None = None
