@@ -201,16 +201,13 @@ def with_confidence(ids: Sequence[str], scores: Sequence[float]) -> tuple[tuple[
         return ()
     values = [float(score) for score in scores]
     low, high = min(values), max(values)
-    if high > 0 and low >= 0:
-        confidences = [value / high for value in values]
-    elif high > low:
-        confidences = [0.5 + 0.5 * (value - low) / (high - low) for value in values]
+    if high > 0 and low >= 0:  # in 0..1 as it is
+        confidences = [round(value / high, 4) for value in values]
+    elif high > low:  # negative scores: placed in 0.5..1
+        confidences = [round(0.5 + 0.5 * (value - low) / (high - low), 4) for value in values]
     else:
         confidences = [1.0] * len(values)
-    return tuple(
-        (item, value, round(min(max(confidence, 0.0), 1.0), 4))
-        for item, value, confidence in zip(ids, values, confidences, strict=True)
-    )
+    return tuple(zip(ids, values, confidences, strict=True))
 
 
 def detailed(snapshot: CatalogSnapshot, items: Sequence[tuple[str, float, float]]) -> list[Recommendation]:
