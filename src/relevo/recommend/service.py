@@ -211,6 +211,7 @@ def with_confidence(ids: Sequence[str], scores: Sequence[float]) -> tuple[tuple[
 
 
 def detailed(snapshot: CatalogSnapshot, items: Sequence[tuple[str, float, float]]) -> list[Recommendation]:
+    """Each (item, score, confidence) with the item's details as the snapshot has them."""
     view = snapshot.view
     return [Recommendation(view(item), score, confidence) for item, score, confidence in items]
 
