@@ -13,9 +13,8 @@ from relevo.batch import service as batch_service
 from relevo.batch.schemas import SeedGenerateRequest
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
-from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.requests import catalog_snapshot, recent_events, served_model
+from relevo.recommend.requests import recommendations_for, served_model
 
 router = APIRouter(tags=["seed 000: background jobs"])
 
@@ -83,12 +82,7 @@ async def recommendations_for_user(
             StoredRecommendation(product_id=item["product_id"], score=item["score"], rank=rank)
             for rank, item in enumerate(stored[:count], start=1)
         ]
-    snapshot = await catalog_snapshot(request)
-    await recent_events(request, served)
-    serving = request.app.state.serving
-    result = recommend_service.recommend_for_user(
-        served=served, serving=serving, snapshot=snapshot, user_id=user_id, count=count, filters=Filters()
-    )
+    result = await recommendations_for(request, served, user_id, count, Filters())
     return [
         StoredRecommendation(product_id=item.product.product_id, score=round(item.score, 6), rank=rank)
         for rank, item in enumerate(result.items, start=1)

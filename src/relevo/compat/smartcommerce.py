@@ -20,9 +20,8 @@ from relevo.api.deps import (
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
 from relevo.events.schemas import EventIn, EventTypeName
-from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.requests import catalog_snapshot, recent_events, served_model
+from relevo.recommend.requests import recommendations_for, served_model
 from relevo.registry import service as registry_service
 from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
@@ -96,16 +95,7 @@ async def personalized_recommendations(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
 ) -> Response:
     served = await served_model(request)
-    snapshot = await catalog_snapshot(request)
-    await recent_events(request, served)
-    result = recommend_service.recommend_for_user(
-        served=served,
-        serving=request.app.state.serving,
-        snapshot=snapshot,
-        user_id=user_id,
-        count=count,
-        filters=Filters(),
-    )
+    result = await recommendations_for(request, served, user_id, count, Filters())
     algorithm = "hybrid_ensemble" if served.algorithm == "hybrid" else served.algorithm
     items = [
         {

@@ -10,9 +10,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from relevo.core.errors import NotReady
-from relevo.recommend.catalog_view import CatalogSnapshot
+from relevo.recommend.catalog_view import CatalogSnapshot, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
-from relevo.recommend.service import Serving
+from relevo.recommend.service import RecommendationList, Serving, recommend_for_user
 
 TRAIN_FIRST = "no model is deployed yet: train a model first (POST /api/v1/models/{name}/train or /api/enhanced-train/)"
 Kept = TypeVar("Kept")
@@ -47,6 +47,24 @@ async def recent_events(request: Request, served: ServedModel) -> None:
     recent = serving.recent
     if recent.needs_reading(served.watermark) and ("recent",) not in serving.refreshing:
         await _refreshed(serving, ("recent",), None, True, recent.read, served.watermark)
+
+
+async def recommendations_for(
+    request: Request, served: ServedModel, user_id: str, count: int, filters: Filters, **options: Any
+) -> RecommendationList:
+    """The user's recommendations from `served`, with the catalog and the user's events as this
+    process keeps them (`options`: those of `recommend_for_user`)."""
+    snapshot = await catalog_snapshot(request)
+    await recent_events(request, served)
+    return recommend_for_user(
+        served=served,
+        serving=request.app.state.serving,
+        snapshot=snapshot,
+        user_id=user_id,
+        count=count,
+        filters=filters,
+        **options,
+    )
 
 
 async def _refreshed(

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from relevo.api.deps import Reader
 from relevo.recommend import service
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.requests import catalog_snapshot, recent_events, served_model
+from relevo.recommend.requests import catalog_snapshot, recommendations_for, served_model
 from relevo.recommend.schemas import PopularProduct, RecommendedProduct, ServedModelRead, UserRecommendations
 
 router = APIRouter(prefix="/api/v1", tags=["recommendations"], dependencies=[Reader])
@@ -49,15 +49,12 @@ async def recommendations(
     ] = None,
 ) -> UserRecommendations:
     served = await served_model(request, model)
-    snapshot = await catalog_snapshot(request)
-    await recent_events(request, served)
-    result = service.recommend_for_user(
-        served=served,
-        serving=request.app.state.serving,
-        snapshot=snapshot,
-        user_id=user_id,
-        count=count,
-        filters=filters(category, store_id, min_price, max_price, in_stock),
+    result = await recommendations_for(
+        request,
+        served,
+        user_id,
+        count,
+        filters(category, store_id, min_price, max_price, in_stock),
         exclude=[item for item in (exclude or "").split(",") if item],
         exclude_bought=exclude_bought,
         exclude_viewed=exclude_viewed,
