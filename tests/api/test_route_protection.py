@@ -106,3 +106,13 @@ def test_every_route_that_reads_a_token_documents_the_same_authorization_header(
     assert schema["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "Authorization"
     for method, path in READS:
         assert schema["paths"][path][method.lower()]["security"] == [{"APIKeyHeader": []}], path
+
+
+def test_a_read_checks_its_caller_before_its_parameters(client: TestClient, settings: Settings) -> None:
+    settings.public_recommendations = False
+    response = client.get("/api/recommendations/1/", params={"count": 0})
+    assert response.status_code == 401
+    settings.public_recommendations = True
+    response = client.get("/api/recommendations/1/", params={"count": 0})
+    assert response.status_code == 422
+    assert response.json()["details"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from relevo.catalog.models import Store
 from relevo.core.config import Settings
+from relevo.recommend.service import RecommendationList
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, purchases_of, recommend, top_category, train
 
@@ -243,6 +244,12 @@ def test_a_repeated_question_gets_the_same_items_under_a_new_recommendation_id(
 
     assert product_ids(first) == product_ids(again)
     assert first["recommendation_id"] != again["recommendation_id"]
+
+
+def test_a_list_makes_its_recommendation_id_once() -> None:
+    answer = RecommendationList(user_id="u1", model=None, algorithm="popular", items=[])
+
+    assert len(answer.recommendation_id) == 32 and answer.recommendation_id == answer.recommendation_id
 
 
 def test_strangers_without_events_share_one_answer_and_one_with_events_gets_their_own(

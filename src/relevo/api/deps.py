@@ -1,14 +1,16 @@
-"""Dependencies shared by the routers: settings, the request's session, and who is calling.
+"""Dependencies shared by the routers: settings, the request's session, and who is calling
+(with the route class of recommendation reads, whose check is not a dependency).
 
 Dependencies that do no I/O are `async`, so they run on the event loop: each synchronous one
 costs a hand-over to the thread pool and back, which under load cost more than the work.
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -173,18 +175,44 @@ async def get_internal_caller(request: Request, settings: SettingsDep, caller: O
 InternalCaller = Annotated[Caller | None, Depends(get_internal_caller)]
 
 
-class _ReadAccess(APIKeyHeader):
+async def check_read_access(request: Request) -> None:
     """Recommendation reads are public unless RELEVO_PUBLIC_RECOMMENDATIONS is false; a token,
-    when sent, must be valid either way. The check and the Authorization header it reads are
-    one dependency (documented as the same header as everywhere else): every read runs it, and
-    each level of dependencies costs a request time of its own."""
-
-    async def __call__(self, request: Request) -> None:
-        caller = await get_optional_caller(request, request.headers.get(_AUTHORIZATION))
-        if caller is None and not request.app.state.settings.public_recommendations:
-            raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
+    when sent, must be valid either way."""
+    caller = await get_optional_caller(request, request.headers.get(_AUTHORIZATION))
+    if caller is None and not request.app.state.settings.public_recommendations:
+        raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
 
 
-Reader = Depends(
-    _ReadAccess(name=_AUTHORIZATION, auto_error=False, description=_AUTHORIZATION_DOC, scheme_name="APIKeyHeader")
-)
+class ReadRoute(APIRoute):
+    """The route class of recommendation reads: the read check runs before FastAPI solves the
+    route's parameters, as an ASGI-level step rather than a dependency, since each level of
+    dependencies costs every request time of its own and these are the busiest routes. Each
+    read documents the same Authorization header as the routes that need a token."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        security = {"security": [{_authorization.scheme_name: []}]}
+        options["openapi_extra"] = {**security, **(options.get("openapi_extra") or {})}
+        super().__init__(path, endpoint, **options)
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        answer = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await check_read_access(request)
+            return await answer(request)
+
+        return checked
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def read_route(router: APIRouter, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """Registers `GET path` on `router` as a recommendation read (a `ReadRoute`), for routers
+    whose other routes are not reads; `options` are those of `router.get`."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.add_api_route(path, endpoint, methods=["GET"], route_class_override=ReadRoute, **options)
+        return endpoint
+
+    return register

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import EventWriterDep, InternalCaller, Reader, SessionDep, SettingsDep
+from relevo.api.deps import EventWriterDep, InternalCaller, SessionDep, SettingsDep, read_route
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
 from relevo.core.fields import ExternalId, UtcDateTime
@@ -81,7 +81,7 @@ def list_products(_: InternalCaller, session: SessionDep, limit: Limit = 1000, o
     return [CatalogProductRead(product_id=p.external_id, product_name=p.name, category=p.category) for p in products]
 
 
-@router.get("/interaction-recommendations", response_model=list[str], dependencies=[Reader])
+@read_route(router, "/interaction-recommendations", response_model=list[str])
 async def interaction_recommendations(
     request: Request,
     product_id: Annotated[str, Query(min_length=1)],
@@ -107,7 +107,7 @@ async def interaction_recommendations(
     return [item.product_id for item in popular if item.product_id != product_id][:count]
 
 
-@router.get("/category-recommendations", response_model=list[str], dependencies=[Reader])
+@read_route(router, "/category-recommendations", response_model=list[str])
 async def category_recommendations(
     request: Request, category: Annotated[str, Query(min_length=1)], count: Annotated[int, Query(ge=1, le=200)] = 10
 ) -> list[str]:

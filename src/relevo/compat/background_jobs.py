@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import CurrentCaller, ExecutorDep, Reader, SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import CurrentCaller, ExecutorDep, SessionDep, SettingsDep, WriterCaller, read_route
 from relevo.batch import service as batch_service
 from relevo.batch.schemas import SeedGenerateRequest
 from relevo.jobs import service as jobs_service
@@ -69,7 +69,7 @@ class StoredRecommendation(BaseModel):
     rank: int
 
 
-@router.get("/recommendations/{user_id}", response_model=list[StoredRecommendation], dependencies=[Reader])
+@read_route(router, "/recommendations/{user_id}", response_model=list[StoredRecommendation])
 async def recommendations_for_user(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[StoredRecommendation]:

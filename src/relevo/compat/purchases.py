@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import EventWriterDep, ExecutorDep, Reader, SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import EventWriterDep, ExecutorDep, SessionDep, SettingsDep, WriterCaller, read_route
 from relevo.batch import service as batch_service
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
@@ -44,7 +44,7 @@ class RecommendedProduct(BaseModel):
     product: str | None
 
 
-@router.get("/recommendations", response_model=RecommendedProduct, dependencies=[Reader])
+@read_route(router, "/recommendations", response_model=RecommendedProduct)
 async def recommended_product(request: Request, user_id: Annotated[str, Query(min_length=1)]) -> RecommendedProduct:
     """Seed 002's rule: the most popular product bought together with the user's purchases
     and not bought yet; the most popular product for users who bought nothing (or before

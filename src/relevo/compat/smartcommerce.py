@@ -11,11 +11,11 @@ from relevo.api.deps import (
     CurrentCaller,
     EventWriterDep,
     ExecutorDep,
-    Reader,
     SessionDep,
     SettingsDep,
     TrainerCaller,
     WriterCaller,
+    read_route,
 )
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
@@ -90,7 +90,7 @@ class SeedRecommendations(BaseModel):
     count: int
 
 
-@router.get("/recommendations/{user_id}/", response_model=SeedRecommendations, dependencies=[Reader])
+@read_route(router, "/recommendations/{user_id}/", response_model=SeedRecommendations)
 async def personalized_recommendations(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
 ) -> Response:

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import Reader
+from relevo.api.deps import ReadRoute
 from relevo.recommend import service
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.requests import catalog_snapshot, recommendations_for, served_model
 from relevo.recommend.schemas import PopularProduct, RecommendedProduct, ServedModelRead, UserRecommendations
 
-router = APIRouter(prefix="/api/v1", tags=["recommendations"], dependencies=[Reader])
+router = APIRouter(prefix="/api/v1", tags=["recommendations"], route_class=ReadRoute)
 
 Count = Annotated[int, Query(ge=1, le=200, description="How many items")]
 Window = Annotated[str | None, Query(pattern=r"^(all|[1-9][0-9]{0,3}[hdw])$", description='"24h", "7d", "4w" or "all"')]

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -34,11 +35,16 @@ class Recommendation(NamedTuple):  # a named tuple for the same reason as Produc
 
 @dataclass(frozen=True)
 class RecommendationList:
-    recommendation_id: str  # sent back with clicks and purchases to attribute them
     user_id: str
     model: ServedModel
     algorithm: str  # the served model's, or that of the component asked for
     items: list[Recommendation]
+
+    @cached_property
+    def recommendation_id(self) -> str:
+        """Sent back with clicks and purchases to attribute them; made when first asked for, as
+        routes whose answers do not show it need not pay for the random bytes."""
+        return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,6 @@ def recommend_for_user(
         kept = (snapshot, with_confidence(ids, scores))
         serving.answers.put(key, kept)
     return RecommendationList(
-        recommendation_id=uuid.uuid4().hex,
         user_id=user_id,
         model=served,
         algorithm=model.algorithm,
