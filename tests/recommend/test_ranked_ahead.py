@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from relevo.core.config import Settings
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.service import bought_before, ranked_ahead
-from relevo.registry.training import PRECOMPUTED
+from relevo.registry.training import RANKED_AHEAD
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, recommend, train
 
 
@@ -20,6 +20,21 @@ def test_training_ranks_every_known_user_ahead(client: TestClient, app: FastAPI,
     assert (items[:, 0] >= 0).all()
     finite = np.where(np.isfinite(scores), scores, -np.inf)
     assert (np.diff(finite, axis=1) <= 1e-6).all()  # best first
+
+
+def test_lists_ranked_ahead_leave_out_what_each_user_bought(
+    client: TestClient, app: FastAPI, shop: DemoShop, trained: dict
+) -> None:
+    served = app.state.models.get("default")
+    items, bought = served.precomputed[0], served.bought
+    buyers = np.flatnonzero(np.diff(bought.indptr))
+
+    assert len(buyers) > 0
+    for row in buyers:
+        assert not np.isin(items[row], bought.indices[bought.indptr[row] : bought.indptr[row + 1]]).any()
+    allowed = np.ones(len(served.recommender.items), dtype=bool)
+    user = served.recommender.users.ids[buyers[0]]
+    assert ranked_ahead(served, user, 10, allowed, exclude_bought=False) is None  # ranked anew, bought items in
 
 
 def test_a_known_users_answer_is_the_list_ranked_ahead_and_what_ranking_anew_gives(
@@ -56,5 +71,5 @@ def test_without_ranking_ahead_no_list_is_stored(
     settings.precompute_count = 0
     version = train(client, admin_headers)
 
-    assert not (settings.resolved_artifacts_dir / "default" / str(version["version"]) / PRECOMPUTED).exists()
+    assert not (settings.resolved_artifacts_dir / "default" / str(version["version"]) / RANKED_AHEAD).exists()
     assert recommend(client, most_active_user(shop))["items"]

@@ -16,7 +16,7 @@ from relevo.core.errors import NotReady
 from relevo.engine import artifacts
 from relevo.engine.base import Recommender, sparse_from_arrays
 from relevo.registry import service as registry_service
-from relevo.registry.training import BOUGHT, PRECOMPUTED
+from relevo.registry.training import BOUGHT, RANKED_AHEAD
 
 logger = logging.getLogger("relevo.serving")
 
@@ -31,7 +31,8 @@ class ServedModel:
     bought: sp.csr_matrix  # users × items the user bought or rated, in the model's vocabularies
     watermark: int  # the last event the model learned from
     popularity: np.ndarray  # per item, for users the model cannot say anything about
-    # Each known user's best items (indices, -1 padded) and scores, ranked at training time.
+    # Each known user's best items less what they bought (indices, -1 padded) and scores,
+    # ranked at training time.
     precomputed: tuple[np.ndarray, np.ndarray] | None = None
 
 
@@ -95,8 +96,8 @@ class DeployedModels:
         with np.load(directory / BOUGHT, allow_pickle=False) as stored:
             bought = sparse_from_arrays("bought", {key: stored[key] for key in stored.files})
         precomputed = None
-        if (directory / PRECOMPUTED).exists():
-            with np.load(directory / PRECOMPUTED, allow_pickle=False) as stored:
+        if (directory / RANKED_AHEAD).exists():
+            with np.load(directory / RANKED_AHEAD, allow_pickle=False) as stored:
                 precomputed = (stored["items"], stored["scores"])
         seconds = time.perf_counter() - started
         logger.info("serving %s version %d (%s), loaded in %.2f s", name, number, algorithm, seconds)

@@ -151,21 +151,18 @@ def ranked_ahead(
     exclude: Iterable[str] = (),
     exclude_bought: bool = True,
 ) -> tuple[list[str], list[float]] | None:
-    """The user's items as ranked at training time, less what they bought (when asked), the
-    items of `exclude` and those filtered out; None when there is no such list or too few of
-    its items are left (the caller ranks anew). For users without events since training."""
+    """The user's items as ranked at training time less what they bought, the items of
+    `exclude` and those filtered out; None when there is no such list (nor one for answers that
+    keep bought items) or too few of its items are left (the caller ranks anew). For users
+    without events since training."""
     row = served.recommender.users.index(user_id)
-    if served.precomputed is None or row < 0:
+    if served.precomputed is None or row < 0 or not exclude_bought:
         return None
     items, scores = served.precomputed[0][row], served.precomputed[1][row]
     keep = (items >= 0) & allowed[items]  # padding (-1) reads the last item's flag, then is dropped
-    bought = served.bought
-    left_out = bought.indices[bought.indptr[row] : bought.indptr[row + 1]] if exclude_bought else bought.indices[:0]
     if exclude:
-        left_out = np.concatenate([left_out, served.recommender.items.indices(list(exclude))])
-    if len(left_out):
         # A sorted search, not np.isin: for a list's hundred items its set-up costs more than the search.
-        keep &= ~candidate_columns(items, np.sort(left_out))[0]
+        keep &= ~candidate_columns(items, np.sort(served.recommender.items.indices(list(exclude))))[0]
     chosen = np.flatnonzero(keep)[:count]
     # A short list is the answer only when the list ranked every item.
     if len(chosen) < count and len(items) < len(served.recommender.items):

@@ -33,7 +33,9 @@ from relevo.users import service as users_service
 logger = logging.getLogger("relevo.training")
 
 BOUGHT = "bought.npz"  # beside the model: what each user bought or rated, for serving's filter
-PRECOMPUTED = "precomputed.npz"  # beside the model: each known user's best items, ranked ahead
+# Beside the model: each known user's best items less what they bought, ranked ahead (a new name
+# since lists stopped holding bought items, so older versions' lists are not read as such).
+RANKED_AHEAD = "ranked_ahead.npz"
 _PRECOMPUTE_BATCH = 4_096  # users ranked between two progress reports
 EVALUATION_K = 10
 EVALUATION_USERS = 10_000  # metrics on a sample of this many held-out users: as telling, far quicker
@@ -130,16 +132,18 @@ def train_version(
             "dataset_ids": list(dataset_ids or []),
         }
         extra = {"watermark": loaded.watermark, "metrics": metrics, "training": training}
+        bought = bought_matrix(data.events)
         if settings.precompute_count:
             items, scores = precompute(
                 model,
                 settings.precompute_count,
+                bought,
                 lambda done: report(f"ranking ahead for {len(data.users):,} users", 0.8 + 0.15 * done),
             )
-            np.savez(directory / PRECOMPUTED, items=items, scores=scores)
+            np.savez(directory / RANKED_AHEAD, items=items, scores=scores)
         report("saving the model", 0.95)
         artifacts.save(model, directory, extra=extra)
-        np.savez(directory / BOUGHT, **sparse_arrays("bought", bought_matrix(data.events)))
+        np.savez(directory / BOUGHT, **sparse_arrays("bought", bought))
     except Exception as exc:
         with database.transaction() as session:
             failed = service.get(session=session, version_id=version_id)
@@ -168,16 +172,21 @@ def train_version(
         return version
 
 
-def precompute(model: Recommender, count: int, progress: Callable[[float], None]) -> tuple[np.ndarray, np.ndarray]:
+def precompute(
+    model: Recommender, count: int, bought: sp.csr_matrix, progress: Callable[[float], None]
+) -> tuple[np.ndarray, np.ndarray]:
     """Every known user's `count` best items (indices, -1 padded) and scores, from the training
-    history and leaving nothing out: serving takes a user's answer from these, filtered, while
-    the user has no events since training (Gorse's offline cache, done at training time)."""
+    history, leaving out only what the user bought or rated (`bought`, users × items): serving
+    takes a user's answer from these, filtered, while the user has no events since training
+    (Gorse's offline cache, done at training time)."""
     users = np.arange(len(model.users), dtype=np.int32)
     items = np.full((len(users), min(count, len(model.items))), -1, dtype=np.int32)
     scores = np.full(items.shape, np.nan, dtype=np.float32)
     for start in range(0, len(users), _PRECOMPUTE_BATCH):
         batch = users[start : start + _PRECOMPUTE_BATCH]
-        found = model.recommend_indices(batch, count, histories=model.histories(batch), exclude_history=False)
+        found = model.recommend_indices(
+            batch, count, histories=model.histories(batch), exclude_history=False, excluded=bought[batch]
+        )
         items[batch], scores[batch] = found
         progress(min(1.0, (start + len(batch)) / max(len(users), 1)))
     return items, scores
