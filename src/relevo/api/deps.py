@@ -184,10 +184,10 @@ async def check_read_access(request: Request) -> None:
 
 
 class ReadRoute(APIRoute):
-    """The route class of recommendation reads: the read check runs before FastAPI solves the
-    route's parameters, as an ASGI-level step rather than a dependency, since each level of
-    dependencies costs every request time of its own and these are the busiest routes. Each
-    read documents the same Authorization header as the routes that need a token."""
+    """The route class of recommendation reads: its handler checks the caller, then lets FastAPI
+    solve the route's parameters. Not a dependency, since each level of dependencies costs every
+    request time of its own and these are the busiest routes. Each read documents the same
+    Authorization header as the routes that need a token."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
         security = {"security": [{_authorization.scheme_name: []}]}
