@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from relevo.catalog.models import Product
@@ -17,6 +17,7 @@ from relevo.events import service
 from relevo.events.models import Event
 from relevo.events.schemas import EventIn
 from relevo.events.service import SMALL_BATCH, EventRow, ingest, store_rows
+from relevo.storage import bulk
 from relevo.users.models import User
 from tests.events.stored import stored_rows
 
@@ -268,3 +269,14 @@ def test_ingest_refuses_a_batch_over_the_limit(session: Session) -> None:
     with pytest.raises(InvalidArgument, match="at most 2 events"):
         ingest(session=session, events=[event(), event(), event()], source="test", max_batch=2)
     assert count(session, Event) == 0
+
+
+def test_a_large_load_brings_the_planners_statistics_up_to_date(session: Session) -> None:
+    # PostgreSQL plans on the tables' figures of before the load until they are analysed: the
+    # events since an id, read every second by every server, were a full scan until then.
+    rows = [row(f"u{n % 500}", f"p{n % 300}") for n in range(bulk.ANALYZE_AFTER_ROWS)]
+
+    assert store_rows(session=session, rows=as_generator(rows)) == len(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        analysed = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'events'"))
+        assert analysed >= len(rows)

@@ -343,4 +343,6 @@ def upsert_rows(*, session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
                 "revision": table.c.revision + 1,
             },
         )
-        return session.execute(statement).rowcount
+        upserted = session.execute(statement).rowcount
+    bulk.refresh_statistics(session, upserted)
+    return upserted

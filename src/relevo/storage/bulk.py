@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     cast,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 CHUNK_ROWS = 50_000
+# A load of this many rows changes what PostgreSQL's planner should assume about the tables.
+ANALYZE_AFTER_ROWS = 10_000
 
 Conversion = Callable[[Any], Any]
 
@@ -182,6 +185,17 @@ def _converted(row: Sequence[Any], conversions: list[tuple[int, Conversion]]) ->
             values = values or list(row)
             values[position] = convert(value)
     return row if values is None else values
+
+
+def refresh_statistics(session: Session, loaded: int) -> None:
+    """After a bulk load of `loaded` rows, brings PostgreSQL's planner statistics up to date
+    (ANALYZE samples each table: under a second for a shop's database). Autovacuum would do it
+    in its own time, or never where it is off, and meanwhile queries are planned on the figures
+    of the tables before the load: after the demo's million events, reading the events since an
+    id (every second, in every server process) was a full scan of 80 to 100 ms instead of an
+    index lookup under a millisecond."""
+    if loaded >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE"))
 
 
 @contextmanager
