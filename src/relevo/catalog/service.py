@@ -344,5 +344,5 @@ def upsert_rows(*, session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
             },
         )
         upserted = session.execute(statement).rowcount
-    bulk.refresh_statistics(session, upserted)
+    bulk.refresh_statistics(session, table, upserted)
     return upserted

@@ -170,7 +170,7 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
                 resolved = [row for row in resolved if row[0] is None]
             writer.append(resolved)
             stored += len(resolved)
-    bulk.refresh_statistics(session, stored)
+    bulk.refresh_statistics(session, Event.__table__, stored)
     return stored
 
 
