@@ -1,11 +1,11 @@
 """Taking users' rows out of the training matrix, telling which histories are still the
-training rows, and a sparse matrix's candidate columns made dense: all worked on raw arrays, so
-checked here against scipy's own indexing."""
+training rows, a sparse matrix's candidate columns made dense, and products of a few rows: all
+worked on raw arrays, so checked here against scipy's own indexing and products."""
 
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.rows import dense_columns, gather_rows, unchanged_rows
+from relevo.engine.rows import dense_columns, dense_product, gather_rows, row_dots, unchanged_rows
 
 TRAINING = sp.csr_matrix(
     np.array(
@@ -64,3 +64,20 @@ def test_dense_columns_sum_duplicates_in_unsorted_rows() -> None:
     dense = dense_columns(matrix, candidates)
     assert dense.dtype == np.float32
     assert dense.tolist() == [[2.0, 0.0, 1.5], [0.0, 0.0, 0.0], [0.0, 3.0, 0.0]]
+
+
+def test_dense_product_is_scipys_product_made_dense() -> None:
+    # Row 1 is empty; row 2 holds column 3, whose row in TRAINING is empty too.
+    left = sp.csr_matrix(np.array([[0.5, 0.0, 2.0, 0.0], [0.0] * 4, [1.0, 0.0, 0.0, 3.0]], dtype=np.float32))
+    product = dense_product(left, TRAINING)
+    assert product.dtype == np.float32 and product.shape == (3, 4)
+    assert np.allclose(product, (left @ TRAINING).toarray())
+
+
+def test_row_dots_are_the_chosen_rows_against_each_dense_row() -> None:
+    dense = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, -1.0, 0.0, 0.5]], dtype=np.float32)
+    rows = np.array([3, 1, 2, 0], dtype=np.int32)  # in any order, the empty row 1 among them
+    for chosen in (dense[:1], dense):  # one dense row (on the raw arrays) and several (scipy's)
+        dots = row_dots(TRAINING, rows, chosen)
+        assert dots.dtype == np.float32 and dots.shape == (len(chosen), 4)
+        assert np.allclose(dots, chosen @ TRAINING[rows].toarray().T)

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import candidate_columns, entry_rows, gather_rows
+from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, row_block
 from relevo.engine.topk import top_k
 from relevo.engine.vocab import Vocabulary
 
@@ -192,10 +192,10 @@ class Recommender(ABC):
 
         def batch(start: int) -> None:
             stop = min(start + step, len(users))
-            rows = _batch_rows(histories, start, stop)
+            rows = row_block(histories, start, stop)
             left_out = [rows] if exclude_history else []
             if excluded is not None:
-                left_out.append(_batch_rows(excluded, start, stop))
+                left_out.append(row_block(excluded, start, stop))
             best, best_scores = self._top_k(users[start:stop], rows, k, left_out, allowed)
             width = best.shape[1]  # fewer than k when there were fewer candidates
             out_items[start:stop, :width], out_scores[start:stop, :width] = best, best_scores
@@ -274,11 +274,6 @@ def cosine_neighbours(vectors: sp.csr_matrix | np.ndarray, item: int, k: int) ->
     return indices[0][keep], scores[0][keep]
 
 
-def _batch_rows(matrix: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
-    """matrix[start:stop], without a copy when that is all of it (one request, one batch)."""
-    return matrix if start == 0 and stop == matrix.shape[0] else matrix[start:stop]
-
-
 def _mask(scores: np.ndarray, matrix: sp.csr_matrix, candidates: np.ndarray | None = None) -> None:
     """Sets to -inf the scores where `matrix` (rows × items) has entries, row by row; with
     `candidates`, the scores' columns are those items."""
@@ -291,18 +286,18 @@ def _mask(scores: np.ndarray, matrix: sp.csr_matrix, candidates: np.ndarray | No
 
 
 def _weights_matrix(rows: Sequence[Mapping[str, float]], items: Vocabulary) -> sp.csr_matrix:
-    row_index, columns, values = [], [], []
-    for row, weights in enumerate(rows):
-        for item_id, weight in weights.items():
-            column = items.index(item_id)
-            if column >= 0:
-                row_index.append(row)
-                columns.append(column)
-                values.append(weight)
-    shape = (len(rows), len(items))
-    matrix = sp.csr_matrix((np.asarray(values, dtype=np.float32), (row_index, columns)), shape=shape)
-    matrix.sum_duplicates()
-    return matrix
+    """One row per {item id: weight} (ids the model does not know left out), built on the raw
+    arrays: a mapping holds each id once, so there is nothing to sum, only each row to sort."""
+    indptr, columns, values = [0], [np.empty(0, dtype=np.int32)], [np.empty(0, dtype=np.float32)]
+    for weights in rows:
+        indices = items.indices(weights)
+        known = np.flatnonzero(indices >= 0)
+        order = known[np.argsort(indices[known], kind="stable")]
+        columns.append(indices[order])
+        values.append(np.fromiter(weights.values(), dtype=np.float32, count=len(weights))[order])
+        indptr.append(indptr[-1] + len(order))
+    arrays = (np.concatenate(values), np.concatenate(columns), np.asarray(indptr, dtype=np.int32))
+    return sp.csr_matrix(arrays, shape=(len(rows), len(items)))
 
 
 def sparse_arrays(name: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:

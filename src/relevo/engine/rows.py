@@ -21,6 +21,11 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
+def row_block(matrix: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
+    """matrix[start:stop], without a copy when that is all of it (one request, one block)."""
+    return matrix if start == 0 and stop >= matrix.shape[0] else matrix[start:stop]
+
+
 def gather_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     """matrix[rows] as float32, with empty rows where `rows` is -1. Done on the raw arrays: for
     one request's user that is several times faster than scipy's indexing."""
@@ -30,6 +35,34 @@ def gather_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     indptr, positions = _row_positions(matrix, rows)
     data = matrix.data[positions].astype(np.float32, copy=False)
     return sp.csr_matrix((data, matrix.indices[positions], indptr), shape=(len(rows), matrix.shape[1]))
+
+
+def dense_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
+    """left @ right as a dense float32 array (left's rows × right's columns), on the raw arrays:
+    for a few rows of `left` and a narrow `right`, one sum into place instead of scipy's
+    product and a copy to dense."""
+    indptr, positions = _row_positions(right, left.indices)
+    counts = np.diff(indptr)
+    width = right.shape[1]
+    cells = np.repeat(entry_rows(left) * width, counts) + right.indices[positions]
+    values = np.repeat(left.data.astype(np.float64), counts) * right.data[positions]
+    dense = np.bincount(cells, weights=values, minlength=left.shape[0] * width)
+    return dense.reshape(left.shape[0], width).astype(np.float32)
+
+
+def row_dots(matrix: sp.csr_matrix, rows: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """The dot product of each of `matrix`'s `rows` with each row of `dense`: dense @
+    matrix[rows].T (dense's rows × len(rows), float32). For one row of `dense` (one request's
+    user), on the raw arrays, without building matrix[rows]; for more, scipy's product, which
+    is then the faster."""
+    if dense.shape[0] > 1:
+        return np.asarray((gather_rows(matrix, rows) @ dense.T).T, dtype=np.float32)
+    indptr, positions = _row_positions(matrix, rows)
+    entries = np.repeat(np.arange(len(rows)), np.diff(indptr))
+    products = dense[:, matrix.indices[positions]] * matrix.data[positions]  # dense's rows × entries
+    cells = (np.arange(dense.shape[0])[:, np.newaxis] * len(rows) + entries).ravel()
+    summed = np.bincount(cells, weights=products.ravel(), minlength=dense.shape[0] * len(rows))
+    return summed.reshape(dense.shape[0], len(rows)).astype(np.float32)
 
 
 def unchanged_rows(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from relevo.engine.base import Recommender, cosine_neighbours, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import gather_rows
+from relevo.engine.rows import dense_product, row_block, row_dots
 from relevo.engine.topk import top_k
 
 _PATH_SEPARATORS = re.compile(r"\s*(?:>|/|\||»|::)\s*")
@@ -79,26 +79,31 @@ class Content(Recommender):
         return _unit_rows(sp.csr_matrix(blocks, dtype=np.float32))
 
     def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
-        return self._likeness(histories, self.vectors, self.popularity)
+        return self._likeness(histories, None)
 
     def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
-        return self._likeness(histories, gather_rows(self.vectors, candidates), self.popularity[candidates])
+        return self._likeness(histories, candidates)
 
-    def _likeness(self, histories: sp.csr_matrix, vectors: sp.csr_matrix, popularity: np.ndarray) -> np.ndarray:
-        """Cosine of each user's profile (the history-weighted mean of the item vectors) to
-        `vectors`, with `popularity_weight` of the items' popularity mixed in."""
-        profiles = histories @ self.vectors
-        likeness = np.empty((histories.shape[0], vectors.shape[0]), dtype=np.float32)
+    def _likeness(self, histories: sp.csr_matrix, candidates: np.ndarray | None) -> np.ndarray:
+        """Cosine of each user's profile (the history-weighted mean of the item vectors) to the
+        vectors of the `candidates` (of every item for None), with `popularity_weight` of the
+        items' popularity mixed in."""
+        width = self.vectors.shape[0] if candidates is None else len(candidates)
+        likeness = np.empty((histories.shape[0], width), dtype=np.float32)
         # Dense profiles, a block of users at a time: a sparse × dense product is the fast one.
-        step = max(1, _DENSE_PROFILE_ENTRIES // max(profiles.shape[1], 1))
+        step = max(1, _DENSE_PROFILE_ENTRIES // max(self.vectors.shape[1], 1))
         for start in range(0, histories.shape[0], step):
-            dense = profiles[start : start + step].toarray()
-            norms = np.linalg.norm(dense, axis=1, keepdims=True)
-            dense /= np.where(norms > 0, norms, 1.0)
-            likeness[start : start + step] = (vectors @ dense.T).T
+            profiles = dense_product(row_block(histories, start, start + step), self.vectors)
+            norms = np.linalg.norm(profiles, axis=1, keepdims=True)
+            profiles /= np.where(norms > 0, norms, 1.0)
+            if candidates is None:
+                likeness[start : start + step] = (self.vectors @ profiles.T).T
+            else:
+                likeness[start : start + step] = row_dots(self.vectors, candidates, profiles)
         weight = self.config.popularity_weight
         if weight == 0:
             return likeness
+        popularity = self.popularity if candidates is None else self.popularity[candidates]
         top = self.popularity.max(initial=0.0)
         share = popularity / top if top > 0 else np.zeros_like(popularity)
         return (1.0 - weight) * likeness + weight * share[np.newaxis, :]
