@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from relevo.engine.algorithms.hybrid import DEFAULT_WEIGHTS, Hybrid, HybridConfig, _best_entries
+from relevo.engine.algorithms.hybrid import DEFAULT_WEIGHTS, Hybrid, HybridConfig, _best_entries, _scaled
 from tests.engine.contract import RecommenderContract
 from tests.engine.shop_data import small_shop
 
@@ -102,6 +102,22 @@ def test_a_filter_leaves_items_out_before_the_best_neighbours_are_taken() -> Non
     assert sorted(zip(rows.tolist(), columns.tolist(), strict=True)) == [(0, 3), (0, 4), (1, 2), (1, 4)]
     rows, columns = _best_entries(found, 2, None)
     assert sorted(zip(rows.tolist(), columns.tolist(), strict=True)) == [(0, 0), (0, 1), (1, 2), (1, 4)]
+
+
+def test_scores_are_scaled_by_the_largest_finite_score_of_the_users_own_candidates() -> None:
+    scores = np.array([[2.0, -4.0, 1.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    kept = scores.copy()
+    assert _scaled(scores, None).tolist() == [[0.5, -1.0, 0.25], [0.0, 0.0, 0.0]]
+    assert np.array_equal(scores, kept)  # the component's scores are left as they were
+    # Scores that are not finite count as 0, one user alone (no `own`) as in a batch.
+    alone = np.array([[-np.inf, 2.0, np.nan, 1.0]], dtype=np.float32)
+    assert _scaled(alone, None).tolist() == [[0.0, 1.0, 0.0, 0.5]]
+    # In a batch, only each user's own candidates count.
+    own = np.array([[True, False, True], [True, True, True]])
+    assert _scaled(np.array([[2.0, 8.0, 1.0], [1.0, 4.0, 2.0]], dtype=np.float32), own).tolist() == [
+        [1.0, 0.0, 0.5],
+        [0.25, 1.0, 0.5],
+    ]
 
 
 def test_reweighting_a_fitted_hybrid_matches_fitting_with_those_weights() -> None:

@@ -29,6 +29,21 @@ def test_gathered_rows_are_scipys_with_unknown_users_empty() -> None:
     assert np.array_equal(gathered.toarray(), expected)
 
 
+def test_one_row_is_gathered_as_many_are() -> None:
+    # One request's user takes a shorter path: a row with entries, an empty one, an unknown user.
+    for row in (2, 1, -1):
+        gathered = gather_rows(TRAINING, np.array([row], dtype=np.int32))
+        expected = TRAINING[[max(row, 0)]].toarray() * (row >= 0)
+        assert gathered.shape == (1, 4) and np.array_equal(gathered.toarray(), expected)
+        gathered.data[:] = 9.0  # a copy: the training matrix is left as it was
+    assert TRAINING[2].toarray().tolist() == [[0.0, 3.0, 0.0, 4.0]]
+    users = np.array([2], dtype=np.int32)
+    changed = gather_rows(TRAINING, users)
+    changed.data[1] = 4.5
+    assert unchanged_rows(users, gather_rows(TRAINING, users), TRAINING).tolist() == [True]
+    assert unchanged_rows(users, changed, TRAINING).tolist() == [False]
+
+
 def test_training_rows_as_they_were_are_unchanged() -> None:
     users = np.array([0, 1, 2, -1], dtype=np.int32)
     assert unchanged_rows(users, gather_rows(TRAINING, users), TRAINING).tolist() == [True, True, True, True]

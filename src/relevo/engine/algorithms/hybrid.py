@@ -263,10 +263,9 @@ def _best_entries(matrix: sp.csr_matrix, count: int, allowed: np.ndarray | None)
 def _scaled(scores: np.ndarray, own: np.ndarray | None) -> np.ndarray:
     """Each row divided by its largest absolute finite score among the user's own candidates
     (rows of zeros stay zero); scores that are not finite (nothing to say) count as 0."""
-    valid = np.isfinite(scores)
-    if own is not None:
-        valid &= own
-    scores = np.where(valid, scores, np.float32(0.0))
     largest = np.abs(scores).max(axis=1, keepdims=True, initial=0.0)
-    scores /= np.where(largest > 0, largest, 1.0)
-    return scores
+    if own is not None or not np.isfinite(largest).all():  # else every score counts as it is
+        valid = np.isfinite(scores) if own is None else np.isfinite(scores) & own
+        scores = np.where(valid, scores, np.float32(0.0))
+        largest = np.abs(scores).max(axis=1, keepdims=True, initial=0.0)
+    return scores / np.where(largest > 0, largest, np.float32(1.0))
