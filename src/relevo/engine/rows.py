@@ -57,14 +57,12 @@ def row_dots(matrix: sp.csr_matrix, rows: np.ndarray, dense: np.ndarray) -> np.n
     matrix[rows].T (dense's rows × len(rows), float32). For one row of `dense` (one request's
     user), on the raw arrays, without building matrix[rows]; for more, scipy's product, which
     is then the faster."""
-    if dense.shape[0] > 1:
+    if dense.shape[0] != 1:
         return np.asarray((gather_rows(matrix, rows) @ dense.T).T, dtype=np.float32)
     indptr, positions = _row_positions(matrix, rows)
     entries = np.repeat(np.arange(len(rows)), np.diff(indptr))
-    products = dense[:, matrix.indices[positions]] * matrix.data[positions]  # dense's rows × entries
-    cells = (np.arange(dense.shape[0])[:, np.newaxis] * len(rows) + entries).ravel()
-    summed = np.bincount(cells, weights=products.ravel(), minlength=dense.shape[0] * len(rows))
-    return summed.reshape(dense.shape[0], len(rows)).astype(np.float32)
+    products = dense[0, matrix.indices[positions]] * matrix.data[positions]
+    return np.bincount(entries, weights=products, minlength=len(rows))[np.newaxis, :].astype(np.float32)
 
 
 def unchanged_rows(users: np.ndarray, histories: sp.csr_matrix, training: sp.csr_matrix) -> np.ndarray:
