@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
+from relevo.engine.blas import one_blas_thread
 from relevo.engine.data import TrainingData
 from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, row_block
 from relevo.engine.topk import top_k
@@ -202,7 +202,7 @@ class Recommender(ABC):
 
         starts = range(0, len(users), step)
         if threads > 1 and len(starts) > 1:
-            with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
+            with one_blas_thread(), ThreadPoolExecutor(threads) as pool:
                 list(pool.map(batch, starts))
         else:
             for start in starts:

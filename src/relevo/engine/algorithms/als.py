@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits
 
 from relevo.engine.algorithms.factorization import BM25, FactorModel, average_user
 from relevo.engine.base import cosine_neighbours
+from relevo.engine.blas import one_blas_thread
 from relevo.engine.data import TrainingData
 
 
@@ -45,7 +45,7 @@ class ALS(FactorModel):
         self.bm25 = BM25.fit(matrix, config.bm25_k1, config.bm25_b) if config.bm25 else None
         # implicit's native solver runs its own threads; a second pool inside BLAS only slows it
         # down (implicit warns about it when the model is made).
-        with threadpool_limits(1, "blas"):
+        with one_blas_thread():
             model = self._model(threads, seed)
             model.fit(self._weighted(matrix), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
@@ -74,7 +74,7 @@ class ALS(FactorModel):
         return self.bm25(matrix) if self.bm25 is not None else sp.csr_matrix(matrix, dtype=np.float32)
 
     def _fold_in(self, histories: sp.csr_matrix) -> np.ndarray:
-        with threadpool_limits(1, "blas"):
+        with one_blas_thread():
             return self.model.recalculate_user(np.arange(histories.shape[0]), self._weighted(histories))
 
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,5 +93,5 @@ class ALS(FactorModel):
         if "bm25_idf" in state:
             average = float(state["bm25_average_length"])
             self.bm25 = BM25(self.config.bm25_k1, self.config.bm25_b, state["bm25_idf"], average)
-        with threadpool_limits(1, "blas"):
+        with one_blas_thread():
             self._prepare(self._model(threads=1))

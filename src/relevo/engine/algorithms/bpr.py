@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
-from threadpoolctl import threadpool_limits
 
 from relevo.engine.algorithms.factorization import FactorModel, average_user
 from relevo.engine.base import cosine_neighbours
+from relevo.engine.blas import one_blas_thread
 from relevo.engine.data import TrainingData
 
 
@@ -47,7 +47,7 @@ class BPR(FactorModel):
         config = self.config
         # BPR samples by interaction, not by weight: a positive is a positive. BLAS threads
         # would only compete with implicit's own.
-        with threadpool_limits(1, "blas"):
+        with one_blas_thread():
             model = BayesianPersonalizedRanking(
                 factors=config.embedding_dim,
                 learning_rate=config.learning_rate,
