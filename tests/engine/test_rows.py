@@ -5,7 +5,7 @@ worked on raw arrays, so checked here against scipy's own indexing and products.
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.rows import dense_columns, dense_product, gather_rows, row_dots, unchanged_rows
+from relevo.engine.rows import dense_columns, dense_product, gather_rows, row_dots, unchanged_rows, weighted_sum
 
 TRAINING = sp.csr_matrix(
     np.array(
@@ -96,3 +96,19 @@ def test_row_dots_are_the_chosen_rows_against_each_dense_row() -> None:
         dots = row_dots(TRAINING, rows, chosen)
         assert dots.dtype == np.float32 and dots.shape == (len(chosen), 4)
         assert np.allclose(dots, chosen @ TRAINING[rows].toarray().T)
+
+
+def test_weighted_sum_is_scipys_sum_without_the_zeros() -> None:
+    # Columns out of order in `later`; its (2, 3) cancels TRAINING's, which must leave no entry.
+    later = sp.csr_matrix(
+        (np.array([0.5, 2.0, 4.0], dtype=np.float32), np.array([3, 0, 3]), np.array([0, 2, 2, 3, 3])), shape=(4, 4)
+    )
+    total = weighted_sum([(1.0, TRAINING), (-1.0, later)])
+    assert total.dtype == np.float32 and total.shape == (4, 4)
+    assert np.array_equal(total.toarray(), (TRAINING - later).toarray())
+    assert total.nnz == np.count_nonzero(total.toarray())
+    assert all(
+        np.all(np.diff(total.indices[a:b]) > 0) for a, b in zip(total.indptr[:-1], total.indptr[1:], strict=True)
+    )
+    empty = sp.csr_matrix((4, 4), dtype=np.float32)
+    assert weighted_sum([(1.0, empty), (2.0, empty)]).nnz == 0

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from relevo.engine.blas import one_blas_thread
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, row_block
+from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, row_block, weighted_sum
 from relevo.engine.topk import top_k
 from relevo.engine.vocab import Vocabulary
 
@@ -140,7 +140,7 @@ class Recommender(ABC):
         rows = gather_rows(self.history, users)
         if recent is None or not any(recent):
             return rows
-        return sp.csr_matrix(rows + _weights_matrix(recent, self.items), dtype=np.float32)
+        return weighted_sum([(1.0, rows), (1.0, _weights_matrix(recent, self.items))])
 
     def recommend(
         self,

@@ -1,6 +1,8 @@
 """Work on a few rows of sparse matrices, done on the raw arrays: one request's rows are a
 handful of entries, where scipy's indexing costs more in checks and set-up than in the work."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -37,6 +39,24 @@ def gather_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     indptr, positions = _row_positions(matrix, rows)
     data = matrix.data[positions].astype(np.float32, copy=False)
     return sp.csr_matrix((data, matrix.indices[positions], indptr), shape=(len(rows), matrix.shape[1]))
+
+
+def weighted_sum(terms: Sequence[tuple[float, sp.csr_matrix]]) -> sp.csr_matrix:
+    """Σ weight · matrix over matrices of one shape, as float32 with sorted columns and no
+    stored zeros (as scipy's sums): each (row, column)'s terms added in the order given, after
+    one stable sort of all the entries, without scipy's operator set-up for each sum."""
+    shape = terms[0][1].shape
+    keys = np.concatenate([entry_rows(matrix).astype(np.int64) * shape[1] + matrix.indices for _, matrix in terms])
+    values = np.concatenate([np.float32(weight) * matrix.data.astype(np.float32) for weight, matrix in terms])
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    if len(keys):
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        keys, values = keys[first], np.add.reduceat(values, first)
+    kept = values != 0
+    rows, columns = np.divmod(keys[kept], shape[1])
+    indptr = np.searchsorted(rows, np.arange(shape[0] + 1)).astype(np.int32)
+    return sp.csr_matrix((values[kept], columns.astype(np.int32), indptr), shape=shape)
 
 
 def dense_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, unchanged_rows
+from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, unchanged_rows, weighted_sum
 from relevo.engine.topk import top_k
 
 # Candidates score in (0.5, 1], the popularity fill below in [0, 0.45]: the gap keeps every
@@ -125,14 +125,11 @@ class Cooccurrence(Recommender):
         rows = gather_rows(self.bought, users)
         if unchanged_rows(users, histories, self.history).all():  # nothing since training: the common case
             return rows
-        training = gather_rows(self.history, users)
-        recent = (histories - training).tocsr()
+        recent = weighted_sum([(1.0, histories), (-1.0, gather_rows(self.history, users))])
         purchase = (recent.data >= self.purchase_weight * (1.0 - _PURCHASE_TOLERANCE)) & (recent.data > 0)
         recent.data = purchase.astype(np.float32)
-        recent.eliminate_zeros()
-        bought = (rows + recent).tocsr()
+        bought = weighted_sum([(1.0, rows), (1.0, recent)])  # what is not a purchase (0) drops out
         bought.data = np.minimum(bought.data, 1.0)
-        bought.eliminate_zeros()
         return bought
 
     def _similar(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:

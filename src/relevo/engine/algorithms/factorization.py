@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from relevo.engine import pruned
 from relevo.engine.ann import ItemIndex
 from relevo.engine.base import BATCH_USERS, Recommender
-from relevo.engine.rows import entry_rows, unchanged_rows
+from relevo.engine.rows import entry_rows, gather_rows, unchanged_rows
 
 _building = threading.Lock()
 
@@ -40,7 +40,7 @@ class FactorModel(Recommender):
         empty = empty_rows(histories)
         solve = np.flatnonzero(stale_users(users, histories, self.history) & ~empty)
         if len(solve):
-            vectors[solve] = self._fold_in(histories[solve])
+            vectors[solve] = self._fold_in(gather_rows(histories, solve))
         vectors[empty] = self.fallback
         return vectors
 
