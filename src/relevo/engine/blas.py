@@ -6,6 +6,7 @@ milliseconds each time (`threadpool_limits`). The controller is made once, at fi
 numpy's and scipy's BLAS loaded), and kept: setting and restoring a limit then costs about
 20 µs, little enough for a request that folds in a user with new events."""
 
+from contextlib import AbstractContextManager
 from functools import cache
 
 import scipy.linalg  # noqa: F401 (loads scipy's own BLAS, so the controller finds it too)
@@ -17,6 +18,6 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def one_blas_thread() -> object:
+def one_blas_thread() -> AbstractContextManager[object]:
     """A context manager: BLAS limited to one thread inside, as it was after."""
     return _controller().limit(limits=1, user_api="blas")
