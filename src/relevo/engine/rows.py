@@ -44,7 +44,8 @@ def gather_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
 def weighted_sum(terms: Sequence[tuple[float, sp.csr_matrix]]) -> sp.csr_matrix:
     """Σ weight · matrix over matrices of one shape, as float32 with sorted columns and no
     stored zeros (as scipy's sums): each (row, column)'s terms added in the order given, after
-    one stable sort of all the entries, without scipy's operator set-up for each sum."""
+    one stable sort of all the entries, without scipy's operator set-up for each sum. Meant for
+    a request's few rows: on large matrices the sort costs more than that set-up."""
     shape = terms[0][1].shape
     keys = np.concatenate([entry_rows(matrix).astype(np.int64) * shape[1] + matrix.indices for _, matrix in terms])
     values = np.concatenate([np.float32(weight) * matrix.data.astype(np.float32) for weight, matrix in terms])
