@@ -203,14 +203,15 @@ def with_confidence(ids: Sequence[str], scores: Sequence[float]) -> tuple[tuple[
         return ()
     values = [float(score) for score in scores]
     low, high = min(values), max(values)
-    # Rounded to four places by arithmetic (both are never negative): round(x, 4) goes through
-    # a decimal string and costs twice as much.
-    if high > 0 and low >= 0:
-        confidences = [int(value / high * 10_000 + 0.5) / 10_000 for value in values]
+    if high > 0 and low >= 0:  # in 0..1 as it is
+        shares = [value / high for value in values]
     elif high > low:  # negative scores: placed in 0.5..1
-        confidences = [int((0.5 + 0.5 * (value - low) / (high - low)) * 10_000 + 0.5) / 10_000 for value in values]
+        shares = [0.5 + 0.5 * (value - low) / (high - low) for value in values]
     else:
-        confidences = [1.0] * len(values)
+        shares = [1.0] * len(values)
+    # Rounded to four places by arithmetic (shares are never negative): round(x, 4) goes
+    # through a decimal string and costs twice as much.
+    confidences = [int(share * 10_000 + 0.5) / 10_000 for share in shares]
     return tuple(zip(ids, values, confidences, strict=True))
 
 

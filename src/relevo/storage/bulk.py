@@ -194,8 +194,9 @@ def refresh_statistics(session: Session, table: Table, loaded: int) -> None:
     of the tables before the load: after the demo's million events, reading the events since an
     id (every second, in every server process) was a full scan of 80 to 100 ms instead of an
     index lookup under a millisecond."""
-    if loaded >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {session.get_bind().dialect.identifier_preparer.format_table(table)}"))
+    dialect = session.get_bind().dialect
+    if loaded >= ANALYZE_AFTER_ROWS and dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {dialect.identifier_preparer.format_table(table)}"))
 
 
 @contextmanager
