@@ -50,6 +50,15 @@ def test_seed_001_numeric_ids_come_back_as_numbers(client: TestClient, admin_hea
     assert answer["count"] == 3
 
 
+def test_seed_001_ids_too_long_for_a_number_come_back_as_text(client: TestClient, trained: dict) -> None:
+    digits = "9" * 40  # no 64-bit integer holds it: a string id, as anything not a plain integer
+
+    answer = get(client, f"/api/recommendations/{digits}/", count=3)
+
+    assert answer["user_id"] == digits
+    assert answer["count"] == 3
+
+
 def test_seed_001_training_starts_a_job_and_model_metrics_describe_the_result(
     client: TestClient, admin_headers: dict, shop: DemoShop
 ) -> None:

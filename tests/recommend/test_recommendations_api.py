@@ -198,6 +198,8 @@ def test_another_model_serves_when_named(client: TestClient, admin_headers: dict
 
     assert recommend(client, "U000001", model="experiment")["model"]["name"] == "experiment"
     assert "train a model first" in assert_error(client.get("/api/v1/recommendations/U1", params={"model": "x"}), 503)
+    refused = client.get("/api/v1/recommendations/U1", params={"model": "no/such name"})
+    assert_error_mentioning(refused, 422, "model")
 
 
 def test_one_part_of_the_hybrid_serves_when_asked(client: TestClient, shop: DemoShop, trained: dict) -> None:

@@ -16,6 +16,7 @@ from relevo.accounts.schemas import (
     ApiKeyRead,
 )
 from relevo.api.deps import AdminCaller, CurrentCaller, SessionDep, SettingsDep
+from relevo.core.fields import DbInt
 from relevo.core.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -48,18 +49,18 @@ def create_account(data: AccountCreate, _: AdminCaller, session: SessionDep) -> 
 
 
 @router.get("/accounts/{account_id}", response_model=AccountRead)
-def read_account(account_id: int, _: AdminCaller, session: SessionDep) -> AccountRead:
+def read_account(account_id: DbInt, _: AdminCaller, session: SessionDep) -> AccountRead:
     return AccountRead.model_validate(service.get_or_raise(session=session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
-def update_account(account_id: int, data: AccountUpdate, _: AdminCaller, session: SessionDep) -> AccountRead:
+def update_account(account_id: DbInt, data: AccountUpdate, _: AdminCaller, session: SessionDep) -> AccountRead:
     account = service.get_or_raise(session=session, account_id=account_id)
     return AccountRead.model_validate(service.update(session=session, account=account, data=data))
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def deactivate_account(account_id: int, _: AdminCaller, session: SessionDep) -> None:
+def deactivate_account(account_id: DbInt, _: AdminCaller, session: SessionDep) -> None:
     service.deactivate(session=session, account=service.get_or_raise(session=session, account_id=account_id))
 
 
@@ -76,5 +77,5 @@ def create_api_key(data: ApiKeyCreate, caller: CurrentCaller, session: SessionDe
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_api_key(key_id: int, caller: CurrentCaller, session: SessionDep) -> ApiKeyRead:
+def revoke_api_key(key_id: DbInt, caller: CurrentCaller, session: SessionDep) -> ApiKeyRead:
     return ApiKeyRead.model_validate(service.revoke_api_key(session=session, caller=caller, key_id=key_id))

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from relevo.accounts.models import Role
-from relevo.core.fields import UtcDateTime
+from relevo.core.fields import DbInt, UtcDateTime
 
 Username = Annotated[str, Field(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_.@+-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=200)]
@@ -41,7 +41,7 @@ class AccessToken(BaseModel):
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    account_id: int | None = Field(default=None, description="Admins may create a key for another account")
+    account_id: DbInt | None = Field(default=None, description="Admins may create a key for another account")
 
 
 class ApiKeyRead(BaseModel):

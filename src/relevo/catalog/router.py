@@ -20,6 +20,7 @@ from relevo.catalog.schemas import (
     StoreUpdate,
 )
 from relevo.core.config import Settings
+from relevo.core.fields import DbInt
 from relevo.events import service as events_service
 
 router = APIRouter(prefix="/api/v1/store", tags=["catalog"], route_class=DetailRoute)
@@ -66,7 +67,7 @@ def list_products(
     currency: CurrencyQuery = None,
     category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[DbInt, Query(ge=0)] = 0,
 ) -> list[ProductRead]:
     products = service.list_products(session=session, caller=caller, limit=limit, offset=offset, category=category)
     return [product_read(product, settings, currency) for product in products]
@@ -99,7 +100,7 @@ def most_popular_products(
 
 @router.get("/products/{product_id}/", response_model=ProductRead)
 def view_product(
-    product_id: int, caller: CurrentCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
+    product_id: DbInt, caller: CurrentCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
 ) -> ProductRead:
     """Counts a view (views_count and a `view` event for the caller) and returns the product."""
     product = events_service.record_product_view(session=session, account=caller, product_id=product_id)
@@ -109,7 +110,7 @@ def view_product(
 @router.put("/products/{product_id}/", response_model=ProductRead)
 @router.patch("/products/{product_id}/", response_model=ProductRead)
 def update_product(
-    product_id: int, data: ProductUpdate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
+    product_id: DbInt, data: ProductUpdate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
 ) -> ProductRead:
     product = service.get_product_or_raise(session=session, product_id=product_id)
     product = service.update_product(
@@ -119,7 +120,7 @@ def update_product(
 
 
 @router.delete("/products/{product_id}/", response_model=Deleted)
-def delete_product(product_id: int, caller: CurrentCaller, session: SessionDep) -> Deleted:
+def delete_product(product_id: DbInt, caller: CurrentCaller, session: SessionDep) -> Deleted:
     product = service.get_product_or_raise(session=session, product_id=product_id)
     service.delete_product(session=session, caller=caller, product=product)
     return Deleted(detail="Product deleted successfully.")
@@ -136,19 +137,19 @@ def create_store(data: StoreCreate, caller: CurrentCaller, session: SessionDep) 
 
 
 @router.get("/{store_id}/", response_model=StoreRead)
-def read_store(store_id: int, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+def read_store(store_id: DbInt, caller: CurrentCaller, session: SessionDep) -> StoreRead:
     return store_read(service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id))
 
 
 @router.put("/{store_id}/", response_model=StoreRead)
 @router.patch("/{store_id}/", response_model=StoreRead)
-def update_store(store_id: int, data: StoreUpdate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+def update_store(store_id: DbInt, data: StoreUpdate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
     store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id)
     return store_read(service.update_store(session=session, store=store, data=data))
 
 
 @router.delete("/{store_id}/", response_model=Deleted)
-def delete_store(store_id: int, caller: CurrentCaller, session: SessionDep) -> Deleted:
+def delete_store(store_id: DbInt, caller: CurrentCaller, session: SessionDep) -> Deleted:
     store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id)
     service.delete_store(session=session, store=store)
     return Deleted(detail="Store deleted successfully.")

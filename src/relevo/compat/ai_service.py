@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from relevo.api.deps import EventWriterDep, InternalCaller, SessionDep, SettingsDep, read_route
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
-from relevo.core.fields import ExternalId, UtcDateTime
+from relevo.core.fields import DbInt, ExternalId, UtcDateTime
 from relevo.events import service as events_service
 from relevo.events.schemas import EventIn, EventTypeName
 from relevo.recommend import service as recommend_service
@@ -18,7 +18,7 @@ from relevo.recommend.router import popular_products
 
 router = APIRouter(tags=["seed 003: AI service"])
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[DbInt, Query(ge=0)]
 
 
 class InteractionIn(BaseModel):

@@ -17,6 +17,7 @@ from relevo.api.deps import (
     WriterCaller,
     read_route,
 )
+from relevo.core.fields import MAX_DB_INT, DbInt
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
 from relevo.events.schemas import EventIn, EventTypeName
@@ -28,7 +29,7 @@ from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 router = APIRouter(prefix="/api", tags=["seed 001: SmartCommerce"])
 
 ShopId = Annotated[
-    int | Annotated[str, Field(min_length=1, max_length=255)],
+    DbInt | Annotated[str, Field(min_length=1, max_length=255)],
     Field(description="Integer ids are echoed back as integers"),
 ]
 
@@ -71,8 +72,10 @@ class StreamingEventProcessed(BaseModel):
 
 
 def as_seed_id(value: str) -> int | str:
-    """Seed 001 shows integer ids: ids that are plain integers go back as integers."""
-    return int(value) if value.isdigit() and str(int(value)) == value else value
+    """Seed 001 shows integer ids: ids that are plain (64-bit) integers go back as integers."""
+    if value.isascii() and value.isdigit() and str(int(value)) == value and int(value) <= MAX_DB_INT:
+        return int(value)
+    return value
 
 
 class SeedRecommendation(BaseModel):
@@ -165,7 +168,7 @@ class EnhancedTrainConfig(BaseModel):
 
 
 class EnhancedTrainRequest(BaseModel):
-    dataset_ids: list[int] = Field(default_factory=list)
+    dataset_ids: list[DbInt] = Field(default_factory=list)
     config: EnhancedTrainConfig = Field(default_factory=EnhancedTrainConfig)
     algorithm: str = "hybrid"
 

@@ -27,6 +27,11 @@ def _without_nul(value: str) -> str:
     return value
 
 
+# Integers the databases' 64-bit columns hold (ids, offsets): a larger one is refused, naming
+# the field, where SQLite would overflow and PostgreSQL call it out of range.
+MAX_DB_INT = 2**63 - 1
+DbInt = Annotated[int, Field(ge=-MAX_DB_INT - 1, le=MAX_DB_INT)]
+
 # Text the databases can store: PostgreSQL refuses NUL characters.
 Text = Annotated[str, AfterValidator(_without_nul)]
 

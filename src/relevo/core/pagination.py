@@ -7,11 +7,9 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from relevo.core.errors import InvalidArgument
+from relevo.core.fields import MAX_DB_INT
 
 T = TypeVar("T")
-
-# Ids are 64-bit; a larger cursor would overflow the query parameter instead of being refused.
-_MAX_ID = 2**63 - 1
 
 
 class Page(BaseModel, Generic[T]):
@@ -27,7 +25,7 @@ def paginate_by_id(
     A query of several entities pages by the first one's id.
     """
     if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_ID:
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_DB_INT:
             raise InvalidArgument("cursor: must be the next_cursor value of an earlier page")
         query = query.where(id_column < int(cursor))
     result = session.execute(query.order_by(id_column.desc()).limit(limit + 1))

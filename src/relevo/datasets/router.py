@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
 from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep, WriterCaller
+from relevo.core.fields import DbInt
 from relevo.core.pagination import Page
 from relevo.datasets import service
 from relevo.datasets.models import DatasetType
@@ -40,5 +41,5 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def read_dataset(dataset_id: int, _: CurrentCaller, session: SessionDep) -> DatasetRead:
+def read_dataset(dataset_id: DbInt, _: CurrentCaller, session: SessionDep) -> DatasetRead:
     return DatasetRead.from_model(service.get_or_raise(session=session, dataset_id=dataset_id))

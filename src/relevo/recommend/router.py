@@ -12,6 +12,7 @@ from relevo.recommend import service
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.requests import catalog_snapshot, recommendations_for, served_model
 from relevo.recommend.schemas import PopularProduct, RecommendedProduct, ServedModelRead, UserRecommendations
+from relevo.registry.schemas import MODEL_NAME
 
 router = APIRouter(prefix="/api/v1", tags=["recommendations"], route_class=ReadRoute)
 
@@ -43,7 +44,9 @@ async def recommendations(
     exclude: Annotated[str | None, Query(description="Product ids to leave out, comma-separated")] = None,
     exclude_bought: Annotated[bool, Query(description="Leave out what the user bought or rated")] = True,
     exclude_viewed: Annotated[bool, Query(description="Leave out everything the user interacted with")] = False,
-    model: Annotated[str | None, Query(description="Serve another model's deployed version")] = None,
+    model: Annotated[
+        str | None, Query(pattern=MODEL_NAME, description="Serve another model's deployed version")
+    ] = None,
     algorithm: Annotated[
         str | None, Query(description="Score with one component of the deployed hybrid (als, item_knn, ...)")
     ] = None,

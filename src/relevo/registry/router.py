@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 
 from relevo.api.deps import CurrentCaller, ExecutorDep, SessionDep, SettingsDep, TrainerCaller
+from relevo.core.fields import DbInt
 from relevo.core.pagination import Page
 from relevo.registry import service
 from relevo.registry.schemas import MODEL_NAME, ModelSummary, ModelVersionRead, TrainingStarted, TrainRequest
@@ -54,12 +55,12 @@ def list_versions(
 
 
 @router.get("/{name}/versions/{version}", response_model=ModelVersionRead)
-def read_version(name: Name, version: int, _: CurrentCaller, session: SessionDep) -> ModelVersionRead:
+def read_version(name: Name, version: DbInt, _: CurrentCaller, session: SessionDep) -> ModelVersionRead:
     return ModelVersionRead.from_model(service.get_or_raise(session=session, name=name, version=version))
 
 
 @router.post("/{name}/versions/{version}/deploy", response_model=ModelVersionRead)
-def deploy(name: Name, version: int, _: TrainerCaller, session: SessionDep) -> ModelVersionRead:
+def deploy(name: Name, version: DbInt, _: TrainerCaller, session: SessionDep) -> ModelVersionRead:
     chosen = service.get_or_raise(session=session, name=name, version=version)
     return ModelVersionRead.from_model(service.deploy(session=session, version=chosen))
 
@@ -71,7 +72,7 @@ def rollback(name: Name, _: TrainerCaller, session: SessionDep) -> ModelVersionR
 
 @router.delete("/{name}/versions/{version}", response_model=ModelVersionRead)
 def archive(
-    name: Name, version: int, _: TrainerCaller, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
+    name: Name, version: DbInt, _: TrainerCaller, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
 ) -> ModelVersionRead:
     """Archives a version that does not serve; its files are deleted once that is committed."""
     chosen = service.archive(session=session, version=service.get_or_raise(session=session, name=name, version=version))
