@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from relevo.accounts.models import Account, Role
 from relevo.core.config import Settings
 from relevo.events.models import Event
+from relevo.registry import service as registry_service
 from relevo.registry.models import ModelVersion
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, recommend, train
@@ -181,6 +182,22 @@ def test_training_without_events_fails_with_the_reason(client: TestClient, admin
     job = client.get(f"/job-status/{version['job_id']}", headers=admin_headers).json()
     assert "no events" in job["error"]
     assert_error(client.get(f"{MODELS}/default/metrics", headers=admin_headers), 404)
+
+
+def test_a_failure_while_marking_the_version_ready_marks_it_failed(
+    client: TestClient, admin_headers: dict, shop: DemoShop, monkeypatch
+) -> None:
+    """The last step (ready, gate, deploy) runs in its own transaction; a failure there must not
+    leave the version in training for ever. The fault is injected: nothing real fails there on demand."""
+
+    def broken_gate(**_: Any) -> bool:
+        raise RuntimeError("the gate broke")
+
+    monkeypatch.setattr(registry_service, "passes_gate", broken_gate)
+    version = train(client, admin_headers, expect="failed", algorithm="popular")
+
+    assert version["status"] == "failed"
+    assert "the gate broke" in version["error"]
 
 
 def test_bad_training_requests_name_the_field(client: TestClient, admin_headers: dict) -> None:

@@ -105,7 +105,19 @@ def get_or_raise(*, session: Session, name: str, version: int) -> ModelVersion:
 
 def deployed(*, session: Session, name: str) -> ModelVersion | None:
     query = select(ModelVersion).where(ModelVersion.name == name, ModelVersion.status == VersionStatus.deployed)
-    return session.scalar(query)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def lock_versions(*, session: Session, name: str) -> None:
+    """Deploys of one name take turns until their transactions end. Without this, two at once
+    on PostgreSQL (two trainings finishing, or a training and a person) would each demote the
+    version they saw serving and promote their own: the second to commit would break the rule
+    of one deployed version per name. Locking every version of the name, in id order, makes
+    the second wait for the first and then read what it did. (SQLite's writers take turns
+    anyway.)"""
+    session.execute(
+        select(ModelVersion.id).where(ModelVersion.name == name).order_by(ModelVersion.id).with_for_update()
+    )
 
 
 def deployed_or_raise(*, session: Session, name: str) -> ModelVersion:
@@ -146,6 +158,8 @@ def mark_failed(*, session: Session, version: ModelVersion, error: str) -> None:
 
 def deploy(*, session: Session, version: ModelVersion) -> ModelVersion:
     """Makes `version` the one that serves; the one serving until now stays ready."""
+    lock_versions(session=session, name=version.name)
+    session.refresh(version)
     if version.status not in (VersionStatus.ready, VersionStatus.deployed):
         raise Conflict(f"version {version.version} of {version.name!r} is {version.status}; only ready ones deploy")
     current = deployed(session=session, name=version.name)
@@ -160,6 +174,7 @@ def deploy(*, session: Session, version: ModelVersion) -> ModelVersion:
 
 def rollback(*, session: Session, name: str) -> ModelVersion:
     """Deploys again the version that served before the current one."""
+    lock_versions(session=session, name=name)
     current = deployed_or_raise(session=session, name=name)
     query = (
         select(ModelVersion)

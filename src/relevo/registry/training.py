@@ -25,6 +25,7 @@ from relevo.engine.evaluation.split import leave_last_n, random_holdout
 from relevo.engine.vocab import Vocabulary
 from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
+from relevo.jobs.runner import Interrupted
 from relevo.registry import service
 from relevo.registry.models import ModelVersion
 from relevo.storage.artifacts import LocalArtifactStore
@@ -144,32 +145,36 @@ def train_version(
         report("saving the model", 0.95)
         artifacts.save(model, directory, extra=extra)
         np.savez(directory / BOUGHT, **sparse_arrays("bought", bought))
+        # Marked ready and deployed in one transaction: should it fail, the version is marked failed
+        # below, not left in training.
+        with database.transaction() as session:
+            service.lock_versions(session=session, name=name)  # the gate compares with what serves now
+            version = service.get(session=session, version_id=version_id)
+            service.mark_ready(
+                session=session,
+                version=version,
+                metrics=metrics,
+                training=training,
+                watermark=loaded.watermark,
+                artifact=key,
+            )
+            serving = service.deployed(session=session, name=name)
+            gate = service.passes_gate(
+                candidate=metrics,
+                serving=serving.metrics if serving else None,
+                metric=settings.deploy_gate_metric,
+                tolerance=settings.deploy_gate_tolerance,
+            )
+            if deploy == "always" or (deploy == "gate" and gate):
+                service.deploy(session=session, version=version)
+            return version
+    except Interrupted:
+        raise  # the process is stopping: the job (and this version) start over at the next start
     except Exception as exc:
         with database.transaction() as session:
             failed = service.get(session=session, version_id=version_id)
             service.mark_failed(session=session, version=failed, error=str(exc))
         raise
-
-    with database.transaction() as session:
-        version = service.get(session=session, version_id=version_id)
-        service.mark_ready(
-            session=session,
-            version=version,
-            metrics=metrics,
-            training=training,
-            watermark=loaded.watermark,
-            artifact=key,
-        )
-        serving = service.deployed(session=session, name=name)
-        gate = service.passes_gate(
-            candidate=metrics,
-            serving=serving.metrics if serving else None,
-            metric=settings.deploy_gate_metric,
-            tolerance=settings.deploy_gate_tolerance,
-        )
-        if deploy == "always" or (deploy == "gate" and gate):
-            service.deploy(session=session, version=version)
-        return version
 
 
 def precompute(
