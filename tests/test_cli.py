@@ -21,15 +21,20 @@ from relevo.core.db import Database
 from relevo.datasets.models import Dataset
 from relevo.events.models import Event
 from relevo.users.models import User
+from tests.conftest import new_postgres_database
 
 PASSWORD = "a-long-admin-password"
 
 
 @pytest.fixture
 def environment(empty_database_url: str, tmp_path: Path) -> dict[str, str | None]:
+    return environment_for(empty_database_url, tmp_path)
+
+
+def environment_for(database_url: str, tmp_path: Path) -> dict[str, str | None]:
     return {
         "RELEVO_DATA_DIR": str(tmp_path / "data"),
-        "RELEVO_DATABASE_URL": empty_database_url,
+        "RELEVO_DATABASE_URL": database_url,
         "RELEVO_ENV": "development",
         "RELEVO_ADMIN_USERNAME": None,
         "RELEVO_ADMIN_PASSWORD": None,
@@ -87,6 +92,20 @@ def test_db_upgrade_brings_an_empty_database_to_the_head_revision(
     assert run(environment, "db", "current").strip() == head
     assert run(environment, "db", "upgrade").strip() == f"database at revision {head}"
     assert counts(empty_database_url, Account, Event) == [0, 0]
+
+
+@pytest.mark.parametrize(
+    "command", [["demo"], ["train"], ["createadmin", "--username", "boss", "--password", PASSWORD]]
+)
+def test_commands_on_an_empty_postgresql_database_say_to_migrate_first(tmp_path: Path, command: list[str]) -> None:
+    """SQLite migrates by itself; PostgreSQL is migrated as a deploy step, and until then the
+    commands that need tables say so (not a traceback)."""
+    with new_postgres_database() as url:
+        result = invoke(environment_for(url, tmp_path), *command)
+
+    assert result.exit_code == 1, result.output
+    assert "the postgresql database has no schema yet: run `relevo db upgrade` first" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_without_a_database_url_the_database_is_a_file_in_the_data_dir(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ from relevo.jobs.executor import make_executor
 from relevo.registry import service as registry_service
 from relevo.registry.models import ModelVersion
 from relevo.registry.retraining import RetrainScheduler
-from relevo.registry.schemas import MODEL_NAME, TrainRequest
+from relevo.registry.schemas import MAX_SEED, MODEL_NAME, TrainRequest
 
 app = typer.Typer(help="Relevo: a self-hosted recommendation engine for online shops.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -57,6 +57,18 @@ def _open() -> tuple[Settings, Database]:
     return settings, Database(settings.resolved_database_url)
 
 
+def _open_prepared() -> tuple[Settings, Database]:
+    """_open, then the database made ready (see startup.prepare), or a plain message and exit 1."""
+    settings, database = _open()
+    try:
+        startup.prepare(settings, database)
+    except startup.SchemaMissing as exc:
+        database.dispose()
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    return settings, database
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -65,8 +77,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
 ) -> None:
     """Serve the API (migrating a SQLite database first)."""
-    settings, database = _open()
-    startup.prepare(settings, database)
+    settings, database = _open_prepared()
     database.dispose()
     if workers > 1:
         # Each process counts its own requests; Prometheus sums them from this folder.
@@ -161,8 +172,7 @@ def createadmin(
         data = AccountCreate(username=username, password=password, role=Role.admin)
     except ValidationError as exc:
         raise typer.BadParameter(describe_validation_errors(exc.errors())) from None
-    settings, database = _open()
-    startup.prepare(settings, database)
+    _, database = _open_prepared()
     try:
         with database.transaction() as session:
             account = accounts_service.create(session=session, data=data)
@@ -177,11 +187,10 @@ def demo(
     users: Annotated[int, typer.Option(min=1)] = ShopSize.users,
     sessions: Annotated[int, typer.Option(min=1)] = ShopSize.sessions,
     stores: Annotated[int, typer.Option(min=1)] = ShopSize.stores,
-    seed: Annotated[int, typer.Option()] = ShopSize.seed,
+    seed: Annotated[int, typer.Option(min=0)] = ShopSize.seed,
 ) -> None:
     """Load a synthetic demo shop (skipped if one is loaded already)."""
-    settings, database = _open()
-    startup.prepare(settings, database)
+    settings, database = _open_prepared()
     size = ShopSize(stores=stores, products=products, users=users, sessions=sessions, seed=seed)
     with database.transaction() as session:
         wants_admin = settings.env == "development" and not settings.admin_username
@@ -218,11 +227,10 @@ def train(
     ] = "{}",
     deploy: Annotated[str, typer.Option(help="gate (if not worse than the serving version), always or never")] = "gate",
     evaluation: Annotated[str, typer.Option(help="random or temporal holdout for the offline metrics")] = "random",
-    seed: Annotated[int, typer.Option()] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 0,
 ) -> None:
     """Train a model version from every event, as POST /api/v1/models/{name}/train does."""
-    settings, database = _open()
-    startup.prepare(settings, database)
+    settings, database = _open_prepared()
     try:
         settings_given = json.loads(config)
     except json.JSONDecodeError as exc:
@@ -282,8 +290,7 @@ def import_file(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Import a CSV file, the same as POST /api/upload-dataset/."""
-    settings, database = _open()
-    startup.prepare(settings, database)
+    settings, database = _open_prepared()
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress("[progress.description]{task.description}", *columns) as progress, path.open("rb") as stream:
         task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
