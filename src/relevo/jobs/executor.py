@@ -2,6 +2,7 @@
 else installed. Jobs are in the database, so their status survives the process."""
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Protocol
@@ -33,6 +34,7 @@ class LocalExecutor:
         self._settings = settings
         threads = settings.job_threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="relevo-job") if threads else None
+        self._stopping = threading.Event()
 
     def submit(self, job_id: str) -> None:
         """Runs the job in the background; call after the transaction that created it commits."""
@@ -58,13 +60,22 @@ class LocalExecutor:
 
     def _run(self, job_id: str) -> None:
         try:
-            runner.run(self._database, self._settings, job_id)
+            runner.run(self._database, self._settings, job_id, self._checkpoint)
         except Exception:  # the runner records failures; this is for the ones it could not
             logger.exception("job %s could not be run", job_id)
 
+    def _checkpoint(self, message: str, done: float) -> None:
+        """Jobs report progress between safe steps (a chunk written, a stage of training): there
+        a job of a stopping process stops, to be resumed by the next."""
+        if self._stopping.is_set():
+            raise runner.Interrupted()
+
     def shutdown(self) -> None:
+        """Queued jobs stay pending; running ones stop at their next step, before the process
+        ends (which would fail them midway)."""
+        self._stopping.set()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def make_executor(database: Database, settings: Settings) -> Executor:

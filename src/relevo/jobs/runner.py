@@ -23,6 +23,12 @@ Work = Callable[[Database, Settings, str, dict[str, Any], Progress | None], tupl
 HEARTBEAT_SECONDS = 15.0  # how often a running job's row says its process is alive
 
 
+class Interrupted(Exception):
+    """Raised by a job's progress callback when its process is stopping: the job goes back to
+    pending, and the next process to start carries it on (batch generation keeps the chunks it
+    wrote; training starts over)."""
+
+
 def handlers() -> dict[str, Work]:
     # Training and batch generation build on jobs, not the other way round.
     from relevo.batch.generation import run_generation_job
@@ -58,6 +64,10 @@ def execute(
     threading.Thread(target=_beat, args=(database, job_id, stop), name="relevo-job-heartbeat", daemon=True).start()
     try:
         message, result = handlers()[kind](database, settings, job_id, params, progress)
+    except Interrupted:
+        logger.info("job %s (%s) interrupted: the process is stopping; it resumes at the next start", job_id, kind)
+        with database.transaction() as session:
+            service.requeue(session=session, job_id=job_id)
     except RelevoError as exc:
         fail(database, job_id, exc.details)
     except Exception as exc:

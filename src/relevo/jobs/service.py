@@ -103,6 +103,12 @@ def fail(*, session: Session, job_id: str, error: str) -> None:
     session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
 
 
+def requeue(*, session: Session, job_id: str) -> None:
+    """A running job its process stopped at a safe point: pending again, for the next start."""
+    values = {"status": JobStatus.pending, "message": "interrupted; resumes when a server starts"}
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running).values(**values))
+
+
 def cancel(*, session: Session, job: Job) -> Job:
     if job.status in FINISHED:
         raise Conflict(f"job {job.id} is already {job.status}")
