@@ -1,6 +1,7 @@
 """Model versions: created for training, marked ready or failed, deployed, rolled back."""
 
 import dataclasses
+import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from relevo.registry.models import ModelVersion, VersionStatus
 def create_version(
     *, session: Session, name: str, algorithm: str, config: dict[str, Any], created_by: int | None
 ) -> ModelVersion:
+    lock_versions(session=session, name=name)
     latest = session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name)) or 0
     version = ModelVersion(
         name=name,
@@ -109,15 +111,15 @@ def deployed(*, session: Session, name: str) -> ModelVersion | None:
 
 
 def lock_versions(*, session: Session, name: str) -> None:
-    """Deploys of one name take turns until their transactions end. Without this, two at once
-    on PostgreSQL (two trainings finishing, or a training and a person) would each demote the
-    version they saw serving and promote their own: the second to commit would break the rule
-    of one deployed version per name. Locking every version of the name, in id order, makes
-    the second wait for the first and then read what it did. (SQLite's writers take turns
-    anyway.)"""
-    session.execute(
-        select(ModelVersion.id).where(ModelVersion.name == name).order_by(ModelVersion.id).with_for_update()
-    )
+    """Changes to one name's versions take turns until their transactions end: numbering a new
+    version (two trainings started at once would take the same number) and deploying (two at
+    once would each demote the version they saw serving and promote their own, breaking the
+    rule of one deployed version per name). On PostgreSQL a transaction-level advisory lock on
+    the name, which also holds for a name with no version yet; the second caller waits for the
+    first to commit, then reads what it did. SQLite's writers take turns anyway."""
+    if session.connection().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"relevo model {name}".encode(), digest_size=8).digest(), signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def deployed_or_raise(*, session: Session, name: str) -> ModelVersion:
