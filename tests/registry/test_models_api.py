@@ -200,6 +200,15 @@ def test_a_failure_while_marking_the_version_ready_marks_it_failed(
     assert "the gate broke" in version["error"]
 
 
+def test_an_absurd_rating_does_not_stop_training(client: TestClient, admin_headers: dict, shop: DemoShop) -> None:
+    """1e308 is a valid JSON number and is stored as sent; it reaches the engine as the largest
+    float32, and weighs as the highest rating."""
+    event = {"user_id": "U000001", "product_id": shop.products[0].external_id, "event_type": "rating", "value": 1e308}
+    assert client.post("/api/v1/events", json=[event], headers=admin_headers).status_code == 201
+
+    assert train(client, admin_headers, algorithm="als")["status"] == "deployed"
+
+
 def test_bad_training_requests_name_the_field(client: TestClient, admin_headers: dict) -> None:
     def post(body: dict, name: str = "default") -> Any:
         return client.post(f"{MODELS}/{name}/train", json=body, headers=admin_headers)

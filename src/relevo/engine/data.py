@@ -11,6 +11,9 @@ from relevo.engine.rows import entry_rows
 from relevo.engine.vocab import Vocabulary
 
 _SECONDS_PER_DAY = 86_400.0
+# A rating weighs by its value up to this: one mistyped value (a price, 1e30) must not outweigh
+# everything else, nor overflow the models into NaN.
+HIGHEST_RATING = 10.0
 
 
 @dataclass(frozen=True)
@@ -114,15 +117,17 @@ class EventLog:
     def matrix(self, weights: EventWeights | None = None, *, now: int | None = None) -> sp.csr_matrix:
         """The users × items matrix of summed event weights (float32), faded by age.
 
-        Ratings weigh by their value (a 5 counts more than a 1); negative sums are clipped
-        to zero, so removing from the cart can cancel adding to it but never counts against.
+        Ratings weigh by their value (a 5 counts more than a 1, anything above HIGHEST_RATING
+        as that); negative sums are clipped to zero, so removing from the cart can cancel
+        adding to it but never counts against.
         """
         weights = weights or EventWeights()
         per_type = np.array([weights.of(name) for name in self.types.ids], dtype=np.float32)
         weight = per_type[self.event_type] if len(per_type) else np.zeros(0, dtype=np.float32)
         if "rating" in self.types:
             rating = self.event_type == self.types.index("rating")
-            scale = np.where(np.isnan(self.value), 1.0, np.clip(self.value, 0.0, None) / 3.0).astype(np.float32)
+            value = np.clip(self.value, 0.0, HIGHEST_RATING)
+            scale = np.where(np.isnan(self.value), 1.0, value / 3.0).astype(np.float32)
             weight = np.where(rating, weight * scale, weight)
         if weights.half_life_days > 0 and len(self.timestamp):
             reference = int(self.timestamp.max()) if now is None else now

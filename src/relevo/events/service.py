@@ -31,6 +31,7 @@ from relevo.users.models import User
 # chunk through the backend's bulk path.
 SMALL_BATCH = 200
 _BY_USER = itemgetter(1)  # a resolved row's user_id
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # event values reach the engine as float32
 
 
 class EventRow(NamedTuple):
@@ -294,7 +295,8 @@ def training_columns(*, session: Session, dataset_ids: Sequence[int] | None = No
         products.append(np.asarray(columns[2], dtype=np.int64))
         types.extend(columns[3])
         stamps.append(np.asarray(columns[4], dtype=np.float64).astype(np.int64))
-        values.append(np.asarray([np.nan if value is None else value for value in columns[5]], dtype=np.float32))
+        stored = np.asarray([np.nan if value is None else value for value in columns[5]], dtype=np.float64)
+        values.append(np.clip(stored, -_FLOAT32_MAX, _FLOAT32_MAX).astype(np.float32))
     if not ids:
         empty = np.zeros(0, dtype=np.int64)
         return EventColumns(empty, empty, [], empty, np.zeros(0, dtype=np.float32), 0)
