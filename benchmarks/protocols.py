@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from benchmarks import movielens
 from relevo.engine.base import Recommender
 from relevo.engine.data import EventLog, EventWeights, ItemCatalog, TrainingData
-from relevo.engine.evaluation.metrics import ranking_metrics
+from relevo.engine.evaluation.metrics import ranking_metrics, user_metrics
 from relevo.engine.evaluation.split import ratio_split_in_order
 
 K = 10
@@ -124,10 +124,8 @@ def recommenders_metrics(recommended: np.ndarray, relevant: list[set[int]], item
     all of the user's relevant items (their `map`, what `map_at_k` computed when the table was
     made), where the engine's MAP@k divides by min(k, relevant)."""
     figures = ranking_metrics(recommended, relevant, K, items)
-    hits = np.array([[item in wanted for item in row[:K]] for row, wanted in zip(recommended, relevant, strict=True)])
-    precision_at = np.cumsum(hits, axis=1) / np.arange(1, K + 1)
     counts = np.array([len(wanted) for wanted in relevant], dtype=float)
-    average_precision = (precision_at * hits).sum(axis=1) / counts
+    average_precision = user_metrics(recommended, relevant, K)["map"] * np.minimum(counts, K) / counts
     return {
         "P@10": figures["precision"],
         "R@10": figures["recall"],
@@ -183,10 +181,18 @@ class Scorer:
             self.allowed = np.bincount(events.item[task.train], minlength=self.items) > 0
 
     def score(self, model: Recommender) -> dict[str, float]:
+        return self.metrics(self._recommend(model), self.relevant, self.items)
+
+    def score_by_user(self, model: Recommender) -> tuple[dict[str, float], np.ndarray]:
+        """The figures and, from the same ranking, each user's NDCG@10 (for standard errors)."""
+        recommended = self._recommend(model)
+        return self.metrics(recommended, self.relevant, self.items), user_metrics(recommended, self.relevant, K)["ndcg"]
+
+    def _recommend(self, model: Recommender) -> np.ndarray:
         recommended, _ = model.recommend_indices(
             self.users, K, histories=model.histories(self.users), excluded=self.excluded, allowed=self.allowed
         )
-        return self.metrics(recommended, self.relevant, self.items)
+        return recommended
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from relevo.engine.algorithms.popular import Popular
 from relevo.engine.data import EventLog
 from relevo.engine.evaluation.evaluate import evaluate
-from relevo.engine.evaluation.metrics import ranking_metrics
+from relevo.engine.evaluation.metrics import ranking_metrics, user_metrics
 from relevo.engine.evaluation.split import leave_last_n, random_holdout, ratio_split, ratio_split_in_order
 from tests.engine.shop_data import small_shop
 
@@ -27,6 +27,21 @@ def test_metrics_match_a_hand_worked_example() -> None:
     assert metrics["mrr"] == pytest.approx(0.5)
     assert metrics["hit_rate"] == pytest.approx(0.5)
     assert metrics["coverage"] == pytest.approx(5 / 10)
+
+
+def test_user_metrics_are_each_users_share_of_the_means() -> None:
+    recommended = np.array([[5, 7, 9], [1, 2, -1]])
+    relevant = [{5, 9, 11}, {8}]
+    per_user = user_metrics(recommended, relevant, k=3)
+    dcg = 1 + 1 / math.log2(4)
+    ideal = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert per_user["ndcg"] == pytest.approx([dcg / ideal, 0.0])
+    assert per_user["precision"] == pytest.approx([2 / 3, 0.0])
+    assert per_user["map"] == pytest.approx([(1 + 2 / 3) / 3, 0.0])
+    assert per_user["mrr"] == pytest.approx([1.0, 0.0])
+    assert per_user["hit_rate"] == pytest.approx([1.0, 0.0])
+    means = ranking_metrics(recommended, relevant, k=3, catalog_size=10)
+    assert all(means[name] == pytest.approx(values.mean()) for name, values in per_user.items())
 
 
 def test_a_perfect_ranking_scores_one() -> None:
