@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from benchmarks import movielens
 from relevo.engine.base import Recommender
 from relevo.engine.data import EventLog, EventWeights, ItemCatalog, TrainingData
-from relevo.engine.evaluation.metrics import ranking_metrics, user_metrics
+from relevo.engine.evaluation.metrics import user_metrics
 from relevo.engine.evaluation.split import ratio_split_in_order
 
 K = 10
@@ -117,33 +117,26 @@ def recbole_split(events: EventLog) -> tuple[np.ndarray, bool]:
 # Scoring
 
 
-def recommenders_metrics(recommended: np.ndarray, relevant: list[set[int]], items: int) -> dict[str, float]:
-    """Microsoft Recommenders' python_evaluation. Precision (hits / k), recall (hits / all
-    relevant) and NDCG (binary gains, ideal DCG of min(k, relevant) hits) are the engine's
-    definitions. MAP is not: their table's MAP divides each user's summed precision-at-hits by
-    all of the user's relevant items (their `map`, what `map_at_k` computed when the table was
-    made), where the engine's MAP@k divides by min(k, relevant)."""
-    figures = ranking_metrics(recommended, relevant, K, items)
+def recommenders_metrics(per_user: dict[str, np.ndarray], relevant: list[set[int]]) -> dict[str, float]:
+    """Microsoft Recommenders' python_evaluation, from each user's figures at 10 (`user_metrics`).
+    Precision (hits / k), recall (hits / all relevant) and NDCG (binary gains, ideal DCG of
+    min(k, relevant) hits) are the engine's definitions. MAP is not: their table's MAP divides
+    each user's summed precision-at-hits by all of the user's relevant items (their `map`, what
+    `map_at_k` computed when the table was made), where the engine's MAP@k divides by
+    min(k, relevant)."""
     counts = np.array([len(wanted) for wanted in relevant], dtype=float)
-    average_precision = user_metrics(recommended, relevant, K)["map"] * np.minimum(counts, K) / counts
     return {
-        "P@10": figures["precision"],
-        "R@10": figures["recall"],
-        "NDCG@10": figures["ndcg"],
-        "MAP": float(average_precision.mean()),
+        "P@10": float(per_user["precision"].mean()),
+        "R@10": float(per_user["recall"].mean()),
+        "NDCG@10": float(per_user["ndcg"].mean()),
+        "MAP": float((per_user["map"] * np.minimum(counts, K) / counts).mean()),
     }
 
 
-def recbole_metrics(recommended: np.ndarray, relevant: list[set[int]], items: int) -> dict[str, float]:
-    """RecBole's Precision, Recall, NDCG, MRR and Hit at 10: the engine's definitions."""
-    figures = ranking_metrics(recommended, relevant, K, items)
-    return {
-        "P@10": figures["precision"],
-        "R@10": figures["recall"],
-        "NDCG@10": figures["ndcg"],
-        "MRR@10": figures["mrr"],
-        "Hit@10": figures["hit_rate"],
-    }
+def recbole_metrics(per_user: dict[str, np.ndarray], relevant: list[set[int]]) -> dict[str, float]:
+    """RecBole's Precision, Recall, NDCG, MRR and Hit at 10: the engine's definitions, averaged."""
+    names = {"P@10": "precision", "R@10": "recall", "NDCG@10": "ndcg", "MRR@10": "mrr", "Hit@10": "hit_rate"}
+    return {name: float(per_user[engine_name].mean()) for name, engine_name in names.items()}
 
 
 @dataclass(frozen=True)
@@ -181,18 +174,15 @@ class Scorer:
             self.allowed = np.bincount(events.item[task.train], minlength=self.items) > 0
 
     def score(self, model: Recommender) -> dict[str, float]:
-        return self.metrics(self._recommend(model), self.relevant, self.items)
+        return self.score_by_user(model)[0]
 
     def score_by_user(self, model: Recommender) -> tuple[dict[str, float], np.ndarray]:
         """The figures and, from the same ranking, each user's NDCG@10 (for standard errors)."""
-        recommended = self._recommend(model)
-        return self.metrics(recommended, self.relevant, self.items), user_metrics(recommended, self.relevant, K)["ndcg"]
-
-    def _recommend(self, model: Recommender) -> np.ndarray:
         recommended, _ = model.recommend_indices(
             self.users, K, histories=model.histories(self.users), excluded=self.excluded, allowed=self.allowed
         )
-        return recommended
+        per_user = user_metrics(recommended, self.relevant, K)
+        return self.metrics(per_user, self.relevant), per_user["ndcg"]
 
 
 @dataclass(frozen=True)
