@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from relevo.accounts.callers import CHANGED, Caller
 from relevo.accounts.models import Account, ApiKey, Role
 from relevo.accounts.schemas import AccountCreate, AccountUpdate
+from relevo.accounts.scopes import ROLE_SCOPES, format_scopes
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.core.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, Unauthenticated
@@ -165,12 +166,12 @@ def note_api_key_use(*, database: Database, token: str) -> None:
 def create_api_key(*, session: Session, caller: Caller, name: str, account_id: int | None) -> tuple[ApiKey, str]:
     """A new key for the caller (or, for admins, any account); the secret is returned once."""
     owner_id = caller.id if account_id is None else account_id
-    if owner_id != caller.id:
-        if caller.role != Role.admin:
-            raise PermissionDenied("only admins may create API keys for other accounts")
-        get_or_raise(session=session, account_id=owner_id)
+    if owner_id != caller.id and caller.role != Role.admin:
+        raise PermissionDenied("only admins may create API keys for other accounts")
+    owner = get_or_raise(session=session, account_id=owner_id)
     new_key = generate_api_key()
-    key = ApiKey(account_id=owner_id, name=name, prefix=new_key.prefix, key_hash=new_key.digest)
+    scopes = format_scopes(ROLE_SCOPES[Role(owner.role)])
+    key = ApiKey(account_id=owner_id, name=name, prefix=new_key.prefix, key_hash=new_key.digest, scopes=scopes)
     session.add(key)
     session.flush()
     return key, new_key.secret
