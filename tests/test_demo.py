@@ -140,7 +140,7 @@ def test_the_interactions_csv_imports_without_a_rejected_row(session: Session) -
         dataset_type=DatasetType.interactions,
         stream=io.BytesIO(content),
         filename="demo.csv",
-        uploaded_by=None,
+        caller=None,
     )
     assert (dataset.rows_imported, dataset.rows_rejected, dataset.rows_duplicate) == (expected, 0, 0)
     assert dataset.rejected_lines == []

@@ -301,7 +301,7 @@ def import_file(
                     dataset_type=dataset_type,
                     stream=stream,
                     filename=path.name,
-                    uploaded_by=None,
+                    caller=None,
                     currencies=settings.currency_rates.keys(),
                     progress=lambda done: progress.update(task, completed=done),
                 )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relevo.accounts import service as accounts_service
+from relevo.accounts.callers import Caller
 from relevo.accounts.models import Account, Role
 from relevo.accounts.schemas import AccountCreate
 from relevo.catalog import service as catalog_service
@@ -188,7 +189,7 @@ def load_demo(*, session: Session, size: ShopSize) -> dict[str, int]:
 
 
 def _create_store(session: Session, owner: Account, name: str) -> Store:
-    return catalog_service.create_store(session=session, caller=owner, data=StoreCreate(name=name))
+    return catalog_service.create_store(session=session, caller=Caller.of(owner), data=StoreCreate(name=name))
 
 
 def interactions_csv_lines(size: ShopSize) -> Iterator[str]:

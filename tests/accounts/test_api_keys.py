@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -12,7 +13,8 @@ from tests.errors import assert_error
 
 
 def create_key(client: TestClient, headers: dict[str, str], **fields) -> dict:
-    response = client.post("/api/v1/api-keys", json={"name": "shop integration", **fields}, headers=headers)
+    body = {"name": "shop integration", "scopes": ["events:write", "recommendations:read"], **fields}
+    response = client.post("/api/v1/api-keys", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -152,7 +154,9 @@ def test_a_non_admin_may_not_create_a_key_for_another_account(
     other = make_account(Role.service)
 
     response = client.post(
-        "/api/v1/api-keys", json={"name": "stolen", "account_id": other.id}, headers=auth(make_account(Role.owner))
+        "/api/v1/api-keys",
+        json={"name": "stolen", "scopes": ["read"], "account_id": other.id},
+        headers=auth(make_account(Role.owner)),
     )
 
     assert "admins" in assert_error(response, 403, "Permission denied")
@@ -189,7 +193,9 @@ def test_an_admin_creates_a_key_that_acts_as_another_account(
 
 
 def test_an_admin_may_not_create_a_key_for_a_missing_account(client: TestClient, admin_headers: dict[str, str]) -> None:
-    response = client.post("/api/v1/api-keys", json={"name": "ghost", "account_id": 987654321}, headers=admin_headers)
+    response = client.post(
+        "/api/v1/api-keys", json={"name": "ghost", "scopes": ["read"], "account_id": 987654321}, headers=admin_headers
+    )
 
     assert "987654321" in assert_error(response, 404, "Not found")
 
@@ -228,3 +234,87 @@ def test_a_deactivated_accounts_key_stops_working(
 
     assert_error(client.get("/api/v1/auth/me", headers=key_headers(created["key"])), 401, "Invalid token")
     assert stored_key(database, created["id"]).revoked_at is not None
+
+
+# Scopes: a key does what its scopes allow, never more than its creator and its account hold
+
+SHOP_BACKEND = ["events:write", "recommendations:read"]
+
+
+def test_a_key_carries_the_scopes_it_was_made_with(client: TestClient, admin_headers: dict[str, str]) -> None:
+    created = create_key(client, admin_headers, scopes=SHOP_BACKEND)
+    headers = key_headers(created["key"])
+
+    assert created["scopes"] == SHOP_BACKEND
+    event = {"user_id": "u1", "product_id": "p1", "event_type": "view"}
+    assert client.post("/api/v1/events", json=event, headers=headers).status_code == 201
+    refusals = [
+        client.post("/api/v1/store/", json={"name": "Nope"}, headers=headers),
+        client.post("/api/v1/models/default/train", json={"algorithm": "popular"}, headers=headers),
+        client.get("/api/v1/accounts", headers=headers),
+        client.get("/api/v1/jobs", headers=headers),
+        client.post("/api/v1/api-keys", json={"name": "more", "scopes": ["events:write"]}, headers=headers),
+    ]
+    assert [response.status_code for response in refusals] == [403] * 5
+    assert "keys:manage" in refusals[-1].json()["details"]
+    assert listed_keys(client, admin_headers)[created["id"]]["scopes"] == SHOP_BACKEND
+
+
+def test_a_key_never_holds_more_than_its_creator(client: TestClient, make_account: Callable, auth: Callable) -> None:
+    owner = auth(make_account(Role.owner))
+
+    response = client.post("/api/v1/api-keys", json={"name": "mine", "scopes": ["models:manage"]}, headers=owner)
+
+    assert "models:manage" in assert_error(response, 403, "Permission denied")
+    narrow = create_key(client, owner, scopes=["keys:manage", "read"])
+    from_key = client.post(
+        "/api/v1/api-keys",
+        json={"name": "wider", "scopes": ["read", "events:write"]},
+        headers=key_headers(narrow["key"]),
+    )
+    assert "events:write" in assert_error(from_key, 403)
+
+
+def test_an_admins_key_for_another_account_holds_no_more_than_that_accounts_role(
+    client: TestClient, make_account: Callable, admin_headers: dict[str, str]
+) -> None:
+    service = make_account(Role.service)
+
+    response = client.post(
+        "/api/v1/api-keys",
+        json={"name": "too wide", "scopes": ["catalog:write"], "account_id": service.id},
+        headers=admin_headers,
+    )
+
+    assert "service" in assert_error(response, 400)
+    made = create_key(client, admin_headers, scopes=SHOP_BACKEND, account_id=service.id)
+    assert made["account_id"] == service.id
+
+
+def test_a_keys_scopes_shrink_with_its_accounts_role(
+    client: TestClient, make_account: Callable, auth: Callable, admin_headers: dict[str, str]
+) -> None:
+    owner: Account = make_account(Role.owner)
+    created = create_key(client, auth(owner), scopes=["catalog:write", "read"])
+    headers = key_headers(created["key"])
+    assert client.post("/api/v1/store/", json={"name": "Mine"}, headers=headers).status_code == 201
+
+    demoted = client.patch(f"/api/v1/accounts/{owner.id}", json={"role": "viewer"}, headers=admin_headers)
+
+    assert demoted.status_code == 200
+    assert client.post("/api/v1/store/", json={"name": "Another"}, headers=headers).status_code == 403
+    assert client.get("/api/v1/store/", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("scopes", [[], ["everything"], ["read", "admin:all"]])
+def test_scopes_must_be_known_and_given(client: TestClient, admin_headers: dict[str, str], scopes: list) -> None:
+    response = client.post("/api/v1/api-keys", json={"name": "odd", "scopes": scopes}, headers=admin_headers)
+
+    assert "scopes" in assert_error(response, 422)
+
+
+def test_me_says_what_the_token_may_do(client: TestClient, admin_headers: dict[str, str]) -> None:
+    created = create_key(client, admin_headers, scopes=SHOP_BACKEND)
+
+    assert client.get("/api/v1/auth/me", headers=key_headers(created["key"])).json()["scopes"] == SHOP_BACKEND
+    assert "models:manage" in client.get("/api/v1/auth/me", headers=admin_headers).json()["scopes"]

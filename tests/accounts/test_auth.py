@@ -133,6 +133,7 @@ def test_me_describes_the_caller_without_secrets(client: TestClient, make_accoun
         "role": "viewer",
         "is_active": True,
         "created_at": response.json()["created_at"],
+        "scopes": ["keys:manage", "read", "recommendations:read"],
     }
     assert response.json()["created_at"].endswith("Z")
 
@@ -149,7 +150,9 @@ def test_bearer_and_token_schemes_accept_jwts_and_api_keys(
     if credential == "jwt":
         token = auth(account)["Authorization"].split(" ", 1)[1]
     else:
-        created = client.post("/api/v1/api-keys", json={"name": "integration"}, headers=auth(account))
+        created = client.post(
+            "/api/v1/api-keys", json={"name": "integration", "scopes": ["events:write"]}, headers=auth(account)
+        )
         token = created.json()["key"]
 
     response = who_am_i(client, f"{scheme} {token}")
@@ -238,23 +241,25 @@ def test_a_viewer_may_not_post_events(client: TestClient, make_account: Callable
     response = client.post("/api/v1/events", json=EVENT, headers=auth(make_account(Role.viewer)))
 
     details = assert_error(response, 403, "Permission denied")
-    assert "viewer" in details
+    assert "events:write" in details
 
 
 @pytest.mark.parametrize("role", [Role.owner, Role.service, Role.admin])
-def test_writers_may_post_events(client: TestClient, make_account: Callable, auth: Callable, role: Role) -> None:
-    headers = auth(make_account(role))
-
-    response = client.post("/api/v1/events", json=EVENT, headers=headers)
+def test_writers_may_post_events(
+    client: TestClient, make_account: Callable, auth: Callable, admin_headers: dict, role: Role
+) -> None:
+    response = client.post("/api/v1/events", json=EVENT, headers=auth(make_account(role)))
 
     assert response.status_code == 201, response.text
     assert response.json() == {"received": 1, "stored": 1, "duplicates": 0}
-    stored = client.get("/api/v1/events", params={"user_id": "shopper-1"}, headers=headers).json()["items"]
+    stored = client.get("/api/v1/events", params={"user_id": "shopper-1"}, headers=admin_headers).json()["items"]
     assert [(event["product_id"], event["event_type"]) for event in stored] == [("sku-1", "view")]
 
 
-def test_a_viewer_may_read_events(client: TestClient, make_account: Callable, auth: Callable) -> None:
-    response = client.get("/api/v1/events", headers=auth(make_account(Role.viewer)))
+@pytest.mark.parametrize("role", [Role.owner, Role.service, Role.viewer])
+def test_only_admins_read_every_shoppers_events(
+    client: TestClient, make_account: Callable, auth: Callable, role: Role
+) -> None:
+    response = client.get("/api/v1/events", headers=auth(make_account(role)))
 
-    assert response.status_code == 200
-    assert response.json()["items"] == []
+    assert "the scope admin" in assert_error(response, 403)

@@ -235,12 +235,17 @@ def test_a_viewers_token_may_not_save(
     assert stored_events(session) == []
 
 
-def test_a_viewers_token_may_list(
-    client: TestClient, make_account: Callable, auth: Callable, secret_headers: dict
-) -> None:
+def test_an_admins_token_may_list(client: TestClient, admin_headers: dict, secret_headers: dict) -> None:
     save(client, secret_headers, SEED_BODY)
 
-    assert len(interactions(client, auth(make_account(Role.viewer)))) == 1
+    assert len(interactions(client, admin_headers)) == 1
+
+
+@pytest.mark.parametrize("role", [Role.viewer, Role.owner, Role.service])
+def test_other_tokens_may_not_list_every_shoppers_interactions(
+    client: TestClient, make_account: Callable, auth: Callable, role: Role
+) -> None:
+    assert_error(client.get("/interactions", headers=auth(make_account(role))), 403)
 
 
 def test_the_secret_header_name_is_configurable(client: TestClient, settings: Settings, session: Session) -> None:

@@ -189,16 +189,65 @@ def test_a_forged_token_is_refused(client: TestClient) -> None:
     assert client.post("/products", json=SMARTPHONE, headers={"Authorization": "Token forged"}).status_code == 401
 
 
-@pytest.mark.parametrize("role", [Role.admin, Role.owner, Role.service])
+@pytest.mark.parametrize("role", [Role.admin, Role.owner])
 @pytest.mark.parametrize("scheme", ["Bearer", "Token"])
-def test_writer_tokens_may_save(
+def test_catalog_writers_may_save(
     client: TestClient, make_account: Callable[..., Account], auth: Callable, role: Role, scheme: str
 ) -> None:
     headers = auth(make_account(role), scheme=scheme)
+    create_store(client, headers)
 
     save(client, headers, SMARTPHONE, "/ai/products")
 
     assert catalog(client, headers) == [SMARTPHONE]
+
+
+def test_an_owners_new_product_goes_to_their_first_store(
+    client: TestClient, make_account: Callable[..., Account], auth: Callable, admin_headers: dict
+) -> None:
+    headers = auth(make_account(Role.owner))
+    store = create_store(client, headers)
+    create_store(client, headers, "Second")
+
+    save(client, headers, SMARTPHONE)
+
+    [product] = client.get(PRODUCTS, headers=headers).json()
+    assert (product["product_id"], product["store"]) == ("product789", store["id"])
+
+
+def test_an_owner_without_a_store_is_told_to_create_one(
+    client: TestClient, make_account: Callable[..., Account], auth: Callable
+) -> None:
+    response = client.post("/products", json=SMARTPHONE, headers=auth(make_account(Role.owner)))
+
+    assert response.status_code == 400
+    assert response.json()["details"].startswith("No store available")
+
+
+@pytest.mark.parametrize("route", SAVE_ROUTES)
+def test_an_owner_cannot_change_another_owners_product(
+    client: TestClient, make_account: Callable[..., Account], auth: Callable, route: str
+) -> None:
+    theirs, mine = auth(make_account(Role.owner)), auth(make_account(Role.owner))
+    their_store = create_store(client, theirs)
+    create_store(client, mine)
+    product = create_product(client, theirs, their_store["id"], product_id="product789", name="Theirs")
+
+    response = client.post(route, json={**SMARTPHONE, "product_name": "Mine now"}, headers=mine)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "Permission denied"
+    assert view(client, theirs, product["id"])["name"] == "Theirs"
+    assert client.get(PRODUCTS, headers=mine).json() == []
+
+
+def test_a_service_token_may_not_save_products(
+    client: TestClient, make_account: Callable[..., Account], auth: Callable
+) -> None:
+    response = client.post("/products", json=SMARTPHONE, headers=auth(make_account(Role.service)))
+
+    assert response.status_code == 403
+    assert "catalog:write" in response.json()["details"]
 
 
 @pytest.mark.parametrize("route", SAVE_ROUTES)

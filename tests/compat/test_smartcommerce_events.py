@@ -244,7 +244,11 @@ def test_an_api_key_works_as_a_bearer_token(
     client: TestClient, make_account: Callable, auth: Callable, session: Session, path: str
 ) -> None:
     service_account = make_account(Role.service)
-    created = client.post("/api/v1/api-keys", json={"name": "shop backend"}, headers=auth(service_account))
+    created = client.post(
+        "/api/v1/api-keys",
+        json={"name": "shop backend", "scopes": ["events:write", "recommendations:read"]},
+        headers=auth(service_account),
+    )
     assert created.status_code == 201, created.text
 
     post_created(client, path, SEED_BODIES[path], {"Authorization": f"Bearer {created.json()['key']}"})
@@ -254,7 +258,9 @@ def test_an_api_key_works_as_a_bearer_token(
 
 def test_a_revoked_api_key_is_refused(client: TestClient, make_account: Callable, auth: Callable) -> None:
     headers = auth(make_account(Role.service))
-    created = client.post("/api/v1/api-keys", json={"name": "old key"}, headers=headers).json()
+    created = client.post(
+        "/api/v1/api-keys", json={"name": "old key", "scopes": ["events:write"]}, headers=headers
+    ).json()
     assert client.delete(f"/api/v1/api-keys/{created['id']}", headers=headers).status_code == 200
 
     response = client.post(INTERACTION, json=SEED_INTERACTION, headers={"Authorization": f"Bearer {created['key']}"})

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from relevo.accounts.callers import Caller
 from relevo.accounts.models import Account, Role
+from relevo.accounts.scopes import ALL_SCOPES
 from relevo.catalog import service as catalog_service
 from relevo.catalog.models import Product, Store
 from relevo.catalog.schemas import StoreCreate
@@ -28,7 +30,7 @@ from tests.datasets.csv_files import csv_bytes, csv_stream
 
 def import_bytes(session: Session, content: bytes, dataset_type: DatasetType = DatasetType.interactions) -> Dataset:
     return service.import_csv(
-        session=session, dataset_type=dataset_type, stream=io.BytesIO(content), filename="data.csv", uploaded_by=None
+        session=session, dataset_type=dataset_type, stream=io.BytesIO(content), filename="data.csv", caller=None
     )
 
 
@@ -84,7 +86,7 @@ def count(session: Session, model: type) -> int:
 @pytest.fixture
 def store(session: Session, make_account: Callable[..., Account]) -> Store:
     owner = make_account(Role.owner)
-    return catalog_service.create_store(session=session, caller=owner, data=StoreCreate(name="Corner Shop"))
+    return catalog_service.create_store(session=session, caller=Caller.of(owner), data=StoreCreate(name="Corner Shop"))
 
 
 # Interactions
@@ -439,19 +441,23 @@ def test_a_field_over_the_csv_size_limit_refuses_the_file(session: Session) -> N
 # Reading datasets back
 
 
+# An admin, who sees every dataset (owners' own are tested through the API).
+ADMIN = Caller(id=0, username="admin", role=Role.admin, scopes=ALL_SCOPES)
+
+
 def test_datasets_are_listed_newest_first_page_by_page(session: Session) -> None:
     made = [import_lines(session, "user_id,product_id", f"u{n},p{n}") for n in range(3)]
-    page, cursor = service.list_datasets(session=session, limit=2, cursor=None)
+    page, cursor = service.list_datasets(session=session, caller=ADMIN, limit=2, cursor=None)
     assert [dataset.id for dataset in page] == [made[2].id, made[1].id]
-    rest, end = service.list_datasets(session=session, limit=2, cursor=cursor)
+    rest, end = service.list_datasets(session=session, caller=ADMIN, limit=2, cursor=cursor)
     assert ([dataset.id for dataset in rest], end) == ([made[0].id], None)
 
 
 def test_get_or_raise_finds_a_dataset_or_says_it_does_not_exist(session: Session) -> None:
     dataset = import_lines(session, "user_id,product_id", "u1,p1")
-    assert service.get_or_raise(session=session, dataset_id=dataset.id) is dataset
+    assert service.get_or_raise(session=session, caller=ADMIN, dataset_id=dataset.id) is dataset
     with pytest.raises(NotFound, match=f"dataset {dataset.id + 1} does not exist"):
-        service.get_or_raise(session=session, dataset_id=dataset.id + 1)
+        service.get_or_raise(session=session, caller=ADMIN, dataset_id=dataset.id + 1)
 
 
 def test_the_file_name_keeps_only_its_last_part(session: Session) -> None:
@@ -461,7 +467,7 @@ def test_the_file_name_keeps_only_its_last_part(session: Session) -> None:
             dataset_type=DatasetType.interactions,
             stream=csv_stream("user_id,product_id"),
             filename=given,
-            uploaded_by=None,
+            caller=None,
         )
         assert dataset.filename == kept
 
@@ -474,7 +480,7 @@ def test_progress_is_reported_in_bytes_read(session: Session) -> None:
         dataset_type=DatasetType.interactions,
         stream=io.BytesIO(content),
         filename="x.csv",
-        uploaded_by=None,
+        caller=None,
         progress=seen.append,
     )
     assert seen[-1] == len(content)
@@ -507,7 +513,7 @@ def test_items_in_a_currency_without_a_rate_are_rejected(session: Session) -> No
         dataset_type=DatasetType.items,
         stream=csv_stream("product_id,name,price,currency", "a,Lamp,10.00,EUR", "b,Desk,99.00,XYZ"),
         filename="items.csv",
-        uploaded_by=None,
+        caller=None,
         currencies={"USD", "EUR"},
     )
     assert counts(dataset) == (1, 1, 0)

@@ -4,6 +4,7 @@ gate, explicit deploys, rollback and archiving."""
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -221,13 +222,36 @@ def test_bad_training_requests_name_the_field(client: TestClient, admin_headers:
     assert client.get(MODELS, headers=admin_headers).json() == []
 
 
-def test_only_trainers_train_deploy_and_roll_back(
-    client: TestClient, make_account: Callable[..., Account], auth: Callable, trained: dict
+@pytest.mark.parametrize("role", [Role.viewer, Role.owner, Role.service])
+def test_only_model_managers_train_deploy_and_roll_back_the_shared_models(
+    client: TestClient, make_account: Callable[..., Account], auth: Callable, trained: dict, role: Role
 ) -> None:
-    viewer = auth(make_account(Role.viewer))
+    headers = auth(make_account(role))
 
-    assert_error(client.post(f"{MODELS}/default/train", json={}, headers=viewer), 403)
-    assert_error(client.post(f"{MODELS}/default/versions/1/deploy", headers=viewer), 403)
-    assert_error(client.post(f"{MODELS}/default/rollback", headers=viewer), 403)
+    for method, path in [
+        ("POST", f"{MODELS}/default/train"),
+        ("POST", f"{MODELS}/default/versions/1/deploy"),
+        ("POST", f"{MODELS}/default/rollback"),
+        ("DELETE", f"{MODELS}/default/versions/1"),
+        ("POST", "/api/enhanced-train/"),
+    ]:
+        assert "models:manage" in assert_error(client.request(method, path, json={}, headers=headers), 403)
     assert_error(client.post(f"{MODELS}/default/train", json={}), 401)
-    assert client.get(f"{MODELS}/default/versions", headers=viewer).status_code == 200
+    if role != Role.service:
+        assert client.get(f"{MODELS}/default/versions", headers=headers).status_code == 200
+
+
+def test_a_key_made_for_managing_models_trains_and_deploys(
+    client: TestClient, admin_headers: dict, trained: dict
+) -> None:
+    made = client.post(
+        "/api/v1/api-keys", json={"name": "ml pipeline", "scopes": ["models:manage", "read"]}, headers=admin_headers
+    )
+    headers = {"Authorization": f"Bearer {made.json()['key']}"}
+
+    version = train(client, headers, algorithm="popular", deploy="never")
+
+    assert version["status"] == "ready"
+    deployed = client.post(f"{MODELS}/default/versions/{version['version']}/deploy", headers=headers)
+    assert deployed.status_code == 200, deployed.text
+    assert client.post(f"{MODELS}/default/rollback", headers=headers).status_code == 200

@@ -9,21 +9,52 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account, Role
+from relevo.accounts.scopes import ROLE_SCOPES, Scope
+from relevo.core.errors import PermissionDenied
 
 CHANGED = "relevo.accounts_changed"  # set in session.info by changes that can revoke access
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated account, as requests see it: immutable, safe to share between threads."""
+    """An authenticated account, as requests see it: immutable, safe to share between threads.
+
+    `scopes` say what this caller may do (a login carries its role's, a key its own); the role
+    says which objects that reaches: an admin's reach every store, job and dataset, anyone
+    else's only their own.
+    """
 
     id: int
     username: str
     role: Role
+    scopes: frozenset[Scope]
 
     @classmethod
-    def of(cls, account: Account) -> "Caller":
-        return cls(id=account.id, username=account.username, role=Role(account.role))
+    def of(cls, account: Account, scopes: frozenset[Scope] | None = None) -> "Caller":
+        role = Role(account.role)
+        return cls(
+            id=account.id, username=account.username, role=role, scopes=ROLE_SCOPES[role] if scopes is None else scopes
+        )
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role == Role.admin
+
+    def may(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+    def require(self, scope: Scope, refusal: str | None = None) -> None:
+        """PermissionDenied unless this caller holds `scope`; `refusal` replaces the message
+        where an API documents its own (the store API's)."""
+        if scope not in self.scopes:
+            held = " ".join(sorted(self.scopes)) or "none"
+            raise PermissionDenied(
+                refusal or f"this action needs the scope {scope}; this token (of a {self.role} account) holds: {held}"
+            )
+
+    def owns(self, owner_id: int | None) -> bool:
+        """Whether an object made by `owner_id` is this caller's to see and manage."""
+        return self.sees_everything or (owner_id is not None and owner_id == self.id)
 
 
 class CallerCache:

@@ -14,8 +14,9 @@ from relevo.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
+    CallerRead,
 )
-from relevo.api.deps import AdminCaller, CurrentCaller, SessionDep, SettingsDep
+from relevo.api.deps import AdminCaller, CurrentCaller, KeyManager, SessionDep, SettingsDep
 from relevo.core.fields import DbInt
 from relevo.core.pagination import Page
 
@@ -32,9 +33,11 @@ def issue_token(
     return AccessToken(access_token=token, expires_in=settings.access_token_minutes * 60)
 
 
-@router.get("/auth/me", response_model=AccountRead)
-def read_me(caller: CurrentCaller, session: SessionDep) -> AccountRead:
-    return AccountRead.model_validate(service.get_or_raise(session=session, account_id=caller.id))
+@router.get("/auth/me", response_model=CallerRead)
+def read_me(caller: CurrentCaller, session: SessionDep) -> CallerRead:
+    """The account behind the token, and what this token may do."""
+    account = AccountRead.model_validate(service.get_or_raise(session=session, account_id=caller.id))
+    return CallerRead(**account.model_dump(), scopes=sorted(caller.scopes))
 
 
 @router.get("/accounts", response_model=Page[AccountRead])
@@ -54,28 +57,36 @@ def read_account(account_id: DbInt, _: AdminCaller, session: SessionDep) -> Acco
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
-def update_account(account_id: DbInt, data: AccountUpdate, _: AdminCaller, session: SessionDep) -> AccountRead:
+def update_account(
+    account_id: DbInt, data: AccountUpdate, caller: AdminCaller, session: SessionDep, settings: SettingsDep
+) -> AccountRead:
     account = service.get_or_raise(session=session, account_id=account_id)
-    return AccountRead.model_validate(service.update(session=session, account=account, data=data))
+    changed = service.update(
+        session=session, caller=caller, account=account, data=data, self_demotion=settings.admin_self_demotion
+    )
+    return AccountRead.model_validate(changed)
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def deactivate_account(account_id: DbInt, _: AdminCaller, session: SessionDep) -> None:
-    service.deactivate(session=session, account=service.get_or_raise(session=session, account_id=account_id))
+def deactivate_account(account_id: DbInt, caller: AdminCaller, session: SessionDep, settings: SettingsDep) -> None:
+    account = service.get_or_raise(session=session, account_id=account_id)
+    service.deactivate(session=session, caller=caller, account=account, self_demotion=settings.admin_self_demotion)
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead])
-def list_api_keys(caller: CurrentCaller, session: SessionDep, limit: Limit = 100, cursor: str | None = None) -> Page:
+def list_api_keys(caller: KeyManager, session: SessionDep, limit: Limit = 100, cursor: str | None = None) -> Page:
     keys, next_cursor = service.list_api_keys(session=session, caller=caller, limit=limit, cursor=cursor)
     return Page(items=[ApiKeyRead.model_validate(k) for k in keys], next_cursor=next_cursor)
 
 
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
-def create_api_key(data: ApiKeyCreate, caller: CurrentCaller, session: SessionDep) -> ApiKeyCreated:
-    key, secret = service.create_api_key(session=session, caller=caller, name=data.name, account_id=data.account_id)
+def create_api_key(data: ApiKeyCreate, caller: KeyManager, session: SessionDep) -> ApiKeyCreated:
+    key, secret = service.create_api_key(
+        session=session, caller=caller, name=data.name, scopes=frozenset(data.scopes), account_id=data.account_id
+    )
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_api_key(key_id: DbInt, caller: CurrentCaller, session: SessionDep) -> ApiKeyRead:
+def revoke_api_key(key_id: DbInt, caller: KeyManager, session: SessionDep) -> ApiKeyRead:
     return ApiKeyRead.model_validate(service.revoke_api_key(session=session, caller=caller, key_id=key_id))

@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from relevo.accounts.models import Role
+from relevo.accounts.scopes import Scope
 from relevo.core.fields import DbInt, UtcDateTime
 
 Username = Annotated[str, Field(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_.@+-]+$")]
@@ -33,14 +34,31 @@ class AccountRead(BaseModel):
     created_at: UtcDateTime
 
 
+class CallerRead(AccountRead):
+    scopes: list[Scope] = Field(description="What the token of this request may do")
+
+
 class AccessToken(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
 
 
+def _listed(value: object) -> object:
+    """Scopes as stored (one space-separated string) or as sent (a list)."""
+    return value.split() if isinstance(value, str) else value
+
+
+Scopes = Annotated[list[Scope], BeforeValidator(_listed)]
+
+
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
+    scopes: Scopes = Field(
+        min_length=1,
+        description="What the key may do: a part of what its creator holds (see docs/api.md, Scopes), "
+        'e.g. ["events:write", "recommendations:read"] for a shop backend',
+    )
     account_id: DbInt | None = Field(default=None, description="Admins may create a key for another account")
 
 
@@ -51,6 +69,7 @@ class ApiKeyRead(BaseModel):
     account_id: int
     name: str
     prefix: str
+    scopes: Scopes
     created_at: UtcDateTime
     last_used_at: UtcDateTime | None
     revoked_at: UtcDateTime | None

@@ -36,7 +36,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.keys_manage,
         }
     ),
-    Role.service: frozenset({Scope.recommendations_read, Scope.events_write}),
+    Role.service: frozenset({Scope.recommendations_read, Scope.events_write, Scope.keys_manage}),
     Role.viewer: frozenset({Scope.read, Scope.recommendations_read, Scope.keys_manage}),
 }
 

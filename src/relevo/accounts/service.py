@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from relevo.accounts.callers import CHANGED, Caller
 from relevo.accounts.models import Account, ApiKey, Role
 from relevo.accounts.schemas import AccountCreate, AccountUpdate
-from relevo.accounts.scopes import ROLE_SCOPES, format_scopes
+from relevo.accounts.scopes import ROLE_SCOPES, Scope, format_scopes, key_scopes
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
-from relevo.core.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, Unauthenticated
+from relevo.core.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from relevo.core.pagination import paginate_by_id
 from relevo.core.security import (
     create_access_token,
@@ -57,9 +57,11 @@ def create(*, session: Session, data: AccountCreate) -> Account:
     return account
 
 
-def update(*, session: Session, account: Account, data: AccountUpdate) -> Account:
+def update(
+    *, session: Session, caller: Caller, account: Account, data: AccountUpdate, self_demotion: bool = False
+) -> Account:
     if (data.role is not None and data.role != Role.admin) or data.is_active is False:
-        _keep_an_admin(session=session, account=account)
+        _keep_an_admin(session=session, caller=caller, account=account, self_demotion=self_demotion)
     if data.password is not None:
         account.password_hash = hash_password(data.password)
         _end_sessions(account)
@@ -74,9 +76,9 @@ def update(*, session: Session, account: Account, data: AccountUpdate) -> Accoun
     return account
 
 
-def deactivate(*, session: Session, account: Account) -> None:
+def deactivate(*, session: Session, caller: Caller, account: Account, self_demotion: bool = False) -> None:
     """Accounts own stores and datasets, so they are switched off rather than removed."""
-    _keep_an_admin(session=session, account=account)
+    _keep_an_admin(session=session, caller=caller, account=account, self_demotion=self_demotion)
     account.is_active = False
     _end_sessions(account)
     session.info[CHANGED] = True
@@ -86,13 +88,17 @@ def deactivate(*, session: Session, account: Account) -> None:
     session.flush()
 
 
-def _keep_an_admin(*, session: Session, account: Account) -> None:
-    """Refuses to demote or switch off the last active admin: nobody could manage accounts."""
+def _keep_an_admin(*, session: Session, caller: Caller, account: Account, self_demotion: bool) -> None:
+    """Refuses to demote or switch off the last active admin (nobody could manage accounts),
+    and an admin's own account unless RELEVO_ADMIN_SELF_DEMOTION allows it (a slip of the
+    caller's own hand would lock them out)."""
     if account.role != Role.admin or not account.is_active:
         return
     active_admins = select(func.count()).select_from(Account).where(Account.role == Role.admin, Account.is_active)
     if session.scalar(active_admins) <= 1:
         raise Conflict(f"{account.username!r} is the last active admin; make another admin first")
+    if account.id == caller.id and not self_demotion:
+        raise Conflict("admins cannot demote or deactivate themselves; ask another admin")
 
 
 def _end_sessions(account: Account) -> None:
@@ -130,10 +136,12 @@ def issue_access_token(*, account: Account, settings: Settings) -> str:
 
 def authenticate_token(*, session: Session, token: str, settings: Settings) -> Caller:
     """The active account behind a JWT or an API key (one query either way)."""
-    if is_api_key(token):
-        account = session.scalar(_ACCOUNT_BY_KEY, {"digest": digest_api_key(token)})
-        if account is None:
+    key = is_api_key(token)
+    if key:
+        found = session.execute(_ACCOUNT_BY_KEY, {"digest": digest_api_key(token)}).first()
+        if found is None:
             raise Unauthenticated("the API key is unknown or revoked", error="Invalid token")
+        account, stored_scopes = found
     else:
         claims = decode_access_token(token, secret_key=settings.secret_key)
         account = session.get(Account, claims.account_id)
@@ -141,11 +149,11 @@ def authenticate_token(*, session: Session, token: str, settings: Settings) -> C
             raise Unauthenticated("the password changed or the account was switched off since; log in again")
     if account is None or not account.is_active:
         raise Unauthenticated("the account behind this token is deactivated or gone", error="Invalid token")
-    return Caller.of(account)
+    return Caller.of(account, key_scopes(role=Role(account.role), stored=stored_scopes) if key else None)
 
 
 _ACCOUNT_BY_KEY = (
-    select(Account)
+    select(Account, ApiKey.scopes)
     .join(ApiKey, ApiKey.account_id == Account.id)
     .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
 )
@@ -163,15 +171,27 @@ def note_api_key_use(*, database: Database, token: str) -> None:
         session.execute(update_rows(ApiKey).where(ApiKey.key_hash == digest).values(last_used_at=utcnow()))
 
 
-def create_api_key(*, session: Session, caller: Caller, name: str, account_id: int | None) -> tuple[ApiKey, str]:
-    """A new key for the caller (or, for admins, any account); the secret is returned once."""
+def create_api_key(
+    *, session: Session, caller: Caller, name: str, scopes: frozenset[Scope], account_id: int | None
+) -> tuple[ApiKey, str]:
+    """A new key for the caller (or, for admins, any account) with `scopes`, never more than the
+    caller holds nor than the key's account's role holds; the secret is returned once."""
     owner_id = caller.id if account_id is None else account_id
-    if owner_id != caller.id and caller.role != Role.admin:
+    if owner_id != caller.id and not caller.may(Scope.admin):
         raise PermissionDenied("only admins may create API keys for other accounts")
     owner = get_or_raise(session=session, account_id=owner_id)
+    beyond_caller = scopes - caller.scopes
+    if beyond_caller:
+        raise PermissionDenied(f"scopes: a key cannot hold more than its creator: {format_scopes(beyond_caller)}")
+    beyond_role = scopes - ROLE_SCOPES[Role(owner.role)]
+    if beyond_role:
+        raise InvalidArgument(
+            f"scopes: the role {owner.role} of {owner.username!r} does not hold {format_scopes(beyond_role)}"
+        )
     new_key = generate_api_key()
-    scopes = format_scopes(ROLE_SCOPES[Role(owner.role)])
-    key = ApiKey(account_id=owner_id, name=name, prefix=new_key.prefix, key_hash=new_key.digest, scopes=scopes)
+    key = ApiKey(
+        account_id=owner_id, name=name, prefix=new_key.prefix, key_hash=new_key.digest, scopes=format_scopes(scopes)
+    )
     session.add(key)
     session.flush()
     return key, new_key.secret
@@ -181,14 +201,14 @@ def list_api_keys(
     *, session: Session, caller: Caller, limit: int, cursor: str | None
 ) -> tuple[list[ApiKey], str | None]:
     query = select(ApiKey)
-    if caller.role != Role.admin:
+    if not caller.may(Scope.admin):
         query = query.where(ApiKey.account_id == caller.id)
     return paginate_by_id(session, query, ApiKey.id, limit=limit, cursor=cursor)
 
 
 def revoke_api_key(*, session: Session, caller: Caller, key_id: int) -> ApiKey:
     key = session.get(ApiKey, key_id)
-    if key is None or (key.account_id != caller.id and caller.role != Role.admin):
+    if key is None or (key.account_id != caller.id and not caller.may(Scope.admin)):
         raise NotFound(f"API key {key_id} does not exist")
     if key.revoked_at is None:
         key.revoked_at = utcnow()

@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 from relevo import __version__
 from relevo.accounts.callers import CallerCache
 from relevo.accounts.router import router as accounts_router
+from relevo.api.deps import document_reads
 from relevo.api.errors import install_error_handlers
 from relevo.api.middleware import RequestMiddleware
 from relevo.batch.router import router as batch_router
@@ -108,4 +109,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    document_reads(app, public=settings.public_recommendations)
     return app

@@ -9,18 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from relevo.accounts import service as accounts_service
 from relevo.accounts.callers import Caller, CallerCache
-from relevo.accounts.models import Role
+from relevo.accounts.scopes import Scope
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from relevo.core.errors import PermissionDenied, Unauthenticated
+from relevo.core.errors import Unauthenticated
 from relevo.core.security import decode_access_token, digest_api_key, is_api_key, secrets_match
 from relevo.events.writer import EventWriter
 from relevo.jobs.executor import Executor
@@ -135,63 +135,74 @@ async def get_current_caller(caller: OptionalCaller) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
 
 
-def require_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
-    allowed = frozenset(roles)
+def require_scope(scope: Scope, refusal: str | None = None) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency: the caller, if it holds `scope` (403 otherwise, with `refusal` if given)."""
 
     async def check(caller: CurrentCaller) -> Caller:
-        if caller.role not in allowed:
-            names = ", ".join(sorted(allowed))
-            raise PermissionDenied(f"this action needs one of the roles: {names}; yours is {caller.role}")
+        caller.require(scope, refusal)
         return caller
 
     return check
 
 
-AdminCaller = Annotated[Caller, Depends(require_roles(Role.admin))]
-# Callers that may send data in: events, datasets, catalog upserts.
-WriterCaller = Annotated[Caller, Depends(require_roles(Role.admin, Role.owner, Role.service))]
-# Callers that may train, deploy and roll back models.
-TrainerCaller = Annotated[Caller, Depends(require_roles(Role.admin, Role.owner))]
+AdminCaller = Annotated[Caller, Depends(require_scope(Scope.admin))]
+ReaderCaller = Annotated[Caller, Depends(require_scope(Scope.read))]
+EventSender = Annotated[Caller, Depends(require_scope(Scope.events_write))]
+JobManager = Annotated[Caller, Depends(require_scope(Scope.jobs_manage))]
+ModelManager = Annotated[Caller, Depends(require_scope(Scope.models_manage))]
+KeyManager = Annotated[Caller, Depends(require_scope(Scope.keys_manage))]
+# Recommendations computed in the background for a caller (the purchases API's generation).
+RecommendationReader = Annotated[Caller, Depends(require_scope(Scope.recommendations_read))]
 
 
-async def get_internal_caller(request: Request, settings: SettingsDep, caller: OptionalCaller) -> Caller | None:
-    """Seed 003's internal routes: the shared secret header, or else a writer's token.
+def internal_caller(scope: Scope) -> Callable[..., Awaitable[Caller | None]]:
+    """The AI service's internal routes: the shared secret header, or else a token holding `scope`.
 
-    Returns the caller, or None when the caller proved itself with the shared secret.
+    The dependency returns the caller, or None when the caller proved itself with the shared
+    secret (a trusted integration, which writes every store).
     """
-    if settings.client_secret:
-        given = request.headers.get(settings.client_secret_header)
-        if given is not None:
-            if secrets_match(given, settings.client_secret):
-                return None
-            raise Unauthenticated(f"the {settings.client_secret_header} header does not match")
-    if caller is None:
-        raise Unauthenticated(f"send the {settings.client_secret_header} header or `Authorization: Bearer <token>`")
-    if request.method not in _READ_METHODS and caller.role not in (Role.admin, Role.owner, Role.service):
-        raise PermissionDenied(f"sending data needs the role admin, owner or service; yours is {caller.role}")
-    return caller
 
+    async def check(request: Request, settings: SettingsDep, caller: OptionalCaller) -> Caller | None:
+        if settings.client_secret:
+            given = request.headers.get(settings.client_secret_header)
+            if given is not None:
+                if secrets_match(given, settings.client_secret):
+                    return None
+                raise Unauthenticated(f"the {settings.client_secret_header} header does not match")
+        if caller is None:
+            raise Unauthenticated(f"send the {settings.client_secret_header} header or `Authorization: Bearer <token>`")
+        caller.require(scope)
+        return caller
 
-InternalCaller = Annotated[Caller | None, Depends(get_internal_caller)]
+    return check
 
 
 async def check_read_access(request: Request) -> None:
-    """Recommendation reads are public unless RELEVO_PUBLIC_RECOMMENDATIONS is false; a token,
-    when sent, must be valid either way."""
+    """Recommendation reads are public unless RELEVO_PUBLIC_RECOMMENDATIONS is false, and then
+    need the scope recommendations:read; a token, when sent, must be valid either way."""
     caller = await get_optional_caller(request, request.headers.get(_AUTHORIZATION))
-    if caller is None and not request.app.state.settings.public_recommendations:
+    if request.app.state.settings.public_recommendations:
+        return
+    if caller is None:
         raise Unauthenticated("recommendations on this server need `Authorization: Bearer <token>`")
+    caller.require(Scope.recommendations_read)
+
+
+# The OpenAPI security of recommendation reads: the Authorization header, optional (the empty
+# requirement) while reads are public.
+PUBLIC_READ_SECURITY = [{}, {_authorization.scheme_name: []}]
+PRIVATE_READ_SECURITY = [{_authorization.scheme_name: []}]
 
 
 class ReadRoute(APIRoute):
     """The route class of recommendation reads: its handler checks the caller, then lets FastAPI
     solve the route's parameters. Not a dependency, since each level of dependencies costs every
     request time of its own and these are the busiest routes. Each read documents the same
-    Authorization header as the routes that need a token."""
+    Authorization header as the routes that need a token, as optional (`document_reads` says
+    otherwise on a server whose reads need a token)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
-        security = {"security": [{_authorization.scheme_name: []}]}
-        options["openapi_extra"] = {**security, **(options.get("openapi_extra") or {})}
+        options["openapi_extra"] = {"security": PUBLIC_READ_SECURITY, **(options.get("openapi_extra") or {})}
         super().__init__(path, endpoint, **options)
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
@@ -202,6 +213,24 @@ class ReadRoute(APIRoute):
             return await answer(request)
 
         return checked
+
+
+def document_reads(app: FastAPI, *, public: bool) -> None:
+    """Makes the app's OpenAPI document say whether recommendation reads need a token."""
+    if public:
+        return
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for route in iter_route_contexts(app.routes):
+                if isinstance(route.original_route, ReadRoute):
+                    for method in route.methods or ():
+                        schema["paths"][route.path][method.lower()]["security"] = PRIVATE_READ_SECURITY
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import StreamingResponse
 
-from relevo.api.deps import CurrentCaller, DatabaseDep, ExecutorDep, SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import DatabaseDep, ExecutorDep, JobManager, ReaderCaller, SessionDep, SettingsDep
 from relevo.batch import service
 from relevo.batch.schemas import BatchJobCreate, ResultRead, ResultsPage
 from relevo.core.db import Database
@@ -25,7 +25,7 @@ _EXPORT_PAGE = 5_000
 @router.post("", response_model=JobRead, status_code=status.HTTP_202_ACCEPTED)
 def create(
     body: BatchJobCreate,
-    caller: WriterCaller,
+    caller: JobManager,
     session: SessionDep,
     settings: SettingsDep,
     executor: ExecutorDep,
@@ -46,25 +46,26 @@ def create(
 
 
 @router.post("/{job_id}/cancel", response_model=JobRead)
-def cancel(job_id: str, _: WriterCaller, session: SessionDep) -> JobRead:
-    job = jobs_service.get_or_raise(session=session, job_id=job_id)
+def cancel(job_id: str, caller: JobManager, session: SessionDep) -> JobRead:
+    job = jobs_service.get_manageable_or_raise(session=session, caller=caller, job_id=job_id)
     return JobRead.from_model(jobs_service.cancel(session=session, job=job))
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(job_id: str, _: WriterCaller, session: SessionDep) -> None:
-    service.delete_job(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+def delete(job_id: str, caller: JobManager, session: SessionDep) -> None:
+    job = jobs_service.get_manageable_or_raise(session=session, caller=caller, job_id=job_id)
+    service.delete_job(session=session, job=job)
 
 
 @router.get("/{job_id}/results", response_model=ResultsPage)
 def results(
     job_id: str,
-    _: CurrentCaller,
+    caller: ReaderCaller,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> ResultsPage:
-    jobs_service.get_or_raise(session=session, job_id=job_id)
+    jobs_service.get_own_or_raise(session=session, caller=caller, job_id=job_id)
     rows = service.results(session=session, job_id=job_id, after=_cursor(cursor), limit=limit + 1)
     page = rows[:limit]
     return ResultsPage(
@@ -76,14 +77,14 @@ def results(
 @router.get("/{job_id}/export")
 def export(
     job_id: str,
-    _: CurrentCaller,
+    caller: ReaderCaller,
     session: SessionDep,
     database: DatabaseDep,
     as_format: Annotated[Literal["csv", "jsonl"], Query(alias="format")] = "jsonl",
 ) -> StreamingResponse:
     """Every result of the job: CSV (user_id, rank, product_id, score) or JSON lines (one
     user per line), streamed."""
-    jobs_service.get_or_raise(session=session, job_id=job_id)
+    jobs_service.get_own_or_raise(session=session, caller=caller, job_id=job_id)
     media = "text/csv" if as_format == "csv" else "application/x-ndjson"
     headers = {"Content-Disposition": f'attachment; filename="job-{job_id}.{as_format}"'}
     return StreamingResponse(_lines(database, job_id, as_format), media_type=media, headers=headers)

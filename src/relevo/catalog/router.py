@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep
+from relevo.api.deps import CurrentCaller, ReaderCaller, SessionDep, SettingsDep
 from relevo.api.errors import DetailRoute
 from relevo.catalog import service
 from relevo.catalog.currency import convert
@@ -61,7 +61,7 @@ def product_read(product: Product, settings: Settings, currency: str | None = No
 
 @router.get("/products/", response_model=list[ProductRead])
 def list_products(
-    caller: CurrentCaller,
+    caller: ReaderCaller,
     session: SessionDep,
     settings: SettingsDep,
     currency: CurrencyQuery = None,
@@ -89,7 +89,7 @@ def create_product(
 
 @router.get("/products/most-popular/", response_model=list[ProductRead])
 def most_popular_products(
-    _: CurrentCaller,
+    _: ReaderCaller,
     session: SessionDep,
     settings: SettingsDep,
     currency: CurrencyQuery = None,
@@ -100,7 +100,7 @@ def most_popular_products(
 
 @router.get("/products/{product_id}/", response_model=ProductRead)
 def view_product(
-    product_id: DbInt, caller: CurrentCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
+    product_id: DbInt, caller: ReaderCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
 ) -> ProductRead:
     """Counts a view (views_count and a `view` event for the caller) and returns the product."""
     product = events_service.record_product_view(session=session, account=caller, product_id=product_id)
@@ -127,7 +127,7 @@ def delete_product(product_id: DbInt, caller: CurrentCaller, session: SessionDep
 
 
 @router.get("/", response_model=list[StoreRead])
-def list_stores(caller: CurrentCaller, session: SessionDep) -> list[StoreRead]:
+def list_stores(caller: ReaderCaller, session: SessionDep) -> list[StoreRead]:
     return [store_read(store) for store in service.list_stores(session=session, caller=caller)]
 
 
@@ -137,19 +137,19 @@ def create_store(data: StoreCreate, caller: CurrentCaller, session: SessionDep) 
 
 
 @router.get("/{store_id}/", response_model=StoreRead)
-def read_store(store_id: DbInt, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+def read_store(store_id: DbInt, caller: ReaderCaller, session: SessionDep) -> StoreRead:
     return store_read(service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id))
 
 
 @router.put("/{store_id}/", response_model=StoreRead)
 @router.patch("/{store_id}/", response_model=StoreRead)
 def update_store(store_id: DbInt, data: StoreUpdate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
-    store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id)
+    store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id, change=True)
     return store_read(service.update_store(session=session, store=store, data=data))
 
 
 @router.delete("/{store_id}/", response_model=Deleted)
 def delete_store(store_id: DbInt, caller: CurrentCaller, session: SessionDep) -> Deleted:
-    store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id)
+    store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id, change=True)
     service.delete_store(session=session, store=store)
     return Deleted(detail="Store deleted successfully.")

@@ -10,17 +10,16 @@ from sqlalchemy import DateTime, Integer, Numeric, String, Text, func, literal, 
 from sqlalchemy.orm import Session
 
 from relevo.accounts.callers import Caller
-from relevo.accounts.models import Role
+from relevo.accounts.scopes import Scope
 from relevo.catalog.currency import check_known
 from relevo.catalog.models import Product, Store
+from relevo.catalog.ownership import NO_PERMISSION, CatalogAccess, NoStoreToWrite, NotYourProduct
 from relevo.catalog.schemas import ProductCreate, ProductUpdate, StoreCreate, StoreUpdate
 from relevo.core.db import utcnow
 from relevo.core.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from relevo.storage import bulk, ids
 
-NO_PERMISSION = "You do not have permission to perform this action."
-ONLY_OWNERS_ADD = "Only store owners or Admins can add product to store."
-NO_STORE = "No store available for this user. Admins must provide a store explicitly."
+ONLY_OWNERS_CREATE_STORES = "Only store owners or Admins can create stores."
 
 # An items CSV row, ready to store. None means "not given": the existing value is kept.
 PRODUCT_ROW_COLUMNS = (
@@ -36,12 +35,17 @@ PRODUCT_ROW_COLUMNS = (
 )
 
 
+def access_for(*, session: Session, caller: Caller | None) -> CatalogAccess:
+    """The stores `caller` may write products in (None: a trusted integration, every store)."""
+    return CatalogAccess.of(session=session, caller=caller)
+
+
 # Stores
 
 
 def list_stores(*, session: Session, caller: Caller) -> list[Store]:
     query = select(Store).order_by(Store.id)
-    if caller.role != Role.admin:
+    if not caller.sees_everything:
         query = query.where(Store.owner_id == caller.id)
     return list(session.scalars(query))
 
@@ -53,16 +57,18 @@ def get_store_or_raise(*, session: Session, store_id: int) -> Store:
     return store
 
 
-def get_own_store_or_raise(*, session: Session, caller: Caller, store_id: int) -> Store:
+def get_own_store_or_raise(*, session: Session, caller: Caller, store_id: int, change: bool = False) -> Store:
+    """A store the caller owns (admins: any), to read or, with `change`, to change."""
     store = get_store_or_raise(session=session, store_id=store_id)
-    if caller.role != Role.admin and store.owner_id != caller.id:
+    if not caller.owns(store.owner_id):
         raise PermissionDenied(NO_PERMISSION)
+    if change:
+        caller.require(Scope.catalog_write, NO_PERMISSION)
     return store
 
 
 def create_store(*, session: Session, caller: Caller, data: StoreCreate) -> Store:
-    if caller.role not in (Role.admin, Role.owner):
-        raise PermissionDenied("Only store owners or Admins can create stores.")
+    caller.require(Scope.catalog_write, ONLY_OWNERS_CREATE_STORES)
     store = Store(name=data.name, owner_id=caller.id)
     session.add(store)
     session.flush()
@@ -91,7 +97,7 @@ def delete_store(*, session: Session, store: Store) -> None:
 
 def list_products(*, session: Session, caller: Caller, limit: int, offset: int, category: str | None) -> list[Product]:
     query = select(Product).where(Product.deleted_at.is_(None))
-    if caller.role != Role.admin:
+    if not caller.sees_everything:
         query = query.join(Store, Product.store_id == Store.id).where(Store.owner_id == caller.id)
     if category is not None:
         query = query.where(Product.category == category)
@@ -132,7 +138,11 @@ def count_views(*, session: Session, product_id: int) -> Product:
 def create_product(
     *, session: Session, caller: Caller, data: ProductCreate, base_currency: str, currency_rates: Mapping[str, Decimal]
 ) -> Product:
-    store = _store_for_new_product(session=session, caller=caller, store_id=data.store_id)
+    store_id = _store_for(
+        session=session, access=CatalogAccess.of(session=session, caller=caller), product=None, requested=data.store_id
+    )
+    if store_id is None:  # an admin: a product made here goes in a named store
+        raise NoStoreToWrite()
     currency = (data.currency or base_currency).upper()
     # A price no rate converts would break every ?currency= listing that includes it.
     check_known(currency, rates=currency_rates)
@@ -140,7 +150,7 @@ def create_product(
         raise AlreadyExists(f"product_id: a product with id {data.product_id!r} already exists")
     product = Product(
         external_id=data.product_id or f"pending:{uuid4().hex}",
-        store_id=store.id,
+        store_id=store_id,
         name=data.name,
         description=data.description,
         price=data.price,
@@ -166,43 +176,32 @@ def create_product(
     return product
 
 
-def _store_for_new_product(*, session: Session, caller: Caller, store_id: int | None) -> Store:
-    if caller.role not in (Role.admin, Role.owner):
-        raise PermissionDenied(ONLY_OWNERS_ADD)
-    if store_id is None:
-        store = None
-        if caller.role != Role.admin:
-            store = session.scalar(select(Store).where(Store.owner_id == caller.id).order_by(Store.id).limit(1))
-        if store is None:
-            raise InvalidArgument(NO_STORE, error="Validation error")
-        return store
-    store = session.get(Store, store_id)
-    if store is None:
-        raise InvalidArgument(f"store_id: store {store_id} does not exist")
-    if caller.role != Role.admin and store.owner_id != caller.id:
-        raise PermissionDenied(ONLY_OWNERS_ADD)
-    return store
-
-
-def check_can_change(*, caller: Caller, product: Product, session: Session) -> None:
-    if caller.role == Role.admin:
-        return
-    store = session.get(Store, product.store_id) if product.store_id is not None else None
-    if caller.role != Role.owner or store is None or store.owner_id != caller.id:
-        raise PermissionDenied(NO_PERMISSION)
+def _store_for(
+    *, session: Session, access: CatalogAccess, product: Product | None, requested: int | None
+) -> int | None:
+    """The store a product written by `access` ends in (the ownership rule); a store named must exist."""
+    if requested is not None and session.get(Store, requested) is None:
+        raise InvalidArgument(f"store_id: store {requested} does not exist")
+    return access.store_for(
+        exists=product is not None,
+        current=product.store_id if product is not None else None,
+        requested=requested,
+        product=product.external_id if product is not None else "the new product",
+    )
 
 
 def update_product(
     *, session: Session, caller: Caller, product: Product, data: ProductUpdate, currency_rates: Mapping[str, Decimal]
 ) -> Product:
-    check_can_change(caller=caller, product=product, session=session)
+    access = CatalogAccess.of(session=session, caller=caller, refusal=NO_PERMISSION)
     changes = data.model_dump(exclude_unset=True)
+    if "store_id" in changes and changes["store_id"] is None:
+        raise InvalidArgument("store_id: a product cannot be taken out of its store; move it to another")
+    store_id = _store_for(session=session, access=access, product=product, requested=changes.get("store_id"))
+    if store_id != product.store_id:
+        changes["store_id"] = store_id
     if changes.get("currency") is not None:
         check_known(changes["currency"].upper(), rates=currency_rates)
-    if "store_id" in changes:
-        if changes["store_id"] is None:
-            raise InvalidArgument("store_id: a product cannot be taken out of its store; move it to another")
-        _store_for_new_product(session=session, caller=caller, store_id=changes["store_id"])
     for field, value in changes.items():
         if value is None:
             raise InvalidArgument(f"{field}: may not be null")
@@ -212,18 +211,25 @@ def update_product(
 
 
 def delete_product(*, session: Session, caller: Caller, product: Product) -> None:
-    check_can_change(caller=caller, product=product, session=session)
+    access = CatalogAccess.of(session=session, caller=caller, refusal=NO_PERMISSION)
+    access.check_change(store_id=product.store_id, product=product.external_id)
     product.deleted_at = utcnow()
     product.is_active = False
     session.flush()
 
 
-def upsert_product(*, session: Session, external_id: str, name: str | None, category: str | None) -> Product:
-    """Seed 003's AI-service upsert: create the product, or fill in what is given."""
+def upsert_product(
+    *, session: Session, caller: Caller | None, external_id: str, name: str | None, category: str | None
+) -> Product:
+    """Seed 003's AI-service upsert: create the product, or fill in what is given, where the
+    caller may write (`caller` None: the shared secret, which writes every store)."""
+    access = CatalogAccess.of(session=session, caller=caller)
     product = get_by_external_id(session=session, external_id=external_id)
+    store_id = _store_for(session=session, access=access, product=product, requested=None)
     if product is None:
         product = Product(external_id=external_id, attributes={}, views_count=0)
         session.add(product)
+    product.store_id = store_id
     if name is not None:
         product.name = name
     if category is not None:
@@ -235,11 +241,12 @@ def upsert_product(*, session: Session, external_id: str, name: str | None, cate
 
 
 def fill_missing_categories(*, session: Session, categories: dict[str, str]) -> None:
-    """Sets the category of products (by the shop's id) that have none; events may know it first."""
+    """Sets the category of products (by the shop's id) that have none and are in no store yet:
+    events may know it first; a store's products are its owner's to describe."""
     for external_id, category in categories.items():
         session.execute(
             update(Product)
-            .where(Product.external_id == external_id, Product.category.is_(None))
+            .where(Product.external_id == external_id, Product.category.is_(None), Product.store_id.is_(None))
             .values(category=category)
         )
 
@@ -310,6 +317,39 @@ def category_condition(category: str) -> Any:
 
 def store_ids(*, session: Session) -> set[int]:
     return set(session.scalars(select(Store.id)))
+
+
+_STORE_COLUMN = [name for name, _ in PRODUCT_ROW_COLUMNS].index("store_id")
+_LOOKUP_CHUNK = 1_000
+
+
+def writable_rows(
+    *, session: Session, access: CatalogAccess, rows: Mapping[str, tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
+    """Of PRODUCT_ROW_COLUMNS rows by product id: those `access` may write, each with the store
+    it ends in (the ownership rule), and the reason each other product id is refused."""
+    if access.every_store:
+        return list(rows.values()), {}
+    product_ids = list(rows)
+    current: dict[str, int | None] = {}
+    for start in range(0, len(product_ids), _LOOKUP_CHUNK):
+        chunk = product_ids[start : start + _LOOKUP_CHUNK]
+        found = session.execute(select(Product.external_id, Product.store_id).where(Product.external_id.in_(chunk)))
+        current.update((external_id, store_id) for external_id, store_id in found)
+    writable, refused = [], {}
+    for product_id, row in rows.items():
+        try:
+            store_id = access.store_for(
+                exists=product_id in current,
+                current=current.get(product_id),
+                requested=row[_STORE_COLUMN],
+                product=product_id,
+            )
+        except (NotYourProduct, NoStoreToWrite) as exc:
+            refused[product_id] = exc.reason
+            continue
+        writable.append((*row[:_STORE_COLUMN], store_id, *row[_STORE_COLUMN + 1 :]))
+    return writable, refused
 
 
 def upsert_rows(*, session: Session, rows: Iterable[tuple[Any, ...]]) -> int:

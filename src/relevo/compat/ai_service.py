@@ -3,10 +3,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
-from relevo.api.deps import EventWriterDep, InternalCaller, SessionDep, SettingsDep, read_route
+from relevo.accounts.callers import Caller
+from relevo.accounts.scopes import Scope
+from relevo.api.deps import EventWriterDep, SessionDep, SettingsDep, internal_caller, read_route
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
 from relevo.core.fields import DbInt, ExternalId, UtcDateTime
@@ -17,6 +19,12 @@ from relevo.recommend.requests import catalog_snapshot, served_model_if_any
 from relevo.recommend.router import popular_products
 
 router = APIRouter(tags=["seed 003: AI service"])
+# The shared secret header, or a token holding the scope (reading every shopper's behaviour
+# is an admin's matter).
+InternalSender = Annotated[Caller | None, Depends(internal_caller(Scope.events_write))]
+InternalBehaviourReader = Annotated[Caller | None, Depends(internal_caller(Scope.admin))]
+InternalCatalogEditor = Annotated[Caller | None, Depends(internal_caller(Scope.catalog_write))]
+InternalReader = Annotated[Caller | None, Depends(internal_caller(Scope.read))]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Offset = Annotated[DbInt, Query(ge=0)]
 
@@ -43,7 +51,7 @@ class Saved(BaseModel):
 @router.post("/interactions", response_model=Saved, status_code=status.HTTP_201_CREATED)
 @router.post("/ai/interactions", response_model=Saved, status_code=status.HTTP_201_CREATED)
 async def save_interaction(
-    body: InteractionIn, _: InternalCaller, writer: EventWriterDep, settings: SettingsDep
+    body: InteractionIn, _: InternalSender, writer: EventWriterDep, settings: SettingsDep
 ) -> Saved:
     event = EventIn(user_id=body.user_id, product_id=body.product_id, event_type=body.interaction_type)
     categories = {body.product_id: body.category} if body.category else None
@@ -52,7 +60,7 @@ async def save_interaction(
 
 
 @router.get("/interactions", response_model=list[InteractionRead])
-def list_interactions(_: InternalCaller, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
+def list_interactions(_: InternalBehaviourReader, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
     rows = events_service.list_interactions(session=session, limit=limit, offset=offset)
     return [
         InteractionRead(
@@ -68,15 +76,15 @@ def list_interactions(_: InternalCaller, session: SessionDep, limit: Limit = 100
 
 @router.post("/products", response_model=Saved, status_code=status.HTTP_201_CREATED)
 @router.post("/ai/products", response_model=Saved, status_code=status.HTTP_201_CREATED)
-def save_product(body: CatalogProductIn, _: InternalCaller, session: SessionDep) -> Saved:
+def save_product(body: CatalogProductIn, caller: InternalCatalogEditor, session: SessionDep) -> Saved:
     catalog_service.upsert_product(
-        session=session, external_id=body.product_id, name=body.product_name, category=body.category
+        session=session, caller=caller, external_id=body.product_id, name=body.product_name, category=body.category
     )
     return Saved(message="Product saved successfully")
 
 
 @router.get("/products", response_model=list[CatalogProductRead])
-def list_products(_: InternalCaller, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
+def list_products(_: InternalReader, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
     products = catalog_service.list_catalog(session=session, limit=limit, offset=offset)
     return [CatalogProductRead(product_id=p.external_id, product_name=p.name, category=p.category) for p in products]
 

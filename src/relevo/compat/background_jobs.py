@@ -8,7 +8,14 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import CurrentCaller, ExecutorDep, SessionDep, SettingsDep, WriterCaller, read_route
+from relevo.api.deps import (
+    ExecutorDep,
+    JobManager,
+    ReaderCaller,
+    SessionDep,
+    SettingsDep,
+    read_route,
+)
 from relevo.batch import service as batch_service
 from relevo.batch.schemas import SeedGenerateRequest
 from relevo.jobs import service as jobs_service
@@ -22,7 +29,7 @@ router = APIRouter(tags=["seed 000: background jobs"])
 @router.post("/generate-recommendations", response_model=JobRead)
 def generate_recommendations(
     body: SeedGenerateRequest,
-    caller: WriterCaller,
+    caller: JobManager,
     session: SessionDep,
     settings: SettingsDep,
     executor: ExecutorDep,
@@ -41,14 +48,14 @@ def generate_recommendations(
 
 
 @router.get("/job-status/{job_id}", response_model=JobRead)
-def job_status(job_id: str, _: CurrentCaller, session: SessionDep) -> JobRead:
-    return JobRead.from_model(jobs_service.get_or_raise(session=session, job_id=job_id))
+def job_status(job_id: str, caller: ReaderCaller, session: SessionDep) -> JobRead:
+    return JobRead.from_model(jobs_service.get_own_or_raise(session=session, caller=caller, job_id=job_id))
 
 
 @router.get("/jobs", response_model=list[JobRead])
-def jobs(_: CurrentCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 10) -> list[JobRead]:
-    """The newest jobs first."""
-    return [JobRead.from_model(job) for job in jobs_service.list_jobs(session=session, limit=limit)]
+def jobs(caller: ReaderCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 10) -> list[JobRead]:
+    """The newest jobs first (the caller's own; admins see all)."""
+    return [JobRead.from_model(job) for job in jobs_service.list_jobs(session=session, caller=caller, limit=limit)]
 
 
 class Deleted(BaseModel):
@@ -57,9 +64,10 @@ class Deleted(BaseModel):
 
 
 @router.delete("/job/{job_id}", response_model=Deleted)
-def delete_job(job_id: str, _: WriterCaller, session: SessionDep) -> Deleted:
+def delete_job(job_id: str, caller: JobManager, session: SessionDep) -> Deleted:
     """Only completed, failed or cancelled jobs; 409 with the reason otherwise."""
-    batch_service.delete_job(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+    job = jobs_service.get_manageable_or_raise(session=session, caller=caller, job_id=job_id)
+    batch_service.delete_job(session=session, job=job)
     return Deleted(job_id=job_id)
 
 

@@ -7,7 +7,15 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import EventWriterDep, ExecutorDep, SessionDep, SettingsDep, WriterCaller, read_route
+from relevo.api.deps import (
+    EventSender,
+    EventWriterDep,
+    ExecutorDep,
+    RecommendationReader,
+    SessionDep,
+    SettingsDep,
+    read_route,
+)
 from relevo.batch import service as batch_service
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
@@ -30,7 +38,7 @@ class PurchasesAdded(BaseModel):
 
 @router.post("/purchases", response_model=PurchasesAdded)
 async def add_purchases(
-    body: PurchasesIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
+    body: PurchasesIn, _: EventSender, writer: EventWriterDep, settings: SettingsDep
 ) -> PurchasesAdded:
     events = [
         EventIn(user_id=body.user_id, product_id=product, event_type=EventType.purchase) for product in body.products
@@ -77,7 +85,7 @@ class GenerationStarted(BaseModel):
 @router.post("/recommendations/generate", response_model=GenerationStarted, status_code=202)
 def generate(
     body: GenerateRequest,
-    caller: WriterCaller,
+    caller: RecommendationReader,
     session: SessionDep,
     settings: SettingsDep,
     executor: ExecutorDep,

@@ -8,13 +8,13 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from relevo.api.deps import (
-    CurrentCaller,
+    EventSender,
     EventWriterDep,
     ExecutorDep,
+    ModelManager,
+    ReaderCaller,
     SessionDep,
     SettingsDep,
-    TrainerCaller,
-    WriterCaller,
     read_route,
 )
 from relevo.core.fields import MAX_DB_INT, DbInt
@@ -119,7 +119,7 @@ async def personalized_recommendations(
 
 @router.post("/interaction/", response_model=InteractionRecorded, status_code=status.HTTP_201_CREATED)
 async def record_interaction(
-    body: InteractionIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
+    body: InteractionIn, _: EventSender, writer: EventWriterDep, settings: SettingsDep
 ) -> InteractionRecorded:
     event = EventIn(
         user_id=body.user_id,
@@ -137,7 +137,7 @@ async def record_interaction(
 
 @router.post("/streaming-event/", response_model=StreamingEventProcessed, status_code=status.HTTP_201_CREATED)
 async def process_streaming_event(
-    body: StreamingEventIn, _: WriterCaller, writer: EventWriterDep, settings: SettingsDep
+    body: StreamingEventIn, _: EventSender, writer: EventWriterDep, settings: SettingsDep
 ) -> StreamingEventProcessed:
     event = EventIn.model_validate(body.model_dump())
     result = await writer.ingest([event], source="seed001", max_batch=settings.max_event_batch)
@@ -176,7 +176,7 @@ class EnhancedTrainRequest(BaseModel):
 @router.post("/enhanced-train/", response_model=TrainingStarted, status_code=status.HTTP_202_ACCEPTED)
 def enhanced_train(
     body: EnhancedTrainRequest,
-    caller: TrainerCaller,
+    caller: ModelManager,
     session: SessionDep,
     settings: SettingsDep,
     executor: ExecutorDep,
@@ -199,6 +199,6 @@ def enhanced_train(
 
 
 @router.get("/model-metrics/", response_model=ModelVersionRead)
-def model_metrics(_: CurrentCaller, session: SessionDep, settings: SettingsDep) -> ModelVersionRead:
+def model_metrics(_: ReaderCaller, session: SessionDep, settings: SettingsDep) -> ModelVersionRead:
     """The deployed model's offline metrics (on held-out events) and training figures."""
     return ModelVersionRead.from_model(registry_service.deployed_or_raise(session=session, name=settings.serving_model))

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60, ge=1)
     # How long a checked token is trusted without a new lookup (revocations elsewhere wait this long).
     auth_cache_seconds: float = Field(default=5.0, ge=0)
+    admin_self_demotion: bool = False  # whether an admin may demote or deactivate their own account
     admin_username: str | None = None
     admin_password: str | None = None
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
-from relevo.api.deps import CurrentCaller, SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import CurrentCaller, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import DbInt
 from relevo.core.pagination import Page
 from relevo.datasets import service
@@ -19,14 +19,16 @@ DatasetTypeForm = Annotated[DatasetType, Form(description="interactions, items o
 
 @router.post("", response_model=DatasetRead, status_code=status.HTTP_201_CREATED)
 def upload_dataset(
-    file: UploadedFile, dataset_type: DatasetTypeForm, caller: WriterCaller, session: SessionDep, settings: SettingsDep
+    file: UploadedFile, dataset_type: DatasetTypeForm, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
 ) -> DatasetRead:
+    """Interactions and users need the scope events:write, items catalog:write; items of
+    products the caller may not write are refused by line."""
     dataset = service.import_csv(
         session=session,
         dataset_type=dataset_type,
         stream=file.file,
         filename=file.filename or "",
-        uploaded_by=caller.id,
+        caller=caller,
         currencies=settings.currency_rates.keys(),
     )
     return DatasetRead.from_model(dataset)
@@ -34,12 +36,15 @@ def upload_dataset(
 
 @router.get("", response_model=Page[DatasetRead])
 def list_datasets(
-    _: CurrentCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None
+    caller: ReaderCaller,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
 ) -> Page:
-    datasets, next_cursor = service.list_datasets(session=session, limit=limit, cursor=cursor)
+    datasets, next_cursor = service.list_datasets(session=session, caller=caller, limit=limit, cursor=cursor)
     return Page(items=[DatasetRead.from_model(dataset) for dataset in datasets], next_cursor=next_cursor)
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def read_dataset(dataset_id: DbInt, _: CurrentCaller, session: SessionDep) -> DatasetRead:
-    return DatasetRead.from_model(service.get_or_raise(session=session, dataset_id=dataset_id))
+def read_dataset(dataset_id: DbInt, caller: ReaderCaller, session: SessionDep) -> DatasetRead:
+    return DatasetRead.from_model(service.get_or_raise(session=session, caller=caller, dataset_id=dataset_id))

@@ -10,6 +10,8 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from relevo.accounts.callers import Caller
+from relevo.accounts.scopes import Scope
 from relevo.catalog import service as catalog_service
 from relevo.core.db import utcnow
 from relevo.core.errors import InvalidArgument, NotFound
@@ -25,16 +27,29 @@ _PROGRESS_EVERY = 20_000
 
 Progress = Callable[[int], None]  # called with the number of bytes read so far
 
+# What importing each type of file writes, and so the scope it needs.
+SCOPE_NEEDED = {
+    DatasetType.interactions: Scope.events_write,
+    DatasetType.users: Scope.events_write,
+    DatasetType.items: Scope.catalog_write,
+}
 
-def get_or_raise(*, session: Session, dataset_id: int) -> Dataset:
+
+def get_or_raise(*, session: Session, caller: Caller, dataset_id: int) -> Dataset:
+    """A dataset the caller uploaded (admins: any)."""
     dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
+    if dataset is None or not caller.owns(dataset.uploaded_by):
         raise NotFound(f"dataset {dataset_id} does not exist")
     return dataset
 
 
-def list_datasets(*, session: Session, limit: int, cursor: str | None) -> tuple[list[Dataset], str | None]:
-    return paginate_by_id(session, select(Dataset), Dataset.id, limit=limit, cursor=cursor)
+def list_datasets(
+    *, session: Session, caller: Caller, limit: int, cursor: str | None
+) -> tuple[list[Dataset], str | None]:
+    query = select(Dataset)
+    if not caller.sees_everything:
+        query = query.where(Dataset.uploaded_by == caller.id)
+    return paginate_by_id(session, query, Dataset.id, limit=limit, cursor=cursor)
 
 
 def import_csv(
@@ -43,13 +58,17 @@ def import_csv(
     dataset_type: DatasetType,
     stream: BinaryIO,
     filename: str,
-    uploaded_by: int | None,
+    caller: Caller | None,
     currencies: Collection[str] | None = None,
     progress: Progress | None = None,
 ) -> Dataset:
-    """Imports a CSV file. A header problem or unreadable file is refused as a whole (400);
-    problems in single rows only reject those rows. `currencies`: the codes item prices may
-    be in (those the rate table converts)."""
+    """Imports a CSV file for `caller` (None: an operator at the command line, who writes
+    everything). A header problem or unreadable file is refused as a whole (400); problems in
+    single rows only reject those rows, and so do products the caller may not write.
+    `currencies`: the codes item prices may be in (those the rate table converts)."""
+    if caller is not None:
+        caller.require(SCOPE_NEEDED[dataset_type])
+    uploaded_by = caller.id if caller is not None else None
     dataset = Dataset(dataset_type=dataset_type, filename=_safe_name(filename), uploaded_by=uploaded_by)
     session.add(dataset)
     session.flush()
@@ -61,20 +80,35 @@ def import_csv(
             stored = events_service.store_rows(session=session, rows=rows, dataset_id=dataset.id)
             dataset.rows_duplicate = reader.accepted - stored
         elif dataset_type == DatasetType.items:
-            parse = item_parser(header, catalog_service.store_ids(session=session), currencies)
-            # Last row wins for a product named twice; one upsert may touch a row only once.
-            latest = {row[0]: row for row in reader.rows(parse)}
-            catalog_service.upsert_rows(session=session, rows=latest.values())
+            _import_items(session, reader, header, caller, currencies)
         else:
             latest = {row[0]: row for row in reader.rows(user_parser(header))}
             users_service.upsert_rows(session=session, rows=latest.values())
     dataset.rows_imported = reader.accepted - dataset.rows_duplicate
     dataset.rows_rejected = reader.rejected
-    dataset.rejected_lines = reader.rejections
+    dataset.rejected_lines = sorted(reader.rejections, key=lambda rejection: rejection["line"])
     dataset.status = DatasetStatus.imported
     dataset.completed_at = utcnow()
     session.flush()
     return dataset
+
+
+def _import_items(
+    session: Session, reader: "_CsvReader", header: Header, caller: Caller | None, currencies: Collection[str] | None
+) -> None:
+    access = catalog_service.access_for(session=session, caller=caller)
+    parse = item_parser(header, catalog_service.store_ids(session=session), currencies)
+    # Last row wins for a product named twice; one upsert may touch a row only once.
+    latest: dict[str, tuple] = {}
+    lines: dict[str, list[int]] = {}
+    for line, row in reader.numbered_rows(parse):
+        latest[row[0]] = row
+        lines.setdefault(row[0], []).append(line)
+    writable, refused = catalog_service.writable_rows(session=session, access=access, rows=latest)
+    for product_id, reason in refused.items():
+        for line in lines[product_id]:
+            reader.refuse(line, reason)
+    catalog_service.upsert_rows(session=session, rows=writable)
 
 
 class _CsvReader:
@@ -100,6 +134,10 @@ class _CsvReader:
     def rows(self, parse: Callable[[list[str]], object]) -> Iterator:
         """Parsed rows; rejected ones are counted and reported by the line they start on (a
         quoted field may span lines)."""
+        return (row for _, row in self.numbered_rows(parse))
+
+    def numbered_rows(self, parse: Callable[[list[str]], object]) -> Iterator[tuple[int, object]]:
+        """Parsed rows with the line each starts on."""
         reader, progress = self._reader, self._progress
         start = reader.line_num + 1
         try:
@@ -115,11 +153,16 @@ class _CsvReader:
                 self.accepted += 1
                 if progress is not None and self.accepted % _PROGRESS_EVERY == 0:
                     progress(self._stream.tell())
-                yield row
+                yield line, row
         except (UnicodeDecodeError, csv.Error) as exc:
             raise self._unreadable(exc) from None
         if progress is not None:
             progress(self._stream.tell())
+
+    def refuse(self, line: int, reason: str) -> None:
+        """A row accepted when read, refused afterwards (the caller may not write it)."""
+        self.accepted -= 1
+        self._reject(line, reason)
 
     def _reject(self, line: int, reason: str) -> None:
         self.rejected += 1

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, status
 
-from relevo.api.deps import CurrentCaller, EventWriterDep, SessionDep, SettingsDep, WriterCaller
+from relevo.api.deps import AdminCaller, EventSender, EventWriterDep, SessionDep, SettingsDep
 from relevo.core.fields import as_naive_utc
 from relevo.core.pagination import Page
 from relevo.events import service
@@ -53,7 +53,7 @@ def event_filters(
 @router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
 async def post_events(
     body: Annotated[EventIn | list[EventIn], Body(description="One event, or a list of up to 10,000")],
-    _: WriterCaller,
+    _: EventSender,
     writer: EventWriterDep,
     settings: SettingsDep,
 ) -> IngestResult:
@@ -63,7 +63,7 @@ async def post_events(
 
 @router.get("", response_model=Page[EventRead])
 def list_events(
-    _: CurrentCaller,
+    _: AdminCaller,
     session: SessionDep,
     filters: Annotated[service.EventFilters, Depends(event_filters)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

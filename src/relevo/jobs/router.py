@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from relevo.api.deps import CurrentCaller, SessionDep
+from relevo.api.deps import ReaderCaller, SessionDep
 from relevo.jobs import service
 from relevo.jobs.schemas import JobRead
 
@@ -12,10 +12,10 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
 @router.get("", response_model=list[JobRead])
-def list_jobs(_: CurrentCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list:
-    return [JobRead.from_model(job) for job in service.list_jobs(session=session, limit=limit)]
+def list_jobs(caller: ReaderCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list:
+    return [JobRead.from_model(job) for job in service.list_jobs(session=session, caller=caller, limit=limit)]
 
 
 @router.get("/{job_id}", response_model=JobRead)
-def read_job(job_id: str, _: CurrentCaller, session: SessionDep) -> JobRead:
-    return JobRead.from_model(service.get_or_raise(session=session, job_id=job_id))
+def read_job(job_id: str, caller: ReaderCaller, session: SessionDep) -> JobRead:
+    return JobRead.from_model(service.get_own_or_raise(session=session, caller=caller, job_id=job_id))

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from relevo.accounts.callers import Caller
+from relevo.accounts.scopes import Scope
 from relevo.core.db import utcnow
 from relevo.core.errors import Conflict, NotFound
 from relevo.jobs.models import FINISHED, Job, JobKind, JobStatus
@@ -35,6 +37,23 @@ def get_or_raise(*, session: Session, job_id: str) -> Job:
     return job
 
 
+def get_own_or_raise(*, session: Session, caller: Caller, job_id: str) -> Job:
+    """A job the caller started (admins: any); others' jobs are not found, as if absent."""
+    job = session.get(Job, job_id)
+    if job is None or not caller.owns(job.created_by):
+        raise NotFound(f"job {job_id!r} does not exist")
+    return job
+
+
+def get_manageable_or_raise(*, session: Session, caller: Caller, job_id: str) -> Job:
+    """A job of the caller's that it may cancel or delete (a caller holding jobs:manage): a
+    training also needs models:manage, which starting it needed."""
+    job = get_own_or_raise(session=session, caller=caller, job_id=job_id)
+    if job.kind == JobKind.train:
+        caller.require(Scope.models_manage)
+    return job
+
+
 def status(*, session: Session, job_id: str) -> JobStatus:
     """The job's status alone (without reading its params)."""
     found = session.scalar(select(Job.status).where(Job.id == job_id))
@@ -43,8 +62,11 @@ def status(*, session: Session, job_id: str) -> JobStatus:
     return found
 
 
-def list_jobs(*, session: Session, limit: int, kind: JobKind | None = None) -> list[Job]:
+def list_jobs(*, session: Session, caller: Caller, limit: int, kind: JobKind | None = None) -> list[Job]:
+    """The newest jobs first: those the caller started (admins: all)."""
     query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
+    if not caller.sees_everything:
+        query = query.where(Job.created_by == caller.id)
     if kind is not None:
         query = query.where(Job.kind == kind)
     return list(session.scalars(query))

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from relevo.api.deps import CurrentCaller, DatabaseDep, SessionDep, SettingsDep
+from relevo.api.deps import DatabaseDep, ReaderCaller, SessionDep, SettingsDep
 from relevo.api.errors import error_response
 from relevo.ops import metrics, service
 from relevo.ops.schemas import Health, Readiness, Stats, SystemStatus
@@ -28,12 +28,12 @@ def ready(database: DatabaseDep, settings: SettingsDep) -> Readiness | JSONRespo
 
 
 @router.get("/status", response_model=SystemStatus)
-def system_status(_: CurrentCaller, settings: SettingsDep) -> SystemStatus:
+def system_status(_: ReaderCaller, settings: SettingsDep) -> SystemStatus:
     return service.system_status(data_dir=settings.data_dir)
 
 
 @router.get("/stats", response_model=Stats)
-def stats(_: CurrentCaller, session: SessionDep) -> Stats:
+def stats(_: ReaderCaller, session: SessionDep) -> Stats:
     return service.stats(session=session)
 
 

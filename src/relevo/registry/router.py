@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 
-from relevo.api.deps import CurrentCaller, ExecutorDep, SessionDep, SettingsDep, TrainerCaller
+from relevo.api.deps import ExecutorDep, ModelManager, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import DbInt
 from relevo.core.pagination import Page
 from relevo.registry import service
@@ -16,7 +16,7 @@ Name = Annotated[str, Path(pattern=MODEL_NAME, description="Letters, digits, _ .
 
 
 @router.get("", response_model=list[ModelSummary])
-def list_models(_: CurrentCaller, session: SessionDep) -> list[ModelSummary]:
+def list_models(_: ReaderCaller, session: SessionDep) -> list[ModelSummary]:
     return [
         ModelSummary(name=name, versions=count, deployed=ModelVersionRead.from_model(live) if live else None)
         for name, count, live in service.list_models(session=session)
@@ -27,7 +27,7 @@ def list_models(_: CurrentCaller, session: SessionDep) -> list[ModelSummary]:
 def train(
     name: Name,
     body: TrainRequest,
-    caller: TrainerCaller,
+    caller: ModelManager,
     session: SessionDep,
     executor: ExecutorDep,
     tasks: BackgroundTasks,
@@ -45,7 +45,7 @@ def train(
 @router.get("/{name}/versions", response_model=Page[ModelVersionRead])
 def list_versions(
     name: Name,
-    _: CurrentCaller,
+    _: ReaderCaller,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
@@ -55,24 +55,24 @@ def list_versions(
 
 
 @router.get("/{name}/versions/{version}", response_model=ModelVersionRead)
-def read_version(name: Name, version: DbInt, _: CurrentCaller, session: SessionDep) -> ModelVersionRead:
+def read_version(name: Name, version: DbInt, _: ReaderCaller, session: SessionDep) -> ModelVersionRead:
     return ModelVersionRead.from_model(service.get_or_raise(session=session, name=name, version=version))
 
 
 @router.post("/{name}/versions/{version}/deploy", response_model=ModelVersionRead)
-def deploy(name: Name, version: DbInt, _: TrainerCaller, session: SessionDep) -> ModelVersionRead:
+def deploy(name: Name, version: DbInt, _: ModelManager, session: SessionDep) -> ModelVersionRead:
     chosen = service.get_or_raise(session=session, name=name, version=version)
     return ModelVersionRead.from_model(service.deploy(session=session, version=chosen))
 
 
 @router.post("/{name}/rollback", response_model=ModelVersionRead)
-def rollback(name: Name, _: TrainerCaller, session: SessionDep) -> ModelVersionRead:
+def rollback(name: Name, _: ModelManager, session: SessionDep) -> ModelVersionRead:
     return ModelVersionRead.from_model(service.rollback(session=session, name=name))
 
 
 @router.delete("/{name}/versions/{version}", response_model=ModelVersionRead)
 def archive(
-    name: Name, version: DbInt, _: TrainerCaller, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
+    name: Name, version: DbInt, _: ModelManager, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
 ) -> ModelVersionRead:
     """Archives a version that does not serve; its files are deleted once that is committed."""
     chosen = service.archive(session=session, version=service.get_or_raise(session=session, name=name, version=version))
@@ -82,6 +82,6 @@ def archive(
 
 
 @router.get("/{name}/metrics", response_model=ModelVersionRead)
-def deployed_metrics(name: Name, _: CurrentCaller, session: SessionDep) -> ModelVersionRead:
+def deployed_metrics(name: Name, _: ReaderCaller, session: SessionDep) -> ModelVersionRead:
     """The deployed version, with its offline metrics and training figures."""
     return ModelVersionRead.from_model(service.deployed_or_raise(session=session, name=name))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from relevo.api.deps import CurrentCaller, SessionDep
+from relevo.api.deps import AdminCaller, SessionDep
 from relevo.core.pagination import Page
 from relevo.users import service
 from relevo.users.models import User
@@ -19,12 +19,12 @@ def _read(user: User) -> UserRead:
 
 @router.get("", response_model=Page[UserRead])
 def list_users(
-    _: CurrentCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None
+    _: AdminCaller, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100, cursor: str | None = None
 ) -> Page:
     users, next_cursor = service.list_users(session=session, limit=limit, cursor=cursor)
     return Page(items=[_read(user) for user in users], next_cursor=next_cursor)
 
 
 @router.get("/{user_id}", response_model=UserRead)
-def read_user(user_id: str, _: CurrentCaller, session: SessionDep) -> UserRead:
+def read_user(user_id: str, _: AdminCaller, session: SessionDep) -> UserRead:
     return _read(service.get_or_raise(session=session, external_id=user_id))

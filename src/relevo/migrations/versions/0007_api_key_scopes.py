@@ -18,7 +18,7 @@ depends_on = None
 _ROLE_SCOPES = {
     "admin": "admin catalog:write events:write jobs:manage keys:manage models:manage read recommendations:read",
     "owner": "catalog:write events:write jobs:manage keys:manage read recommendations:read",
-    "service": "events:write recommendations:read",
+    "service": "events:write keys:manage recommendations:read",
     "viewer": "keys:manage read recommendations:read",
 }
 
