@@ -262,7 +262,13 @@ def _train(
     try:
         with database.transaction() as session:
             version, job = registry_service.start_training(
-                session=session, name=name, algorithm=algorithm, config=config, params=params, created_by=None
+                session=session,
+                settings=settings,
+                name=name,
+                algorithm=algorithm,
+                config=config,
+                params=params,
+                created_by=None,
             )
             version_id, job_id = version.id, job.id
     except RelevoError as exc:
@@ -274,7 +280,7 @@ def _train(
         def show(message: str, done: float) -> None:
             progress.update(task, description=message, completed=done)
 
-        runner.run(database, settings, job_id, progress=show)
+        runner.run(database, settings, job_id, listener=show)
         progress.update(task, completed=1.0)
     with database.transaction() as session:
         version = registry_service.get(session=session, version_id=version_id)
