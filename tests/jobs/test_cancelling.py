@@ -1,13 +1,19 @@
 """Cancelling stops the work within seconds and frees its thread: a training stops between the
 iterations of its fit, its version failed as cancelled and its files gone; a batch job stops
 between chunks. A training cancelled before it ran fails its version too; a cancel that comes
-once the work is done is refused."""
+once the work is done is refused; `relevo train` stopped with Ctrl-C cancels its job."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from relevo.batch import service as batch_service
@@ -151,3 +157,34 @@ def test_a_cancel_that_comes_once_the_training_is_done_is_refused(
 
     assert_error_mentioning(client.post(f"{JOBS}/{job.id}/cancel", headers=admin_headers), 409, "too late")
     assert client.get(f"{JOBS}/{job.id}", headers=admin_headers).json()["status"] == "running"
+
+
+@pytest.mark.integration
+def test_a_training_stopped_by_hand_on_the_command_line_is_cancelled(committed: Settings, tmp_path: Path) -> None:
+    # Left running, a server would take the job up once it went stale and train it after all.
+    database = Database(committed.database_url)
+    environment = {
+        **os.environ,
+        **committed.environment("database_url", "data_dir", "train_threads"),
+        "RELEVO_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "relevo", "train", "--algorithm", "als", "--config", json.dumps(LONG_TRAINING)]
+    with (tmp_path / "train.log").open("wb") as log:
+        training = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        job = wait_until(lambda: fitting_job(database), seconds=60, what="the fit begun")
+        training.send_signal(signal.SIGINT)
+        assert training.wait(timeout=30) == 130
+    finally:
+        if training.poll() is None:
+            training.kill()
+    assert job_row(database, job.id).status == JobStatus.cancelled
+    with database.session(write=False) as session:
+        version = session.get(ModelVersion, job.params["version_id"])
+    assert version.status == VersionStatus.failed and "cancelled" in version.error
+    database.dispose()
+
+
+def fitting_job(database: Database) -> Job | None:
+    with database.session(write=False) as session:
+        return session.scalar(select(Job).where(Job.kind == "train", Job.message.startswith("fitting")))

@@ -81,11 +81,13 @@ class LocalExecutor:
         if free <= 0:
             return 0
         stale_before = utcnow() - timedelta(seconds=self._settings.job_stale_seconds)
+        times = {"stale_before": stale_before, "pending_before": pending_before}
         try:
+            with self._database.session(write=False) as session:
+                if not service.any_to_claim(session=session, **times):
+                    return 0
             with self._database.transaction() as session:
-                job_ids = service.claim(
-                    session=session, stale_before=stale_before, pending_before=pending_before, limit=free
-                )
+                job_ids = service.claim(session=session, limit=free, **times)
         except SQLAlchemyError as exc:  # say, a schema not migrated yet: /ready/ tells, the API still starts
             logger.warning("jobs left by other processes not looked for: %s", exc.__class__.__name__)
             return 0

@@ -206,10 +206,7 @@ def claim(
     the caller starts it (`start` takes pending jobs only, so it runs once, even if a second
     copy was queued somewhere). A running job resumed MAX_RESUMES times already fails instead,
     and what it leaves unfinished with it."""
-    stale = and_(Job.status == JobStatus.running, Job.heartbeat_at < stale_before)
-    if running_kinds is not None:
-        stale = and_(stale, Job.kind.in_(list(running_kinds)))
-    waiting = and_(Job.status == JobStatus.pending, func.coalesce(Job.heartbeat_at, Job.created_at) < pending_before)
+    stale, waiting = _unrun(stale_before, pending_before, running_kinds)
     query = select(Job.id, Job.status).where(or_(stale, waiting)).order_by(Job.created_at).limit(limit)
     taken = []
     for job_id, status in session.execute(query).all():
@@ -223,6 +220,24 @@ def claim(
         if status == JobStatus.pending or _count_resume(session=session, job_id=job_id):
             taken.append(job_id)
     return taken
+
+
+def any_to_claim(
+    *, session: Session, stale_before: datetime, pending_before: datetime, running_kinds: Collection[str] | None = None
+) -> bool:
+    """Whether `claim` would find a job, read without writing: most looks find none, and need
+    not take SQLite's write lock to learn it."""
+    stale, waiting = _unrun(stale_before, pending_before, running_kinds)
+    return session.scalar(select(Job.id).where(or_(stale, waiting)).limit(1)) is not None
+
+
+def _unrun(stale_before: datetime, pending_before: datetime, running_kinds: Collection[str] | None) -> tuple[Any, Any]:
+    """The conditions of a running job nobody beats for, and of a pending job nobody took."""
+    stale = and_(Job.status == JobStatus.running, Job.heartbeat_at < stale_before)
+    if running_kinds is not None:
+        stale = and_(stale, Job.kind.in_(list(running_kinds)))
+    waiting = and_(Job.status == JobStatus.pending, func.coalesce(Job.heartbeat_at, Job.created_at) < pending_before)
+    return stale, waiting
 
 
 def _count_resume(*, session: Session, job_id: str) -> bool:
