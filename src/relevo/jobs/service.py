@@ -21,7 +21,7 @@ from relevo.jobs.models import FINISHED, Job, JobKind, JobStatus
 # it fails instead: a job that keeps killing its processes (running out of memory, say) would
 # otherwise take down every server in turn.
 MAX_RESUMES = 3
-UNFINISHED = (JobStatus.pending, JobStatus.running)
+UNFINISHED = (JobStatus.pending, JobStatus.running)  # what counts as a job under way
 
 
 def create(
@@ -84,7 +84,7 @@ def list_jobs(*, session: Session, limit: int, kind: JobKind | None = None) -> l
 
 def active(*, session: Session, kind: JobKind, **params: Any) -> Job | None:
     """A pending or running job of this kind whose params include `params`."""
-    query = select(Job).where(Job.kind == kind, Job.status.in_([JobStatus.pending, JobStatus.running]))
+    query = select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED))
     for job in session.scalars(query):
         if all(job.params.get(key) == value for key, value in params.items()):
             return job
