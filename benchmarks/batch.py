@@ -92,7 +92,13 @@ def deploy_als(database: Database, settings: Settings) -> ServedModel:
     params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
     with database.transaction() as session:
         _, job = registry_service.start_training(
-            session=session, name=MODEL, algorithm="als", config={"embedding_dim": 64}, params=params, created_by=None
+            session=session,
+            settings=settings,
+            name=MODEL,
+            algorithm="als",
+            config={"embedding_dim": 64},
+            params=params,
+            created_by=None,
         )
         job_id = job.id
     started = time.perf_counter()
@@ -225,7 +231,13 @@ def run_job(database: Database, submit: Callable[[str], None], expected: int, sc
     """Seconds from creating a job for every user to its completion (results all written)."""
     with database.transaction() as session:
         job = batch_service.start_generation(
-            session=session, user_ids=None, top_k=TOP_K, scoring=scoring, created_by=None, max_users=10**9
+            session=session,
+            user_ids=None,
+            top_k=TOP_K,
+            scoring=scoring,
+            created_by=None,
+            max_users=10**9,
+            max_pending=None,
         )
         job_id = job.id
     started = time.perf_counter()

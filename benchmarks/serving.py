@@ -99,7 +99,13 @@ def deploy_hybrid(database: Database, settings: Settings) -> None:
     params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
     with database.transaction() as session:
         _, job = registry_service.start_training(
-            session=session, name=MODEL, algorithm="hybrid", config={}, params=params, created_by=None
+            session=session,
+            settings=settings,
+            name=MODEL,
+            algorithm="hybrid",
+            config={},
+            params=params,
+            created_by=None,
         )
         job_id = job.id
     started = time.perf_counter()

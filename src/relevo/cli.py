@@ -1,5 +1,6 @@
 """The `relevo` command: serve, worker, scheduler, db upgrade, createadmin, demo, train, import."""
 
+import contextlib
 import json
 import logging
 import os
@@ -262,7 +263,13 @@ def _train(
     try:
         with database.transaction() as session:
             version, job = registry_service.start_training(
-                session=session, name=name, algorithm=algorithm, config=config, params=params, created_by=None
+                session=session,
+                settings=settings,
+                name=name,
+                algorithm=algorithm,
+                config=config,
+                params=params,
+                created_by=None,
             )
             version_id, job_id = version.id, job.id
     except RelevoError as exc:
@@ -274,7 +281,14 @@ def _train(
         def show(message: str, done: float) -> None:
             progress.update(task, description=message, completed=done)
 
-        runner.run(database, settings, job_id, progress=show)
+        try:
+            runner.run(database, settings, job_id, listener=show)
+        except KeyboardInterrupt:
+            # Stopped by hand: cancelled, or a server would take the job up once it went stale
+            # (a job that finished meanwhile stays as it ended).
+            with contextlib.suppress(RelevoError), database.transaction() as session:
+                jobs_service.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+            raise typer.Exit(130) from None
         progress.update(task, completed=1.0)
     with database.transaction() as session:
         version = registry_service.get(session=session, version_id=version_id)

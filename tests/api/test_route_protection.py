@@ -218,7 +218,9 @@ def others(client: TestClient, make_account: Callable[..., Account], auth: Calla
     )
     key = made(client.post("/api/v1/api-keys", json={"name": "theirs", "scopes": ["read"]}, headers=headers))
     with database.transaction() as session:
-        job = jobs_service.create(session=session, kind=JobKind.generate, params={}, created_by=owner.id).id
+        job = jobs_service.create(
+            session=session, kind=JobKind.generate, params={}, created_by=owner.id, max_pending=None
+        ).id
     return Objects(account=owner.id, store=store, product=product, job=job, dataset=dataset, key=key)
 
 

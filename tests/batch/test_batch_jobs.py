@@ -59,7 +59,9 @@ def test_seed_000_lists_jobs_newest_first_and_deletes_only_finished_ones(
     client: TestClient, admin_headers: dict, session: Session, shop: DemoShop, trained: dict
 ) -> None:
     finished = client.post("/generate-recommendations", json={"user_ids": ["a"]}, headers=admin_headers).json()
-    waiting = service.start_generation(session=session, user_ids=["b"], top_k=3, created_by=None, max_users=10)
+    waiting = service.start_generation(
+        session=session, user_ids=["b"], top_k=3, created_by=None, max_users=10, max_pending=None
+    )
     session.flush()
 
     listed = client.get("/jobs", params={"limit": 2}, headers=admin_headers).json()
@@ -113,7 +115,9 @@ def test_a_segment_job_pages_its_results_and_exports_them(
 def test_a_pending_job_can_be_cancelled_and_then_is_not_run(
     client: TestClient, admin_headers: dict, session: Session, trained: dict
 ) -> None:
-    job = service.start_generation(session=session, user_ids=["a"], top_k=3, created_by=None, max_users=10)
+    job = service.start_generation(
+        session=session, user_ids=["a"], top_k=3, created_by=None, max_users=10, max_pending=None
+    )
     session.flush()
 
     cancelled = client.post(f"{JOBS}/{job.id}/cancel", headers=admin_headers).json()
@@ -129,7 +133,9 @@ def stored(session: Session, job_id: str) -> dict[str, tuple[list[dict], str | N
 
 
 def test_results_are_written_once_per_user(session: Session) -> None:
-    job = service.start_generation(session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10)
+    job = service.start_generation(
+        session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10, max_pending=None
+    )
     rows = [("a", ranked(["P1"], [1.0]), None), ("b", None, "ValueError: no")]
 
     assert service.store(session=session, job_id=job.id, rows=rows) == (2, 1)  # two new, one of them failed
@@ -148,7 +154,9 @@ def test_results_are_written_once_per_user(session: Session) -> None:
 
 
 def test_documents_serialised_for_a_batch_read_back_as_their_rankings(session: Session) -> None:
-    job = service.start_generation(session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10)
+    job = service.start_generation(
+        session=session, user_ids=["a", "b"], top_k=3, created_by=None, max_users=10, max_pending=None
+    )
     products = np.array([["P1", "P2", "P3"], ["P4", "P1", "P1"]])
     scores = np.array([[0.91234567, 0.5, 0.25], [2.0, np.nan, np.nan]], dtype=np.float32)
     documents = ranked_documents(products, scores, np.array([3, 1]))  # b: one found, then padding
@@ -173,10 +181,16 @@ def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts
     settings: Settings, database: Database, session: Session, client: TestClient, trained: dict, shop: DemoShop
 ) -> None:
     users = known_users(shop, 2)
-    waiting = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
-    cut_short = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
+    waiting = service.start_generation(
+        session=session, user_ids=users, top_k=3, created_by=None, max_users=10, max_pending=None
+    )
+    cut_short = service.start_generation(
+        session=session, user_ids=users, top_k=3, created_by=None, max_users=10, max_pending=None
+    )
     cut_short.status = JobStatus.running
-    alive = service.start_generation(session=session, user_ids=users, top_k=3, created_by=None, max_users=10)
+    alive = service.start_generation(
+        session=session, user_ids=users, top_k=3, created_by=None, max_users=10, max_pending=None
+    )
     alive.status, alive.heartbeat_at = JobStatus.running, utcnow()  # another server is at it
     # One chunk written before the stop, counted as a chunk's write counts it.
     service.store(session=session, job_id=cut_short.id, rows=[(users[0], ranked(["P"], [1.0]), None)])

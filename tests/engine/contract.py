@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from relevo.engine import artifacts
-from relevo.engine.base import Recommender
+from relevo.engine.base import FitStopped, Recommender
 from relevo.engine.data import TrainingData
 from tests.engine.shop_data import small_shop
 
@@ -104,6 +104,28 @@ class RecommenderContract:
         second = self.make().fit(data, seed=11, threads=1).recommend(users, self.k)
         np.testing.assert_array_equal(first.ids, second.ids)
         np.testing.assert_allclose(first.scores, second.scores, rtol=1e-5, equal_nan=True)
+
+    def test_a_fit_stops_at_whichever_step_it_is_told_to(self, data: TrainingData) -> None:
+        asked = 0
+
+        def never() -> bool:
+            nonlocal asked
+            asked += 1
+            return False
+
+        self.make().fit(data, seed=1, threads=1, should_stop=never)
+        assert asked >= 1
+        for last in sorted({1, asked}):  # told at the first step, and at the last
+            told = 0
+
+            def at_last(last: int = last) -> bool:
+                nonlocal told
+                told += 1
+                return told >= last
+
+            with pytest.raises(FitStopped):
+                self.make().fit(data, seed=1, threads=1, should_stop=at_last)
+            assert told == last
 
     def test_similar_items_leave_out_the_item_itself(self, model: Recommender, data: TrainingData) -> None:
         item = data.items.ids[np.argmax(np.asarray(model.history.sum(axis=0)).ravel())]

@@ -59,3 +59,16 @@ def test_a_stranger_with_a_session_gets_a_factor_of_their_own() -> None:
 def test_settings_out_of_range_are_refused(cls: type, values: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         cls.make_config(values)
+
+
+@pytest.mark.parametrize("cls", [ALS, BPR])
+def test_a_factor_model_is_asked_whether_to_stop_after_every_iteration(cls: type[ALS] | type[BPR]) -> None:
+    asked = 0
+
+    def never() -> bool:
+        nonlocal asked
+        asked += 1
+        return False
+
+    cls(cls.Config(embedding_dim=8, epochs=7)).fit(small_shop(), should_stop=never)
+    assert asked == 1 + 7  # before it begins, then after each of its epochs

@@ -18,6 +18,7 @@ def load_trained_shop(settings: Settings) -> None:
         load_demo(session=session, size=SIZE)
         _, job = registry_service.start_training(
             session=session,
+            settings=settings,
             name="default",
             algorithm="popular",
             config={},

@@ -1,8 +1,8 @@
 """The celery executor with real `relevo worker` processes and a real Redis: a batch job split
 over two workers, a worker killed with SIGKILL mid-job while the job still completes with
-each user's result written exactly once, and a job whose chunk tasks were lost handed out
-again. The database is a real one the workers reach too
-(a SQLite file, or a PostgreSQL database of the test's own)."""
+each user's result written exactly once, a job whose chunk tasks were lost handed out again,
+and jobs nobody runs (a dead worker's training, a job never sent) sent again. The database is
+a real one the workers reach too (a SQLite file, or a PostgreSQL database of the test's own)."""
 
 import os
 import signal
@@ -24,6 +24,7 @@ from relevo.core.db import Database, utcnow
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
 from relevo.jobs.models import JobStatus
+from relevo.registry import service as registry_service
 from tests.jobs.committed_shop import load_trained_shop
 
 USERS = 60
@@ -62,7 +63,9 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen:
 def submit_batch(settings: Settings, users: list[str]) -> str:
     database = Database(settings.database_url)
     with database.transaction() as session:
-        job = batch_service.start_generation(session=session, user_ids=users, top_k=5, created_by=None, max_users=1000)
+        job = batch_service.start_generation(
+            session=session, user_ids=users, top_k=5, created_by=None, max_users=1000, max_pending=None
+        )
         job_id = job.id
     database.dispose()
     CeleryExecutor(settings).submit(job_id)
@@ -132,26 +135,48 @@ def test_a_worker_killed_mid_job_loses_nothing(shop_settings: Settings, tmp_path
     assert done["rows"] == done["distinct"] == USERS  # nobody missing, nobody twice
 
 
-def test_a_batch_job_whose_chunk_tasks_were_lost_is_handed_out_again(shop_settings: Settings, tmp_path: Path) -> None:
-    # Running, its users fixed, one chunk written, then nothing for minutes: as when Redis lost
-    # the other chunk tasks with the worker that had just taken them.
+def test_jobs_nobody_runs_are_handed_out_again_by_a_worker(shop_settings: Settings, tmp_path: Path) -> None:
     users = [f"U{n:06d}" for n in range(USERS)]
     database = Database(shop_settings.database_url)
+    long_ago = utcnow() - timedelta(minutes=5)
     with database.transaction() as session:
-        job = batch_service.start_generation(session=session, user_ids=users, top_k=5, created_by=None, max_users=1000)
-        job.status, job.total = JobStatus.running, USERS
+        # Running, its users fixed, one chunk written, then nothing for minutes: as when Redis
+        # lost the other chunk tasks with the worker that had just taken them.
+        lost = batch_service.start_generation(
+            session=session, user_ids=users, top_k=5, created_by=None, max_users=1000, max_pending=None
+        )
+        lost.status, lost.total = JobStatus.running, USERS
         session.flush()
-        batch_service.store(session=session, job_id=job.id, rows=[(users[0], ranked(["P"], [1.0]), None)])
-        jobs_service.advance(session=session, job_id=job.id, processed=1, failed=0)
-        job.heartbeat_at = utcnow() - timedelta(minutes=5)
-        job_id = job.id
+        batch_service.store(session=session, job_id=lost.id, rows=[(users[0], ranked(["P"], [1.0]), None)])
+        jobs_service.advance(session=session, job_id=lost.id, processed=1, failed=0)
+        lost.heartbeat_at = long_ago
+        # A training whose worker died mid-fit: its task, given back by Redis, finds it running
+        # and does nothing.
+        _, training = registry_service.start_training(
+            session=session,
+            settings=shop_settings,
+            name="default",
+            algorithm="popular",
+            config={},
+            params={"deploy": "always"},
+            created_by=None,
+        )
+        training.status, training.started_at, training.heartbeat_at = JobStatus.running, long_ago, long_ago
+        # A job whose API process died before sending it.
+        forgotten = batch_service.start_generation(
+            session=session, user_ids=users[:3], top_k=5, created_by=None, max_users=10, max_pending=None
+        )
+        forgotten.created_at = long_ago
+        job_ids = [lost.id, training.id, forgotten.id]
     database.dispose()
 
     worker = start_worker(shop_settings, tmp_path / "worker.log")
     try:
-        done = wait_for(shop_settings, job_id, lambda state: state["status"] in ("completed", "failed"), seconds=60)
+        ended = lambda state: state["status"] not in ("pending", "running")  # noqa: E731
+        done = [wait_for(shop_settings, job_id, ended, seconds=60) for job_id in job_ids]
     finally:
         stop(worker)
-    assert done["status"] == "completed", done
-    assert done["rows"] == done["distinct"] == done["processed"] == USERS  # the written chunk kept, the rest added
-    assert "its chunks sent again" in (tmp_path / "worker.log").read_text()
+    assert [state["status"] for state in done] == ["completed"] * 3, done
+    assert done[0]["rows"] == done[0]["distinct"] == done[0]["processed"] == USERS  # the written chunk kept
+    log = (tmp_path / "worker.log").read_text()
+    assert "its chunks sent again" in log and log.count("nobody was running it; sent again") == 2

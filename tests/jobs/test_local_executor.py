@@ -30,7 +30,7 @@ def test_a_batch_job_of_a_stopping_server_resumes_where_it_stopped(empty_databas
     database = Database(empty_database_url)
     with database.transaction() as session:
         job_id = batch_service.start_generation(
-            session=session, user_ids=USERS, top_k=3, created_by=None, max_users=10
+            session=session, user_ids=USERS, top_k=3, created_by=None, max_users=10, max_pending=None
         ).id
 
     stopping = LocalExecutor(database, settings)

@@ -30,7 +30,7 @@ class Submitted:
     def submit(self, job_id: str) -> None:
         self.job_ids.append(job_id)
 
-    def resume(self) -> int:
+    def start(self) -> int:
         return 0
 
     def shutdown(self) -> None:

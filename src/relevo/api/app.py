@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # A request's matrix products are small: extra BLAS threads would only spin against the
         # other worker processes (training sets its own thread counts where they pay off).
         blas = threadpool_limits(limits=1, user_api="blas")
-        executor.resume()
+        executor.start()
         if settings.scheduler == "api":
             retraining.start()
         yield

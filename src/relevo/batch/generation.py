@@ -23,8 +23,8 @@ from relevo.core.errors import NotReady
 from relevo.engine.algorithms.factorization import FactorModel
 from relevo.engine.rows import gather_rows
 from relevo.jobs import service as jobs_service
+from relevo.jobs.control import Control
 from relevo.jobs.models import JobStatus
-from relevo.jobs.runner import Progress
 from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
@@ -35,10 +35,11 @@ _REFRESH_SECONDS = 30.0  # how stale a worker's model, catalog and events may ge
 
 
 def run_generation_job(
-    database: Database, settings: Settings, job_id: str, params: dict[str, Any], listener: Progress | None = None
+    database: Database, settings: Settings, job_id: str, params: dict[str, Any], control: Control
 ) -> tuple[str, dict]:
     """The local way: every chunk in turn, in this process, the next one computed while the
-    last one is written."""
+    last one is written; it stops after a chunk written if it must (the job cancelled, the
+    process stopping)."""
     users = prepare(database, job_id, params)
     params = {**params, "user_ids": users}
     step = settings.batch_chunk_users
@@ -56,8 +57,7 @@ def run_generation_job(
             if number + 1 < len(chunks):
                 coming.append(ahead.submit(compute, number + 1))
             _write(database, job_id, rows)
-            if listener is not None:
-                listener("generating", (number + 1) / len(chunks))
+            control.report("generating", (number + 1) / len(chunks))
     return outcome(database, settings, job_id)
 
 

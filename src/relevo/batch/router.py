@@ -40,6 +40,7 @@ def create(
         scoring=body.scoring,
         created_by=caller.id,
         max_users=settings.max_batch_users,
+        max_pending=settings.max_pending_jobs,
     )
     tasks.add_task(executor.submit, job.id)  # after the response: the job is committed by then
     return JobRead.from_model(job)

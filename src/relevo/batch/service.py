@@ -32,9 +32,11 @@ def start_generation(
     scoring: str = "exact",
     created_by: int | None,
     max_users: int,
+    max_pending: int | None,
 ) -> Job:
     """A pending batch generation job (submit it once this transaction has committed).
-    `user_ids` None: every user, or those active since `active_since`."""
+    `user_ids` None: every user, or those active since `active_since`. `max_pending`: jobs the
+    account may have pending or running (429 past it; None: no limit)."""
     if user_ids is not None and len(user_ids) > max_users:
         raise InvalidArgument(f"user_ids: {len(user_ids):,} users, over the limit of {max_users:,} per job")
     params: dict[str, Any] = {"top_k": top_k, "filters": filters or {}, "rule": rule, "scoring": scoring}
@@ -44,7 +46,12 @@ def start_generation(
         params["active_since"] = active_since.isoformat()
     total = len(params.get("user_ids", []))
     return jobs_service.create(
-        session=session, kind=JobKind.generate, params=params, created_by=created_by, total=total
+        session=session,
+        kind=JobKind.generate,
+        params=params,
+        created_by=created_by,
+        max_pending=max_pending,
+        total=total,
     )
 
 

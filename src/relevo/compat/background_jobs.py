@@ -42,6 +42,7 @@ def generate_recommendations(
         top_k=body.top_k,
         created_by=caller.id,
         max_users=settings.max_batch_users,
+        max_pending=settings.max_pending_jobs,
     )
     tasks.add_task(executor.submit, job.id)  # after the response: the job is committed by then
     return JobRead.from_model(job)

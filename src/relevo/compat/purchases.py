@@ -100,6 +100,7 @@ def generate(
         rule="bought_together",
         created_by=caller.id,
         max_users=settings.max_batch_users,
+        max_pending=settings.max_pending_jobs,
     )
     tasks.add_task(executor.submit, job.id)  # after the response: the job is committed by then
     return GenerationStarted()

@@ -186,6 +186,7 @@ def enhanced_train(
     params = {"dataset_ids": body.dataset_ids, "deploy": "gate", "evaluation": "random", "seed": 0}
     version, job = registry_service.start_training(
         session=session,
+        settings=settings,
         name=settings.serving_model,
         algorithm=body.algorithm,
         config=config,

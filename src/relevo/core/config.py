@@ -42,10 +42,13 @@ class Settings(BaseSettings):
     # A task whose worker died is given to another after this long (Redis's visibility timeout).
     celery_visibility_seconds: float = Field(default=300.0, gt=0)
     job_threads: int = Field(default=2, ge=0)  # jobs the local executor runs at once (0: in the caller)
-    # A running job whose process has not written a heartbeat (every 15 s) for this long is
-    # taken as interrupted, and resumed when an API process starts; a Celery batch job that
-    # writes no chunk for this long has its chunks sent again by a worker.
+    # A running job whose process has not written a heartbeat (every quarter of this, at most
+    # 15 s) for this long is taken as interrupted and resumed by a live process (a server's
+    # executor, a worker), as is a pending job nobody has taken for this long; a Celery batch
+    # job that writes no chunk for this long has its chunks sent again by a worker.
     job_stale_seconds: float = Field(default=60.0, gt=0)
+    # Jobs one account may have pending or running at once (jobs the system starts are exempt).
+    max_pending_jobs: int = Field(default=10, ge=1)
     max_batch_users: int = Field(default=100_000, ge=1)  # user_ids one batch request may list
     batch_chunk_users: int = Field(default=5_000, ge=1)  # users a batch job computes and writes at a time
     batch_threads: int = Field(default=0, ge=0)  # threads scoring a chunk (0: one per core)
@@ -54,6 +57,9 @@ class Settings(BaseSettings):
     serving_model: str = "default"  # the model name the recommendation routes serve
     artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset
     train_threads: int = Field(default=0, ge=0)  # threads a training job uses (0: one per core)
+    # Memory one training may use, in MiB; a training estimated to need more is refused (0: the
+    # memory the machine has available when the training is asked for, and again when it starts).
+    train_memory_mb: int = Field(default=0, ge=0)
     # Each known user's best items ranked at training time, for answers without a computation
     # while the user has no new events (0: rank every answer when asked).
     precompute_count: int = Field(default=100, ge=0, le=1000)

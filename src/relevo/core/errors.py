@@ -44,6 +44,22 @@ class Conflict(RelevoError):
     error = "Conflict"
 
 
+class TooLarge(RelevoError):
+    """The request is well formed but asks for more than this server can do (a training that
+    would not fit in memory): 422, with the estimate in the details."""
+
+    status_code = 422
+    error = "Too large"
+
+
+class TooManyRequests(RelevoError):
+    """The caller already has as much under way as it may (pending and running jobs): try again
+    once some of it is done."""
+
+    status_code = 429
+    error = "Too many requests"
+
+
 class NotReady(RelevoError):
     """Something the request needs does not exist yet (no model trained): try again later."""
 

@@ -13,7 +13,7 @@ exclusions, allowed items) → top k.
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -50,6 +50,25 @@ class NoConfig:
     """For algorithms without hyper-parameters."""
 
 
+class FitStopped(Exception):
+    """Raised out of `fit` when its `should_stop` answered yes between two steps of the work;
+    the model learned nothing usable."""
+
+
+class StopCheck:
+    """Called by a fit between its steps (iterations, blocks, components): raises FitStopped
+    once `should_stop` answers yes. Takes and ignores any arguments, so that it also serves as
+    implicit's per-iteration callback. Asking is left cheap to the caller (a job asks its
+    database at most every second, whatever the pace of the calls)."""
+
+    def __init__(self, should_stop: Callable[[], bool] | None = None) -> None:
+        self._should_stop = should_stop
+
+    def __call__(self, *_: object) -> None:
+        if self._should_stop is not None and self._should_stop():
+            raise FitStopped()
+
+
 class Recommender(ABC):
     algorithm: ClassVar[str]  # the name models and artifacts know it by
     Config: ClassVar[type] = NoConfig
@@ -63,8 +82,9 @@ class Recommender(ABC):
     # What each algorithm provides
 
     @abstractmethod
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
-        """Learns from `matrix` (the weighted users × items matrix of `data`)."""
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
+        """Learns from `matrix` (the weighted users × items matrix of `data`), calling `stop()`
+        between its longer steps."""
 
     @abstractmethod
     def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
@@ -124,10 +144,17 @@ class Recommender(ABC):
 
     # The shared interface
 
-    def fit(self, data: TrainingData, *, seed: int = 0, threads: int = 1) -> Self:
+    def fit(
+        self, data: TrainingData, *, seed: int = 0, threads: int = 1, should_stop: Callable[[], bool] | None = None
+    ) -> Self:
+        """Learns from `data`. `should_stop` is asked between the steps of the work (after
+        each iteration of ALS and BPR, each block of item-kNN, each stage of EASE and the
+        content model, each component of the hybrid); once it answers yes, FitStopped is raised."""
+        stop = StopCheck(should_stop)
+        stop()
         matrix = data.matrix()
         self.users, self.items, self.history = data.users, data.items, matrix
-        self._fit(data, matrix, seed=seed, threads=threads)
+        self._fit(data, matrix, seed=seed, threads=threads, stop=stop)
         return self
 
     @property

@@ -9,12 +9,17 @@ another worker once RELEVO_CELERY_VISIBILITY_SECONDS have passed, and as results
 per (job, user) exactly once, the chunk done again adds only what was missing.
 
 Redis can still lose a task a worker had just taken, if the worker dies before recording it
-as unacknowledged (kombu pops it first). So every worker also looks, every half
-RELEVO_JOB_STALE_SECONDS, for running batch jobs that have written nothing for that long, and
-hands their chunks out again (one worker does, under a database lock); workers skip the
-users already done, so only the lost chunk is computed."""
+as unacknowledged (kombu pops it first); and a training whose worker died stays `running`
+(its task, given back, finds it so and does nothing). So every worker also looks, about every
+quarter of RELEVO_JOB_STALE_SECONDS (one worker at a time, under a database lock), for jobs
+nobody runs: running batch jobs that have written nothing for that long get their chunks
+handed out again (workers skip the users already done, so only the lost chunks are
+computed); other running jobs without a heartbeat for that long, and pending jobs nobody took
+for that long (the API process died before sending them), are taken (`jobs.service.claim`)
+and sent again."""
 
 import logging
+import random
 import threading
 from datetime import timedelta
 
@@ -28,6 +33,8 @@ from relevo.core.db import Database, utcnow
 from relevo.core.errors import RelevoError
 from relevo.jobs import runner, service
 from relevo.jobs.models import JobKind
+
+_CLAIMED_PER_LOOK = 100  # jobs taken up per look at most: the rest at the next
 
 logger = logging.getLogger("relevo.jobs")
 
@@ -58,14 +65,14 @@ def celery_app(settings: Settings) -> Celery:
     @app.task(name="relevo.start_job")
     def start_job(job_id: str) -> None:
         database = databases.get()
-        kind, params = runner.start(database, job_id)
-        if kind is None:
+        started = runner.start(database, job_id)
+        if started is None:
             return
-        if kind != JobKind.generate:
-            runner.execute(database, settings, job_id, kind, params)
+        if started.kind != JobKind.generate:
+            runner.execute(database, settings, started)
             return
         try:
-            users = generation.prepare(database, job_id, params)
+            users = generation.prepare(database, job_id, started.params)
         except Exception as exc:
             runner.fail(database, job_id, f"{type(exc).__name__}: {exc}")
             return
@@ -84,34 +91,55 @@ def celery_app(settings: Settings) -> Celery:
         if running:
             _finish(database, settings, job_id)
 
-    app.relevo_stalled_look = (max(1.0, settings.job_stale_seconds / 2), _hand_out_stalled, (settings, run_chunk))
+    app.relevo_look = (runner.look_seconds(settings), _hand_out_stalled, (settings, start_job, run_chunk))
     return app
 
 
 @worker_ready.connect
 def _watch_stalled(sender, **_) -> None:
-    """In a worker of a Relevo app, once it is ready: look for stalled batch jobs on its timer."""
-    look = getattr(sender.app, "relevo_stalled_look", None)
-    if look is not None:
-        sender.timer.call_repeatedly(*look)
+    """In a worker of a Relevo app, once it is ready: look for jobs nobody runs on its timer,
+    every so often (give or take a quarter, so that workers started together look apart)."""
+    look = getattr(sender.app, "relevo_look", None)
+    if look is None:
+        return
+    every, function, args = look
+
+    def look_and_again() -> None:
+        function(*args)
+        sender.timer.call_after(every * random.uniform(0.75, 1.25), look_and_again)
+
+    sender.timer.call_after(every * random.uniform(0.75, 1.25), look_and_again)
 
 
-def _hand_out_stalled(settings: Settings, run_chunk) -> None:
+def _hand_out_stalled(settings: Settings, start_job, run_chunk) -> None:
     """Sends again every chunk of the batch jobs that have written nothing for
-    RELEVO_JOB_STALE_SECONDS (a chunk task lost with its worker). Runs in the worker's main
-    process, with a database of its own that holds no connection between looks."""
+    RELEVO_JOB_STALE_SECONDS (a chunk task lost with its worker), and the jobs nobody runs
+    (see `jobs.service.claim`). Runs in the worker's main process, with a database of its own
+    that holds no connection between looks."""
     database = Database(settings.resolved_database_url)
     try:
         with database.transaction() as session:
-            locks.hold(session, "relevo.stalled-batches")
+            locks.hold(session, "relevo.stalled-jobs")
             stale_before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
             stalled = service.stalled_batches(session=session, stale_before=stale_before)
             found = [(job.id, len(job.params.get("user_ids", []))) for job in stalled]
+            # Running batch jobs are looked after above: their chunks, not the whole job.
+            others = [kind for kind in JobKind if kind != JobKind.generate]
+            taken = service.claim(
+                session=session,
+                stale_before=stale_before,
+                pending_before=stale_before,
+                limit=_CLAIMED_PER_LOOK,
+                running_kinds=others,
+            )
         for job_id, users in found:
             logger.warning("job %s: nothing written lately, its chunks sent again", job_id)
             _send_chunks(run_chunk, settings, job_id, users)
+        for job_id in taken:
+            logger.warning("job %s: nobody was running it; sent again", job_id)
+            start_job.delay(job_id)
     except Exception:  # the next look tries again
-        logger.exception("looking for stalled batch jobs failed")
+        logger.exception("looking for jobs nobody runs failed")
     finally:
         database.dispose()
 
@@ -158,8 +186,8 @@ class CeleryExecutor:
     def submit(self, job_id: str) -> None:
         self.app.send_task("relevo.start_job", args=[job_id], queue=self.app.conf.task_default_queue)
 
-    def resume(self) -> int:
-        return 0  # queued tasks wait in Redis; one a worker died on is given back by Redis itself
+    def start(self) -> int:
+        return 0  # queued tasks wait in Redis; the workers look for jobs nobody runs
 
     def shutdown(self) -> None:
         self.app.close()

@@ -1,32 +1,50 @@
 """Running one job: mark it running, hand it to the code for its kind, record how it ended.
-Executors (the local thread pool now, distributed workers later) all run jobs this way."""
+Every executor (the local thread pool, Celery workers, the command line) runs jobs this way."""
 
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import RelevoError
 from relevo.jobs import service
+from relevo.jobs.control import Cancelled, Control, Interrupted, Progress, Superseded
 from relevo.jobs.models import JobKind
 
 logger = logging.getLogger("relevo.jobs")
 
-Progress = Callable[[str, float], None]  # what is happening, and the share done (0..1)
-# A job's work: given the database, settings, the job's id and params, and someone to tell
-# how it is going (besides the job's row), returns (message, result).
-Work = Callable[[Database, Settings, str, dict[str, Any], Progress | None], tuple[str, dict[str, Any]]]
+# A job's work: given the database, settings, the job's id and params, and its Control (to
+# report progress and learn that it must stop), returns (message, result).
+Work = Callable[[Database, Settings, str, dict[str, Any], Control], tuple[str, dict[str, Any]]]
+
+MAX_HEARTBEAT_SECONDS = 15.0
 
 
-HEARTBEAT_SECONDS = 15.0  # how often a running job's row says its process is alive
+@dataclass(frozen=True)
+class Started:
+    """A job marked running: this run of it is known by `started_at`."""
+
+    job_id: str
+    kind: str
+    params: dict[str, Any]
+    started_at: datetime
 
 
-class Interrupted(Exception):
-    """Raised by a job's progress callback when its process is stopping: the job goes back to
-    pending, and the next process to start carries it on (batch generation keeps the chunks it
-    wrote; training starts over)."""
+def heartbeat_seconds(settings: Settings) -> float:
+    """How often a running job's row says its process is alive: well within
+    RELEVO_JOB_STALE_SECONDS, so that a few missed beats never make a live job look dead."""
+    return min(MAX_HEARTBEAT_SECONDS, settings.job_stale_seconds / 4)
+
+
+def look_seconds(settings: Settings) -> float:
+    """How often live processes look for jobs nobody runs (give or take a quarter, so that
+    processes started together do not look together): a job is taken up at most this long
+    after it went stale."""
+    return settings.job_stale_seconds / 4
 
 
 def handlers() -> dict[str, Work]:
@@ -37,58 +55,81 @@ def handlers() -> dict[str, Work]:
     return {JobKind.train: run_training_job, JobKind.generate: run_generation_job}
 
 
-def run(database: Database, settings: Settings, job_id: str, progress: Progress | None = None) -> None:
-    kind, params = start(database, job_id)
-    if kind is not None:
-        execute(database, settings, job_id, kind, params, progress)
+def run(
+    database: Database,
+    settings: Settings,
+    job_id: str,
+    *,
+    listener: Progress | None = None,
+    stopping: Callable[[], bool] | None = None,
+) -> None:
+    """Starts the job and runs it, if it is still pending. `listener` hears its progress;
+    `stopping` says the process is stopping (the job then goes back to pending)."""
+    started = start(database, job_id)
+    if started is not None:
+        execute(database, settings, started, listener=listener, stopping=stopping)
 
 
-def start(database: Database, job_id: str) -> tuple[str | None, dict[str, Any]]:
-    """Marks a pending job running: its kind and params, or (None, {}) if another took it or it
-    was cancelled meanwhile."""
+def start(database: Database, job_id: str) -> Started | None:
+    """Marks a pending job running; None if another took it or it was cancelled meanwhile."""
     with database.transaction() as session:
         job = service.start(session=session, job_id=job_id)
-        return (job.kind, dict(job.params)) if job else (None, {})
+        return Started(job.id, job.kind, dict(job.params), job.started_at) if job else None
 
 
 def execute(
     database: Database,
     settings: Settings,
-    job_id: str,
-    kind: str,
-    params: dict[str, Any],
-    progress: Progress | None = None,
+    started: Started,
+    *,
+    listener: Progress | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> None:
-    """Runs a started job's work and records how it ended."""
-    stop = threading.Event()
-    threading.Thread(target=_beat, args=(database, job_id, stop), name="relevo-job-heartbeat", daemon=True).start()
+    """Runs a started job's work and records how it ended (only while the job is still in this
+    run: a cancelled job stays cancelled, and one another process took over is left to it)."""
+    job_id, kind, run_of = started.job_id, started.kind, started.started_at
+    control = Control(database, job_id, run_of, listener=listener, stopping=stopping)
+    beating = threading.Event()
+    threading.Thread(
+        target=_beat,
+        args=(database, started, beating, heartbeat_seconds(settings)),
+        name="relevo-job-heartbeat",
+        daemon=True,
+    ).start()
     try:
-        message, result = handlers()[kind](database, settings, job_id, params, progress)
+        message, result = handlers()[kind](database, settings, job_id, started.params, control)
     except Interrupted:
-        logger.info("job %s (%s) interrupted: the process is stopping; it resumes at the next start", job_id, kind)
+        logger.info("job %s (%s) interrupted: the process is stopping; another takes it up", job_id, kind)
         with database.transaction() as session:
-            service.requeue(session=session, job_id=job_id)
+            service.requeue(session=session, job_id=job_id, started_at=run_of)
+    except Cancelled:
+        logger.info("job %s (%s) stopped: it was cancelled", job_id, kind)
+    except Superseded:
+        logger.warning("job %s (%s) stopped: another process took it over", job_id, kind)
     except RelevoError as exc:
-        fail(database, job_id, exc.details)
+        fail(database, job_id, exc.details, started_at=run_of)
     except Exception as exc:
         logger.exception("job %s (%s) failed", job_id, kind)
-        fail(database, job_id, f"{type(exc).__name__}: {exc}")
+        fail(database, job_id, f"{type(exc).__name__}: {exc}", started_at=run_of)
     else:
         with database.transaction() as session:
-            service.complete(session=session, job_id=job_id, message=message, result=result)
+            service.complete(session=session, job_id=job_id, message=message, result=result, started_at=run_of)
     finally:
-        stop.set()
+        beating.set()
 
 
-def _beat(database: Database, job_id: str, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_SECONDS):
+def _beat(database: Database, started: Started, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
         try:
             with database.transaction() as session:
-                service.heartbeat(session=session, job_id=job_id)
+                alive = service.heartbeat(session=session, job_id=started.job_id, started_at=started.started_at)
         except Exception:  # a missed beat is retried at the next; the job itself goes on
-            logger.warning("job %s: heartbeat not written", job_id, exc_info=True)
+            logger.warning("job %s: heartbeat not written", started.job_id, exc_info=True)
+            continue
+        if not alive:  # cancelled, or taken over: the work learns it from its Control
+            return
 
 
-def fail(database: Database, job_id: str, error: str) -> None:
+def fail(database: Database, job_id: str, error: str, *, started_at: datetime | None = None) -> None:
     with database.transaction() as session:
-        service.fail(session=session, job_id=job_id, error=error[:2000])
+        service.fail(session=session, job_id=job_id, error=error[:2000], started_at=started_at)

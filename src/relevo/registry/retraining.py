@@ -62,7 +62,13 @@ def retrain_if_due(database: Database, settings: Settings, executor: Executor) -
         algorithm, config = (current.algorithm, dict(current.config)) if current else (DEFAULT_ALGORITHM, {})
         params = {"dataset_ids": [], "deploy": "gate", "evaluation": "random", "seed": 0}
         version, job = service.start_training(
-            session=session, name=name, algorithm=algorithm, config=config, params=params, created_by=None
+            session=session,
+            settings=settings,
+            name=name,
+            algorithm=algorithm,
+            config=config,
+            params=params,
+            created_by=None,
         )
         job_id = job.id
     logger.info("retraining %s (version %d, %s): %s", name, version.version, algorithm, reason)

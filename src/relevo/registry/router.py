@@ -29,12 +29,19 @@ def train(
     body: TrainRequest,
     caller: ModelManager,
     session: SessionDep,
+    settings: SettingsDep,
     executor: ExecutorDep,
     tasks: BackgroundTasks,
 ) -> TrainingStarted:
     params = body.model_dump(include={"dataset_ids", "deploy", "evaluation", "seed"})
     version, job = service.start_training(
-        session=session, name=name, algorithm=body.algorithm, config=body.config, params=params, created_by=caller.id
+        session=session,
+        settings=settings,
+        name=name,
+        algorithm=body.algorithm,
+        config=body.config,
+        params=params,
+        created_by=caller.id,
     )
     tasks.add_task(executor.submit, job.id)  # after the response: the job is committed by then
     return TrainingStarted(

@@ -7,13 +7,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from relevo.core.config import Settings
 from relevo.core.db import utcnow
 from relevo.core.errors import Conflict, InvalidArgument, NotFound
 from relevo.core.pagination import paginate_by_id
 from relevo.engine.algorithms import ALGORITHMS, recommender_class
 from relevo.engine.base import Recommender
+from relevo.engine.bounds import ConfigError
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind
+from relevo.registry import sizing
 from relevo.registry.models import ModelVersion, VersionStatus
 
 
@@ -63,6 +66,7 @@ def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
 def start_training(
     *,
     session: Session,
+    settings: Settings,
     name: str,
     algorithm: str,
     config: dict[str, Any],
@@ -70,20 +74,54 @@ def start_training(
     created_by: int | None,
 ) -> tuple[ModelVersion, Job]:
     """A new version in `training` state and the job that will train it (submit the job
-    once this transaction has committed)."""
+    once this transaction has committed). Refused: an unknown algorithm or a setting out of
+    its bounds (400), a training that would not fit in memory (422; checked here when trainings
+    run on this machine or RELEVO_TRAIN_MEMORY_MB says how much they may use, and always by the
+    job before it reads the data), a caller with too many jobs under way (429)."""
+    engine_config = engine_config_or_raise(algorithm=algorithm, config=config)
+    if settings.executor == "local" or settings.train_memory_mb:
+        sizing.check_fits(session=session, settings=settings, algorithm=algorithm, config=engine_config)
+    version = create_version(session=session, name=name, algorithm=algorithm, config=config, created_by=created_by)
+    params = {**params, "name": name, "version_id": version.id}
+    job = jobs_service.create(
+        session=session,
+        kind=JobKind.train,
+        params=params,
+        created_by=created_by,
+        max_pending=settings.max_pending_jobs,
+    )
+    version.job_id = job.id
+    session.flush()
+    return version, job
+
+
+def engine_config_or_raise(*, algorithm: str, config: dict[str, Any]) -> Any:
+    """The engine's config object for these settings; InvalidArgument naming what is wrong
+    (`config.epochs: at most 1000`)."""
     try:
-        recommender_class(algorithm).make_config(config)
+        return recommender_class(algorithm).make_config(config)
+    except ConfigError as exc:
+        raise InvalidArgument(f"config.{exc.field}: {exc.problem}") from None
     except ValueError as exc:
         field = "algorithm" if "unknown algorithm" in str(exc) else "config"
         raise InvalidArgument(f"{field}: {exc}") from None
     except TypeError as exc:
         raise InvalidArgument(f"config: {exc}") from None
-    version = create_version(session=session, name=name, algorithm=algorithm, config=config, created_by=created_by)
-    params = {**params, "name": name, "version_id": version.id}
-    job = jobs_service.create(session=session, kind=JobKind.train, params=params, created_by=created_by)
-    version.job_id = job.id
-    session.flush()
-    return version, job
+
+
+def abandon_training(*, session: Session, version_id: int, reason: str) -> bool:
+    """Fails a version still in `training` whose job is ending without it (cancelled, or given
+    up after its processes kept dying); False if it has left `training` already (its training
+    finished, or failed on its own)."""
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        return True
+    lock_versions(session=session, name=version.name)  # a training marking it ready waits, or has committed
+    session.refresh(version)
+    if version.status != VersionStatus.training:
+        return False
+    mark_failed(session=session, version=version, error=reason)
+    return True
 
 
 def list_models(*, session: Session) -> list[tuple[str, int, ModelVersion | None]]:

@@ -1,6 +1,11 @@
 """Training a model version: read the events and the catalog, fit on most of the events and
 measure on the rest, fit again on everything, store the artifact, and deploy the version if
-it is not worse than the one serving (the gate)."""
+it is not worse than the one serving (the gate).
+
+A training stops within about a second of its job being cancelled (fits ask between their
+iterations, the rest between stages): the version is failed and its files removed. Stopped
+because its process is stopping, it leaves the version in `training` and the job pending, to
+be trained again from the start by another process."""
 
 import logging
 import os
@@ -15,19 +20,19 @@ import scipy.sparse as sp
 from relevo.catalog import service as catalog_service
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from relevo.core.errors import InvalidArgument
+from relevo.core.errors import InvalidArgument, RelevoError
 from relevo.engine import artifacts
 from relevo.engine.algorithms import recommender_class
-from relevo.engine.base import Recommender, sparse_arrays
+from relevo.engine.base import FitStopped, Recommender, sparse_arrays
 from relevo.engine.data import EventLog, ItemCatalog, TrainingData
 from relevo.engine.evaluation.evaluate import evaluate
 from relevo.engine.evaluation.split import leave_last_n, random_holdout
 from relevo.engine.vocab import Vocabulary
 from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
-from relevo.jobs.runner import Interrupted
-from relevo.registry import service
-from relevo.registry.models import ModelVersion
+from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
+from relevo.registry import service, sizing
+from relevo.registry.models import ModelVersion, VersionStatus
 from relevo.storage.artifacts import LocalArtifactStore
 from relevo.users import service as users_service
 
@@ -41,8 +46,6 @@ _PRECOMPUTE_BATCH = 4_096  # users ranked between two progress reports
 EVALUATION_K = 10
 EVALUATION_USERS = 10_000  # metrics on a sample of this many held-out users: as telling, far quicker
 
-Progress = Callable[[str, float], None]  # what is happening, and the share of the work done (0..1)
-
 
 @dataclass(frozen=True)
 class LoadedData:
@@ -51,25 +54,19 @@ class LoadedData:
 
 
 def run_training_job(
-    database: Database, settings: Settings, job_id: str, params: dict[str, Any], listener: Progress | None = None
+    database: Database, settings: Settings, job_id: str, params: dict[str, Any], control: Control
 ) -> tuple[str, dict]:
     """The job handler: trains the version the job names."""
-
-    def progress(message: str, done: float) -> None:
-        with database.transaction() as session:
-            jobs_service.progress(session=session, job_id=job_id, message=message)
-        if listener is not None:
-            listener(message, done)
-
     version = train_version(
         database,
         settings,
+        job_id=job_id,
         version_id=params["version_id"],
         dataset_ids=params.get("dataset_ids"),
         deploy=params.get("deploy", "gate"),
         evaluation=params.get("evaluation", "random"),
         seed=params.get("seed", 0),
-        progress=progress,
+        control=control,
     )
     verdict = "deployed" if version.status == "deployed" else "kept (the serving version did better)"
     message = f"version {version.version} of {version.name!r} trained and {verdict}"
@@ -80,34 +77,55 @@ def train_version(
     database: Database,
     settings: Settings,
     *,
+    job_id: str,
     version_id: int,
     dataset_ids: Sequence[int] | None = None,
     deploy: str = "gate",
     evaluation: str = "random",
     seed: int = 0,
-    progress: Progress | None = None,
+    control: Control,
 ) -> ModelVersion:
-    """Trains a version created in `training` state. deploy: "gate" (if not worse than the
-    serving version), "always" or "never"."""
-    report = progress or (lambda message, done: None)
+    """Trains a version created in `training` state, for the job `job_id`. deploy: "gate" (if
+    not worse than the serving version), "always" or "never"."""
+
+    def report(message: str, done: float) -> None:
+        control.report(message, done)  # raises if the training must stop
+        with database.transaction() as session:
+            jobs_service.progress(session=session, job_id=job_id, message=message)
+
     with database.transaction() as session:
         version = service.get(session=session, version_id=version_id)
         name, number, algorithm, config = version.name, version.version, version.algorithm, dict(version.config)
+    if version.status != VersionStatus.training:
+        return _trained_before(version)
+    key = f"{name}/{number}"
+    store = LocalArtifactStore(settings.resolved_artifacts_dir)
     try:
         cls = recommender_class(algorithm)
         engine_config = cls.make_config(config)
+        threads = settings.train_threads or os.cpu_count() or 1
+
+        def fit(data: TrainingData) -> Recommender:
+            try:
+                return cls(engine_config).fit(data, seed=seed, threads=threads, should_stop=control.should_stop)
+            except FitStopped:
+                control.stop_if_asked()  # raises why it stopped
+                raise
+
+        with database.session(write=False) as session:
+            # Here too, as the machine that trains may not be the one that accepted the training.
+            sizing.check_fits(session=session, settings=settings, algorithm=algorithm, config=engine_config)
         report("reading events and the catalog", 0.0)
         with database.session(write=False) as session:
             loaded = load_training_data(session, dataset_ids)
         data = loaded.data
         if len(data.events) == 0:
             raise InvalidArgument("there are no events to train on: send or import events first")
-        threads = settings.train_threads or os.cpu_count() or 1
 
         report(f"fitting on {len(data.events):,} events less a held-out share", 0.1)
         held_out = _held_out(data.events, evaluation, seed)
         started = time.perf_counter()
-        trial = cls(engine_config).fit(_without(data, held_out), seed=seed, threads=threads)
+        trial = fit(_without(data, held_out))
         fit_seconds = time.perf_counter() - started
         report("measuring on the held-out events", 0.45)
         metrics = {}
@@ -117,10 +135,9 @@ def train_version(
 
         report("fitting on every event", 0.55)
         started = time.perf_counter()
-        model = cls(engine_config).fit(data, seed=seed, threads=threads)
+        model = fit(data)
         final_seconds = time.perf_counter() - started
-        key = f"{name}/{number}"
-        directory = LocalArtifactStore(settings.resolved_artifacts_dir).directory(key)
+        directory = store.directory(key)
         training = {
             "events": len(data.events),
             "users": len(data.users),
@@ -148,7 +165,9 @@ def train_version(
         # Marked ready and deployed in one transaction: should it fail, the version is marked failed
         # below, not left in training.
         with database.transaction() as session:
-            service.lock_versions(session=session, name=name)  # the gate compares with what serves now
+            # The gate compares with what serves now; a cancel waits for this, or has committed.
+            service.lock_versions(session=session, name=name)
+            control.confirm(session)
             version = service.get(session=session, version_id=version_id)
             service.mark_ready(
                 session=session,
@@ -168,13 +187,25 @@ def train_version(
             if deploy == "always" or (deploy == "gate" and gate):
                 service.deploy(session=session, version=version)
             return version
-    except Interrupted:
-        raise  # the process is stopping: the job (and this version) start over at the next start
+    except (Interrupted, Superseded):
+        raise  # the version stays in training: trained from the start by the process that takes the job
+    except Cancelled:
+        store.delete(key)  # the cancel failed the version; no half-made files stay behind
+        raise
     except Exception as exc:
         with database.transaction() as session:
             failed = service.get(session=session, version_id=version_id)
             service.mark_failed(session=session, version=failed, error=str(exc))
+        store.delete(key)
         raise
+
+
+def _trained_before(version: ModelVersion) -> ModelVersion:
+    """A job resumed after its process died once its version was already done (before the job
+    was marked so): nothing is trained again."""
+    if version.status == VersionStatus.failed:
+        raise RelevoError(version.error or f"version {version.version} of {version.name!r} failed")
+    return version
 
 
 def precompute(

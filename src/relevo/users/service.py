@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import DateTime, String, Text, literal, select
+from sqlalchemy import DateTime, String, Text, func, literal, select
 from sqlalchemy.orm import Session
 
 from relevo.accounts.callers import Caller
@@ -35,6 +35,11 @@ def known_ids(*, session: Session, external_ids: Iterable[str]) -> tuple[dict[st
 def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """Internal ids for external user ids; unknown users are created on first sight."""
     return ids.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})
+
+
+def highest_id(*, session: Session) -> int:
+    """The newest user's id: at least as many as there are users (read from the index at once)."""
+    return session.scalar(select(func.max(User.id))) or 0
 
 
 def external_ids(*, session: Session, ids: Iterable[int]) -> dict[int, str]:

@@ -13,41 +13,39 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
-from relevo.engine.algorithms.factorization import BM25, FactorModel, average_user
-from relevo.engine.base import cosine_neighbours
+from relevo.engine.algorithms.factorization import BM25, MAX_EPOCHS, MAX_FACTORS, FactorModel, average_user
+from relevo.engine.base import StopCheck, cosine_neighbours
 from relevo.engine.blas import one_blas_thread
+from relevo.engine.bounds import bounded, check_bounds
 from relevo.engine.data import TrainingData
 
 
 @dataclass(frozen=True)
 class ALSConfig:
-    embedding_dim: int = 64
-    regularization: float = 0.05
-    alpha: float = 2.0  # confidence per unit of interaction weight
-    epochs: int = 15
+    embedding_dim: int = bounded(64, at_least=1, at_most=MAX_FACTORS)
+    regularization: float = bounded(0.05, at_least=0)
+    alpha: float = bounded(2.0, above=0)  # confidence per unit of interaction weight
+    epochs: int = bounded(15, at_least=1, at_most=MAX_EPOCHS)
     bm25: bool = False  # weight the input by BM25 (popular items and long histories count less)
     bm25_k1: float = 100.0
     bm25_b: float = 0.8
 
     def __post_init__(self) -> None:
-        if self.embedding_dim < 1 or self.epochs < 1:
-            raise ValueError("embedding_dim and epochs must be at least 1")
-        if self.regularization < 0 or self.alpha <= 0:
-            raise ValueError("regularization cannot be negative and alpha must be above 0")
+        check_bounds(self)
 
 
 class ALS(FactorModel):
     algorithm = "als"
     Config = ALSConfig
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         config = self.config
         self.bm25 = BM25.fit(matrix, config.bm25_k1, config.bm25_b) if config.bm25 else None
         # implicit's native solver runs its own threads; a second pool inside BLAS only slows it
         # down (implicit warns about it when the model is made).
         with one_blas_thread():
             model = self._model(threads, seed)
-            model.fit(self._weighted(matrix), show_progress=False)
+            model.fit(self._weighted(matrix), show_progress=False, callback=stop)  # asked after each iteration
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self._prepare(model)

@@ -14,36 +14,33 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-from relevo.engine.algorithms.factorization import FactorModel, average_user
-from relevo.engine.base import cosine_neighbours
+from relevo.engine.algorithms.factorization import MAX_EPOCHS, MAX_FACTORS, FactorModel, average_user
+from relevo.engine.base import StopCheck, cosine_neighbours
 from relevo.engine.blas import one_blas_thread
+from relevo.engine.bounds import bounded, check_bounds
 from relevo.engine.data import TrainingData
 
 
 @dataclass(frozen=True)
 class BPRConfig:
-    embedding_dim: int = 64
+    embedding_dim: int = bounded(64, at_least=1, at_most=MAX_FACTORS)
     # Low rate and penalty: implicit samples negatives by popularity, and with larger steps the
     # model drifts away from popular items as epochs go on (measured on MovieLens-100K).
-    learning_rate: float = 0.005
-    regularization: float = 0.001
-    epochs: int = 100
-    fold_in_regularization: float = 1.0  # ridge penalty when solving a request-time user factor
+    learning_rate: float = bounded(0.005, above=0)
+    regularization: float = bounded(0.001, at_least=0)
+    epochs: int = bounded(100, at_least=1, at_most=MAX_EPOCHS)
+    # Ridge penalty when solving a request-time user factor.
+    fold_in_regularization: float = bounded(1.0, above=0)
 
     def __post_init__(self) -> None:
-        if self.embedding_dim < 1 or self.epochs < 1:
-            raise ValueError("embedding_dim and epochs must be at least 1")
-        if self.learning_rate <= 0:
-            raise ValueError("learning_rate must be above 0")
-        if self.regularization < 0 or self.fold_in_regularization <= 0:
-            raise ValueError("regularization cannot be negative and fold_in_regularization must be above 0")
+        check_bounds(self)
 
 
 class BPR(FactorModel):
     algorithm = "bpr"
     Config = BPRConfig
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         config = self.config
         # BPR samples by interaction, not by weight: a positive is a positive. BLAS threads
         # would only compete with implicit's own.
@@ -56,7 +53,7 @@ class BPR(FactorModel):
                 num_threads=threads,  # one thread is repeatable; more run lock-free SGD (faster, not repeatable)
                 random_state=seed,
             )
-            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False, callback=stop)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self._prepare()

@@ -15,37 +15,38 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
-from relevo.engine.base import Recommender, cosine_neighbours, sparse_arrays, sparse_from_arrays
+from relevo.engine.base import Recommender, StopCheck, cosine_neighbours, sparse_arrays, sparse_from_arrays
+from relevo.engine.bounds import bounded, check_bounds
 from relevo.engine.data import TrainingData
 from relevo.engine.rows import dense_product, row_block, row_dots
 from relevo.engine.topk import top_k
 
 _PATH_SEPARATORS = re.compile(r"\s*(?:>|/|\||»|::)\s*")
 _DENSE_PROFILE_ENTRIES = 4_000_000  # users × terms held dense at once while scoring
+MAX_TERMS = 200_000
 
 
 @dataclass(frozen=True)
 class ContentConfig:
-    clusters: int = 20  # fewer when the catalog has fewer distinct descriptions
-    category_weight: float = 2.0  # the category block's weight against the text block's
-    max_terms: int = 50_000  # text vocabulary size: bounds the vectors and the cluster centres
+    # Fewer when the catalog has fewer distinct descriptions; K-Means' time grows with it.
+    clusters: int = bounded(20, at_least=1, at_most=1000)
+    category_weight: float = bounded(2.0, at_least=0)  # the category block's weight against the text block's
+    # Text vocabulary size: bounds the vectors and the cluster centres (clusters × terms, dense).
+    max_terms: int = bounded(50_000, at_least=1, at_most=MAX_TERMS)
     # Share of a user's score that is the item's popularity rather than its likeness: items of
     # one category look nearly alike, so alone the model cannot tell a bestseller from a dud.
     # Off by default, as a hybrid blends popularity in itself.
-    popularity_weight: float = 0.0
+    popularity_weight: float = bounded(0.0, at_least=0, at_most=1)
 
     def __post_init__(self) -> None:
-        if self.clusters < 1 or self.max_terms < 1 or self.category_weight < 0:
-            raise ValueError("clusters and max_terms must be positive, category_weight not negative")
-        if not 0.0 <= self.popularity_weight <= 1.0:
-            raise ValueError("popularity_weight must be between 0 and 1")
+        check_bounds(self)
 
 
 class Content(Recommender):
     algorithm = "content"
     Config = ContentConfig
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         catalog = data.catalog
         categories = [str(value) for value in catalog.category]
         texts = [str(value) for value in catalog.text]
@@ -56,6 +57,7 @@ class Content(Recommender):
         saturated = matrix.copy()
         saturated.data = -np.expm1(-saturated.data.astype(np.float64))
         self.popularity = np.asarray(saturated.sum(axis=0), dtype=np.float32).ravel()
+        stop()
         self.centres, self.labels = self._clusters(categories, texts, seed=seed, threads=threads)
 
     def _clusters(

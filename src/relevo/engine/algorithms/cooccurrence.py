@@ -9,7 +9,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
+from relevo.engine.base import Recommender, StopCheck, sparse_arrays, sparse_from_arrays
+from relevo.engine.bounds import ConfigError
 from relevo.engine.data import TrainingData
 from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, unchanged_rows, weighted_sum
 from relevo.engine.topk import top_k
@@ -39,14 +40,14 @@ class CooccurrenceConfig:
         # Saved configs come back from JSON with a list here.
         object.__setattr__(self, "purchase_types", tuple(self.purchase_types))
         if self.rank_by not in ("popularity", "cooccurrence"):
-            raise ValueError(f"rank_by must be 'popularity' or 'cooccurrence', not {self.rank_by!r}")
+            raise ConfigError("rank_by", f"must be 'popularity' or 'cooccurrence', not {self.rank_by!r}")
 
 
 class Cooccurrence(Recommender):
     algorithm = "cooccurrence"
     Config = CooccurrenceConfig
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         events = data.events
         mask = events.of_type(*self.config.purchase_types)
         types = [name for name in self.config.purchase_types if name in events.types]
@@ -59,6 +60,7 @@ class Cooccurrence(Recommender):
         bought.sum_duplicates()
         bought.data[:] = 1.0  # who bought what, however many times
         self.bought = bought
+        stop()
         # How many users bought both of two items; an item is not bought "with" itself.
         together = (bought.T @ bought).tocsr().astype(np.float32)
         together = (together - sp.diags(together.diagonal())).tocsr()

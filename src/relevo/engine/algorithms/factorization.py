@@ -16,6 +16,10 @@ from relevo.engine.base import BATCH_USERS, Recommender
 from relevo.engine.rows import entry_rows, gather_rows, unchanged_rows
 
 _building = threading.Lock()
+# Upper bounds of the settings that size a factor model's training (see engine/bounds.py):
+# time grows with epochs × factors² and memory with factors × (users + items).
+MAX_FACTORS = 1024
+MAX_EPOCHS = 1000
 
 
 class FactorModel(Recommender):

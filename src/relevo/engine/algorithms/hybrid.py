@@ -24,7 +24,8 @@ from relevo.engine.algorithms.cooccurrence import Cooccurrence
 from relevo.engine.algorithms.ease import EASE
 from relevo.engine.algorithms.item_knn import ItemKNN
 from relevo.engine.algorithms.popular import Popular
-from relevo.engine.base import Recommender, config_values
+from relevo.engine.base import Recommender, StopCheck, config_values
+from relevo.engine.bounds import ConfigError, bounded, check_bounds
 from relevo.engine.data import TrainingData
 from relevo.engine.rows import dense_columns, entry_rows, sorted_unique
 
@@ -54,27 +55,38 @@ class HybridConfig:
     # Each user's candidates: this many popular items (more for a long history), and this many
     # of the best each neighbourhood model finds. Measured on the demo shop's held-out events,
     # 100 ranks as well as 300 (NDCG@10 0.0857 against 0.0854), a request 8% faster.
-    candidates: int = 100
-    exhaustive_items: int = 20_000  # catalogs up to this size are scored whole
+    candidates: int = bounded(100, at_least=1, at_most=10_000)
+    # Catalogs up to this size are scored whole, every item for every request.
+    exhaustive_items: int = bounded(20_000, at_least=0, at_most=200_000)
 
     def __post_init__(self) -> None:
+        for name in ("components", "weights"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(name, "must be an object keyed by component name")
         unknown = sorted((set(self.components) | set(self.weights)) - set(COMPONENTS))
         if unknown:
             known = ", ".join(COMPONENTS)
             raise ValueError(f"the hybrid has no component {', '.join(unknown)}; its components: {known}")
-        if any(not np.isfinite(weight) or weight < 0 for weight in self.weights.values()):
-            raise ValueError("hybrid weights must be finite and not negative")
-        if self.candidates < 1 or self.exhaustive_items < 0:
-            raise ValueError("candidates must be at least 1 and exhaustive_items not negative")
+        for name, weight in self.weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not np.isfinite(weight) or weight < 0:
+                raise ConfigError(f"weights.{name}", f"must be a finite number, not negative: {weight!r}")
+        check_bounds(self)
         weights = {**DEFAULT_WEIGHTS, **{name: float(weight) for name, weight in self.weights.items()}}
         if not any(weights.values()):
-            raise ValueError("at least one hybrid weight must be above 0")
+            raise ConfigError("weights", "at least one hybrid weight must be above 0")
         # Stored complete, so a saved model says exactly what it was trained with.
         components = {
-            name: config_values(cls.make_config(self.components.get(name, {}))) for name, cls in COMPONENTS.items()
+            name: config_values(_component_config(name, self.components.get(name, {}))) for name in COMPONENTS
         }
         object.__setattr__(self, "components", components)
         object.__setattr__(self, "weights", weights)
+
+
+def _component_config(name: str, values: dict[str, Any]) -> Any:
+    try:
+        return COMPONENTS[name].make_config(values)
+    except ConfigError as exc:
+        raise exc.inside(f"components.{name}") from None
 
 
 class Hybrid(Recommender):
@@ -85,14 +97,15 @@ class Hybrid(Recommender):
         super().__init__(config)
         self.components: dict[str, Recommender] = {}
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         self.components = {}
         for name, weight in self.config.weights.items():
             if weight <= 0 or not self._fits_catalog(name, matrix.shape[1]):
                 continue
+            stop()
             component = self._component(name)
             component.users, component.items, component.history = self.users, self.items, matrix
-            component._fit(data, matrix, seed=seed, threads=threads)
+            component._fit(data, matrix, seed=seed, threads=threads, stop=stop)
             self.components[name] = component
         self._prepare()
 

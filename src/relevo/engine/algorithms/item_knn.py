@@ -10,12 +10,14 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.nearest_neighbours import bm25_weight
 
-from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
+from relevo.engine.base import Recommender, StopCheck, sparse_arrays, sparse_from_arrays
+from relevo.engine.bounds import ConfigError, bounded, check_bounds
 from relevo.engine.data import TrainingData
 from relevo.engine.rows import dense_columns, entry_rows
 
 # Similarities are computed for this many items at a time (a sparse block of item × item).
-_BLOCK_ROWS = 2_000
+BLOCK_ROWS = 2_000
+MAX_NEIGHBOURS = 1000
 
 
 @dataclass(frozen=True)
@@ -23,31 +25,29 @@ class ItemKNNConfig:
     # "bm25" re-weights the user × item matrix first (as implicit's BM25Recommender does): heavy
     # users and repeated interactions count less, rare co-interactions more.
     similarity: Literal["cosine", "bm25"] = "cosine"
-    neighbours: int = 100  # similar items kept per item
-    shrink: float = 10.0  # added to the cosine's denominator: few shared users, less trust
+    # Similar items kept per item: the model holds neighbours × items similarities.
+    neighbours: int = bounded(100, at_least=1, at_most=MAX_NEIGHBOURS)
+    shrink: float = bounded(10.0, at_least=0)  # added to the cosine's denominator: few shared users, less trust
     bm25_k1: float = 100.0
     bm25_b: float = 0.8
 
     def __post_init__(self) -> None:
         if self.similarity not in ("cosine", "bm25"):
-            raise ValueError(f"similarity must be 'cosine' or 'bm25', not {self.similarity!r}")
-        if self.neighbours < 1:
-            raise ValueError("neighbours must be at least 1")
-        if self.shrink < 0:
-            raise ValueError("shrink cannot be negative")
+            raise ConfigError("similarity", f"must be 'cosine' or 'bm25', not {self.similarity!r}")
+        check_bounds(self)
 
 
 class ItemKNN(Recommender):
     algorithm = "item_knn"
     Config = ItemKNNConfig
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         # Rows are items, columns the users who interacted with them.
         item_users = matrix.T.tocsr().astype(np.float32)
         if self.config.similarity == "bm25" and item_users.nnz:
             weighted = bm25_weight(item_users, K1=self.config.bm25_k1, B=self.config.bm25_b)
             item_users = sp.csr_matrix(weighted, dtype=np.float32)
-        self.similarity = _shrunk_cosine_neighbours(item_users, self.config.neighbours, self.config.shrink)
+        self.similarity = _shrunk_cosine_neighbours(item_users, self.config.neighbours, self.config.shrink, stop)
 
     def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
         return np.asarray((histories @ self.similarity).todense(), dtype=np.float32)
@@ -71,16 +71,18 @@ class ItemKNN(Recommender):
         self.similarity = sparse_from_arrays("similarity", state)
 
 
-def _shrunk_cosine_neighbours(vectors: sp.csr_matrix, neighbours: int, shrink: float) -> sp.csr_matrix:
+def _shrunk_cosine_neighbours(vectors: sp.csr_matrix, neighbours: int, shrink: float, stop: StopCheck) -> sp.csr_matrix:
     """Per row of `vectors`, its `neighbours` most similar other rows by dot / (|a| |b| + shrink),
     as a rows × rows matrix (only positive similarities; ties to the lower index; rows sorted by
-    column). Blocks of rows at a time, kept sparse: only pairs sharing a user are ever touched."""
+    column). Blocks of rows at a time, kept sparse: only pairs sharing a user are ever touched;
+    `stop` is called before each block."""
     count = vectors.shape[0]
     norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1), dtype=np.float64).ravel())
     transposed = vectors.T.tocsr()
     rows, columns, values = [], [], []
-    for start in range(0, count if neighbours else 0, _BLOCK_ROWS):
-        block = (vectors[start : start + _BLOCK_ROWS] @ transposed).tocsr()
+    for start in range(0, count if neighbours else 0, BLOCK_ROWS):
+        stop()
+        block = (vectors[start : start + BLOCK_ROWS] @ transposed).tocsr()
         row = entry_rows(block) + start
         column = block.indices
         similarity = block.data / (norms[row] * norms[column] + shrink + 1e-12)

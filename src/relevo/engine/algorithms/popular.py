@@ -8,21 +8,27 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.engine.base import Recommender
+from relevo.engine.base import Recommender, StopCheck
+from relevo.engine.bounds import ConfigError, bounded, check_bounds
 from relevo.engine.data import TrainingData
 
 
 @dataclass(frozen=True)
 class PopularConfig:
     kind: Literal["global", "trending"] = "global"
-    trending_half_life_days: float = 7.0
+    trending_half_life_days: float = bounded(7.0, above=0)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("global", "trending"):
+            raise ConfigError("kind", f"must be 'global' or 'trending', not {self.kind!r}")
+        check_bounds(self)
 
 
 class Popular(Recommender):
     algorithm = "popular"
     Config = PopularConfig
 
-    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int) -> None:
+    def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         if self.config.kind == "trending":
             weights = replace(data.weights, half_life_days=self.config.trending_half_life_days)
             matrix = data.events.matrix(weights, now=data.now)
