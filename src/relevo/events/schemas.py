@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-from relevo.core.fields import ExternalId, Text, UtcDateTime, as_naive_utc
+from relevo.core.fields import ExternalId, JsonObject, Text, UtcDateTime, as_naive_utc
 
 _FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -36,7 +36,7 @@ class EventIn(BaseModel):
     value: float | None = Field(default=None, allow_inf_nan=False, description="rating, quantity or amount")
     session_id: Text | None = Field(default=None, max_length=255)
     device_type: Text | None = Field(default=None, max_length=32)
-    context: dict[str, Any] | None = None
+    context: JsonObject | None = None
     timestamp: datetime | None = Field(default=None, description="ISO 8601 or unix seconds; defaults to now")
     event_id: Text | None = Field(default=None, min_length=1, max_length=255, description="Idempotency key")
     recommendation_id: Text | None = Field(default=None, max_length=64)
