@@ -51,8 +51,20 @@ app.add_typer(db_app, name="db")
 DEMO_ADMIN = ("admin", "relevo-admin")
 
 
+def _settings() -> Settings:
+    """The RELEVO_* settings, or what is wrong with them and exit 1."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"Error: {f'RELEVO_{field.upper()}: ' if field else ''}{message}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _open() -> tuple[Settings, Database]:
-    settings = Settings()
+    settings = _settings()
     configure_logging(settings.log_level)
     return settings, Database(settings.resolved_database_url)
 

@@ -132,9 +132,7 @@ def test_64_bit_integers_and_other_edge_values_round_trip_in_an_events_context(
     assert stored["context"] == EDGES
 
 
-def test_64_bit_integers_round_trip_in_a_products_attributes(
-    client: TestClient, admin_headers: dict[str, str]
-) -> None:
+def test_64_bit_integers_round_trip_in_a_products_attributes(client: TestClient, admin_headers: dict[str, str]) -> None:
     store = client.post("/api/v1/store/", json={"name": "Corner"}, headers=admin_headers).json()
     body = {"name": "Lamp", "price": "10.00", "quantity": 1, "store_id": store["id"], "attributes": EDGES}
 
