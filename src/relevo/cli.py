@@ -31,7 +31,7 @@ from relevo.api.errors import describe_validation_errors
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import RelevoError
-from relevo.core.logging import configure_logging
+from relevo.core.logging import configure_logging, uvicorn_log_config
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
 from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
@@ -104,6 +104,7 @@ def serve(
         port=port,
         workers=workers,
         access_log=access_log,
+        log_config=uvicorn_log_config(),
         log_level=settings.log_level.lower(),
     )
 
