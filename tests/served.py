@@ -61,12 +61,22 @@ def _answers(url: str) -> bool:
         return False
 
 
+# The `relevo` script the package installs next to this Python, as an operator runs it.
+RELEVO_SCRIPT = Path(sys.executable).with_name("relevo")
+
+
 @contextmanager
-def served(environment: dict[str, str], log: Path, *options: str, start_seconds: float = 90.0) -> Iterator[Server]:
-    """`relevo serve` with the RELEVO_* variables in `environment` (over this process's own),
-    answering /health; stopped (if still running) when the block ends."""
+def served(
+    environment: dict[str, str],
+    log: Path,
+    *options: str,
+    command: tuple[str, ...] = (sys.executable, "-m", "relevo"),
+    start_seconds: float = 90.0,
+) -> Iterator[Server]:
+    """`relevo serve` with the RELEVO_* variables in `environment` (and none of this process's
+    own), answering /health; stopped (if still running) when the block ends."""
     port = free_port()
-    command = [sys.executable, "-m", "relevo", "serve", "--port", str(port), *options]
+    command = [*command, "serve", "--port", str(port), *options]
     variables = {name: value for name, value in os.environ.items() if not name.startswith("RELEVO_")}
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -103,6 +103,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         access_log=access_log,
         log_config=uvicorn_log_config(),
         log_level=settings.log_level.lower(),

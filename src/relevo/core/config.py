@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     answer_cache_size: int = Field(default=50_000, ge=0)
     answer_cache_seconds: float = Field(default=60.0, ge=0)
 
+    # `relevo serve --workers N`: how long a worker process may take to answer its supervisor's
+    # health checks, and at a restart (SIGHUP) to start serving, before uvicorn kills it.
+    worker_healthcheck_seconds: int = Field(default=30, ge=1)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")
