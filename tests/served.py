@@ -24,6 +24,12 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL to the server and every process it started: no chance to finish anything."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def stop(self, timeout: float = 30.0) -> str:
         """Stops the server as an operator would (SIGTERM) and returns everything it printed."""
         if self.process.poll() is None:
