@@ -90,6 +90,18 @@ def test_the_body_wins_over_the_query_string(client: TestClient, account: Accoun
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize("media_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_query_credentials_with_an_empty_body_log_in(client: TestClient, account: Account, media_type: str) -> None:
+    response = client.post(
+        "/login",
+        params={"username": account.username, "password": PASSWORD},
+        content=b"",
+        headers={"Content-Type": media_type},
+    )
+
+    assert response.status_code == 200, response.text
+
+
 def test_the_openapi_document_describes_every_way(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"]["/login"]["post"]
 

@@ -37,18 +37,20 @@ async def credentials(
     username: Annotated[str | None, Query(deprecated=True, description=_QUERY_NOTE)] = None,
     password: Annotated[str | None, Query(deprecated=True, description=_QUERY_NOTE)] = None,
 ) -> Credentials:
-    """The credentials from the body when it is JSON or a form, otherwise from the query string;
-    422 naming each missing or bad field, 400 for a body that is not JSON."""
+    """The credentials from the body when it is JSON or a form, otherwise (no body, or an empty
+    one, as some clients send with the query string) from the query string; 422 naming each
+    missing or bad field, 400 for a body that is not JSON."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    has_body = bool((await request.body()).strip())
     given: Any
-    if media_type == _JSON:
+    if media_type == _JSON and has_body:
         where = "body"
         try:
             given = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             error = {"type": "json_invalid", "loc": (where,), "msg": "JSON decode error", "ctx": {"error": str(exc)}}
             raise RequestValidationError([error]) from None
-    elif media_type in _FORMS:
+    elif media_type in _FORMS and has_body:
         where = "body"
         given = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
     else:
