@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, PlainValidator, TypeAdapter, field_validator
 
 from relevo.core.fields import ExternalId, JsonObject, Text, UtcDateTime, as_naive_utc
 
@@ -45,6 +45,22 @@ class EventIn(BaseModel):
     @classmethod
     def _timestamp_in_utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else event_time(value)
+
+
+_ONE_EVENT = TypeAdapter(EventIn)
+_EVENT_LIST = TypeAdapter(list[EventIn])
+
+
+def _one_or_many(value: Any) -> EventIn | list[EventIn]:
+    # Told apart by shape, so that an error names the field as the caller sent it (`context.x`,
+    # or `1.context.x` in the second event of a list), not once per shape it might have had.
+    return (_EVENT_LIST if isinstance(value, list) else _ONE_EVENT).validate_python(value)
+
+
+# A request body of the events routes: one event, or a list of them.
+OneOrMoreEvents = Annotated[
+    EventIn | list[EventIn], PlainValidator(_one_or_many, json_schema_input_type=EventIn | list[EventIn])
+]
 
 
 class IngestResult(BaseModel):
