@@ -24,6 +24,7 @@ from relevo.users.models import User
 from tests.conftest import new_postgres_database
 
 PASSWORD = "a-long-admin-password"
+SECRET_KEY = "cli-test-secret-key-long-enough-for-jwt"
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def environment_for(database_url: str, tmp_path: Path) -> dict[str, str | None]:
         "RELEVO_DATA_DIR": str(tmp_path / "data"),
         "RELEVO_DATABASE_URL": database_url,
         "RELEVO_ENV": "development",
+        "RELEVO_SECRET_KEY": SECRET_KEY,
         "RELEVO_ADMIN_USERNAME": None,
         "RELEVO_ADMIN_PASSWORD": None,
         "RELEVO_LOG_LEVEL": "WARNING",
@@ -110,10 +112,34 @@ def test_commands_on_an_empty_postgresql_database_say_to_migrate_first(tmp_path:
 
 def test_without_a_database_url_the_database_is_a_file_in_the_data_dir(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    environment = {"RELEVO_DATA_DIR": str(data_dir), "RELEVO_DATABASE_URL": None, "RELEVO_LOG_LEVEL": "WARNING"}
+    environment = {
+        "RELEVO_DATA_DIR": str(data_dir),
+        "RELEVO_DATABASE_URL": None,
+        "RELEVO_SECRET_KEY": SECRET_KEY,
+        "RELEVO_LOG_LEVEL": "WARNING",
+    }
     run(environment, "db", "upgrade")
     assert (data_dir / "relevo.db").is_file()
     assert run(environment, "db", "current").strip() == migrations.head_revision()
+
+
+def test_without_a_secret_key_a_command_keeps_the_development_key_and_says_where(
+    environment: dict[str, str | None], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "data" / "secret_key"
+
+    output = run({**environment, "RELEVO_SECRET_KEY": None}, "db", "upgrade")
+
+    assert f"RELEVO_SECRET_KEY is not set: tokens are signed with the development key in {key_file}" in output
+    assert Settings(data_dir=tmp_path / "data").secret_key == key_file.read_text().strip()
+
+
+def test_production_without_a_secret_key_stops_with_a_message(environment: dict[str, str | None]) -> None:
+    result = invoke({**environment, "RELEVO_ENV": "production", "RELEVO_SECRET_KEY": None}, "db", "current")
+
+    assert result.exit_code == 1, result.output
+    assert "RELEVO_SECRET_KEY must be set to a private value when RELEVO_ENV=production" in result.output
+    assert "Traceback" not in result.output
 
 
 # createadmin
@@ -127,7 +153,7 @@ def test_createadmin_makes_an_admin_who_can_log_in(
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=empty_database_url,
-        secret_key="cli-test-secret-key-long-enough-for-jwt",
+        secret_key=SECRET_KEY,
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         wrong = client.post("/login", params={"username": "boss", "password": "not-the-password"})

@@ -32,7 +32,7 @@ from relevo.api.errors import describe_validation_errors
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import RelevoError
-from relevo.core.logging import configure_logging
+from relevo.core.logging import configure_logging, uvicorn_log_config
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
 from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
@@ -52,8 +52,20 @@ app.add_typer(db_app, name="db")
 DEMO_ADMIN = ("admin", "relevo-admin")
 
 
+def _settings() -> Settings:
+    """The RELEVO_* settings, or what is wrong with them and exit 1."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"Error: {f'RELEVO_{field.upper()}: ' if field else ''}{message}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _open() -> tuple[Settings, Database]:
-    settings = Settings()
+    settings = _settings()
     configure_logging(settings.log_level)
     return settings, Database(settings.resolved_database_url)
 
@@ -92,7 +104,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         access_log=access_log,
+        log_config=uvicorn_log_config(),
         log_level=settings.log_level.lower(),
     )
 

@@ -217,6 +217,15 @@ def test_an_unexpected_error_is_logged_with_its_request_id(
     assert record.request_id == "trace-me-43"
 
 
+def test_an_unexpected_errors_log_holds_no_password(failing_client: TestClient, capsys: pytest.CaptureFixture) -> None:
+    failing_client.get("/explode", params={"password": "hunter3", "token": "t0ken-value"})
+
+    logged = capsys.readouterr().err
+    assert "RuntimeError: password=*** at db-internal.example:5432" in logged  # the traceback, redacted
+    for secret in ("hunter2", "hunter3", "t0ken-value"):
+        assert secret not in logged
+
+
 def test_a_failing_service_call_is_a_500(
     client: TestClient, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

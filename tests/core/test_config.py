@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from relevo.core.config import DEFAULT_SECRET_KEY, Settings
+from relevo.core.config import Settings
 
 PRIVATE_KEY = "k3y-" + "x" * 40
 
@@ -26,7 +26,7 @@ def test_defaults_run_in_development(tmp_path: Path) -> None:
     settings = Settings()
 
     assert settings.env == "development"
-    assert settings.secret_key == DEFAULT_SECRET_KEY
+    assert len(settings.secret_key) >= 32
     assert settings.redis_url is None
     assert settings.max_upload_mb == 100
     assert settings.resolved_database_url == f"sqlite:///{tmp_path.resolve() / 'relevo-data' / 'relevo.db'}"

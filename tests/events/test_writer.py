@@ -101,3 +101,14 @@ def test_close_stores_what_is_queued_and_can_be_called_twice(database: Database,
     writer.close()
     writer.close()
     assert stored_events(session) == 1
+
+
+def test_a_request_the_database_cannot_store_fails_alone(database: Database, session: Session) -> None:
+    # Past the request schema (which refuses it), as a value no JSON writer under the database takes.
+    unstorable = EventIn.model_construct(**event("u-bad").model_dump() | {"context": {"n": 2**64}})
+    writer = EventWriter(database)
+    results = run_concurrently(writer, [[event(f"u{i}")] for i in range(5)] + [[unstorable]])
+    writer.close()
+    assert [result.stored for result in results[:5]] == [1] * 5
+    assert isinstance(results[5], Exception)
+    assert stored_events(session) == 5

@@ -197,7 +197,9 @@ def test_another_model_serves_when_named(client: TestClient, admin_headers: dict
     train(client, admin_headers, name="experiment", algorithm="popular")
 
     assert recommend(client, "U000001", model="experiment")["model"]["name"] == "experiment"
-    assert "train a model first" in assert_error(client.get("/api/v1/recommendations/U1", params={"model": "x"}), 503)
+    # A model nobody deployed is the caller's mistake, not a server that is not ready yet.
+    unknown = client.get("/api/v1/recommendations/U1", params={"model": "x"})
+    assert "model: 'x' has no deployed version" in assert_error(unknown, 404, "No model")
     refused = client.get("/api/v1/recommendations/U1", params={"model": "no/such name"})
     assert_error_mentioning(refused, 422, "model")
 

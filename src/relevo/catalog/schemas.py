@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from relevo.core.fields import MAX_DB_INT, DbInt, ExternalId, UtcDateTime
+from relevo.core.fields import MAX_DB_INT, DbInt, ExternalId, JsonObject, UtcDateTime
 
 
 def _in_cents(value: Decimal) -> Decimal:
@@ -45,7 +45,7 @@ class ProductCreate(BaseModel):
     store_id: DbInt | None = None
     product_id: ExternalId | None = Field(default=None, description="The shop's own id; defaults to the numeric id")
     currency: Currency | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonObject = Field(default_factory=dict)
     is_active: bool = True
 
 
@@ -61,7 +61,7 @@ class ProductUpdate(BaseModel):
     category: str | None = Field(default=None, max_length=255)
     store_id: DbInt | None = None
     currency: Currency | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: JsonObject | None = None
     is_active: bool | None = None
 
 

@@ -1,12 +1,26 @@
-"""Seed 004 (model serving): login with query parameters."""
+"""Seed 004 (model serving): login, with the credentials in a JSON or form body, or in the query
+string as the seed's clients send them."""
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from relevo.accounts import service as accounts_service
 from relevo.api.deps import SessionDep, SettingsDep
+from relevo.core.fields import Text
 
 router = APIRouter(tags=["seed 004: model serving"])
+
+_JSON = "application/json"
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class Credentials(BaseModel):
+    username: Text = Field(min_length=1, max_length=150)
+    password: Text = Field(min_length=1, max_length=200)
 
 
 class LoginToken(BaseModel):
@@ -14,7 +28,55 @@ class LoginToken(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/login", response_model=LoginToken)
-def login(username: str, password: str, session: SessionDep, settings: SettingsDep) -> LoginToken:
-    account = accounts_service.authenticate_password(session=session, username=username, password=password)
+_CREDENTIALS_SCHEMA = Credentials.model_json_schema()
+_QUERY_NOTE = "Seed 004's way; prefer the body, since query strings are kept in logs and browser histories"
+
+
+async def credentials(
+    request: Request,
+    username: Annotated[str | None, Query(deprecated=True, description=_QUERY_NOTE)] = None,
+    password: Annotated[str | None, Query(deprecated=True, description=_QUERY_NOTE)] = None,
+) -> Credentials:
+    """The credentials from the body when it is JSON or a form, otherwise (no body, or an empty
+    one, as some clients send with the query string) from the query string; 422 naming each
+    missing or bad field, 400 for a body that is not JSON."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    has_body = bool((await request.body()).strip())
+    given: Any
+    if media_type == _JSON and has_body:
+        where = "body"
+        try:
+            given = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            error = {"type": "json_invalid", "loc": (where,), "msg": "JSON decode error", "ctx": {"error": str(exc)}}
+            raise RequestValidationError([error]) from None
+    elif media_type in _FORMS and has_body:
+        where = "body"
+        given = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
+    else:
+        where = "query"
+        given = {name: value for name, value in (("username", username), ("password", password)) if value is not None}
+    try:
+        return Credentials.model_validate(given)
+    except ValidationError as exc:
+        errors = [{**error, "loc": (where, *error["loc"])} for error in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+@router.post(
+    "/login",
+    response_model=LoginToken,
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "description": "The credentials, as JSON or a form (or, for seed 004's clients, in the query string)",
+            "content": {_JSON: {"schema": _CREDENTIALS_SCHEMA}, _FORMS[0]: {"schema": _CREDENTIALS_SCHEMA}},
+        }
+    },
+    responses={401: {"description": "Wrong username or password"}},
+)
+def login(
+    given: Annotated[Credentials, Depends(credentials)], session: SessionDep, settings: SettingsDep
+) -> LoginToken:
+    account = accounts_service.authenticate_password(session=session, username=given.username, password=given.password)
     return LoginToken(access_token=accounts_service.issue_access_token(account=account, settings=settings))

@@ -1,7 +1,7 @@
 """Seed 001 (SmartCommerce): recommendations, interactions, streaming events, dataset upload,
 training and model metrics."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
@@ -17,7 +17,7 @@ from relevo.api.deps import (
     SettingsDep,
     read_route,
 )
-from relevo.core.fields import MAX_DB_INT, DbInt
+from relevo.core.fields import MAX_DB_INT, DbInt, JsonObject
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
 from relevo.events.schemas import EventIn, EventTypeName
@@ -58,7 +58,7 @@ class StreamingEventIn(BaseModel):
     event_type: EventTypeName
     session_id: str | None = Field(default=None, max_length=255)
     device_type: str | None = Field(default=None, max_length=32)
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: JsonObject = Field(default_factory=dict)
     event_id: str | None = Field(default=None, min_length=1, max_length=255)
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "relevo-development-secret-change-me"
+from relevo.core.secret_key import MIN_LENGTH, development_secret_key
 
 
 class Settings(BaseSettings):
@@ -18,15 +18,18 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty means a SQLite file under data_dir
     redis_url: str | None = None
 
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Signs access tokens. Unset, development uses a random key kept in data_dir (made on the
+    # first start, see core/secret_key.py), so every process on that directory agrees on it.
+    secret_key: str = Field(default="", repr=False)
     access_token_minutes: int = Field(default=60, ge=1)
     # How long a checked token is trusted without a new lookup (revocations elsewhere wait this long).
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     admin_self_demotion: bool = False  # whether an admin may demote or deactivate their own account
     admin_username: str | None = None
-    admin_password: str | None = None
+    admin_password: str | None = Field(default=None, repr=False)
 
-    client_secret: str | None = None  # seed 003's shared secret for internal ingestion routes
+    # Seed 003's shared secret for the internal ingestion routes.
+    client_secret: str | None = Field(default=None, repr=False)
     client_secret_header: str = "CLIENT-HEADER-SECRET"
 
     max_upload_mb: int = Field(default=100, ge=1)
@@ -81,20 +84,31 @@ class Settings(BaseSettings):
     answer_cache_size: int = Field(default=50_000, ge=0)
     answer_cache_seconds: float = Field(default=60.0, ge=0)
 
+    # `relevo serve --workers N`: how long a worker process may take to answer its supervisor's
+    # health checks, and at a restart (SIGHUP) to start serving, before uvicorn kills it.
+    worker_healthcheck_seconds: int = Field(default=30, ge=1)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
-        if self.env == "production" and self.secret_key == DEFAULT_SECRET_KEY:
+        if self.env == "production" and not self.secret_key:
             raise ValueError("RELEVO_SECRET_KEY must be set to a private value when RELEVO_ENV=production")
-        if self.env == "production" and len(self.secret_key) < 32:
-            raise ValueError("RELEVO_SECRET_KEY must be at least 32 characters in production")
+        if self.env == "production" and len(self.secret_key) < MIN_LENGTH:
+            raise ValueError(f"RELEVO_SECRET_KEY must be at least {MIN_LENGTH} characters in production")
         if bool(self.admin_username) != bool(self.admin_password):
             raise ValueError("RELEVO_ADMIN_USERNAME and RELEVO_ADMIN_PASSWORD must be set together")
         self.base_currency = self.base_currency.upper()
         self.currency_rates = {code.upper(): rate for code, rate in self.currency_rates.items()}
         if self.base_currency not in self.currency_rates:
             self.currency_rates[self.base_currency] = Decimal("1")
+        return self
+
+    @model_validator(mode="after")
+    def _development_secret_key(self) -> "Settings":
+        # After the production checks: production never reaches this without a key of its own.
+        if not self.secret_key:
+            self.secret_key = development_secret_key(self.data_dir)
         return self
 
     @property

@@ -9,7 +9,7 @@ from relevo.api.deps import AdminCaller, EventSender, EventWriterDep, SessionDep
 from relevo.core.fields import as_naive_utc
 from relevo.core.pagination import Page
 from relevo.events import service
-from relevo.events.schemas import EventIn, EventRead, IngestResult
+from relevo.events.schemas import EventRead, IngestResult, OneOrMoreEvents
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -52,7 +52,7 @@ def event_filters(
 
 @router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
 async def post_events(
-    body: Annotated[EventIn | list[EventIn], Body(description="One event, or a list of up to 10,000")],
+    body: Annotated[OneOrMoreEvents, Body(description="One event, or a list of up to 10,000")],
     _: EventSender,
     writer: EventWriterDep,
     settings: SettingsDep,

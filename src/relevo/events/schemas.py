@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, PlainValidator, TypeAdapter, field_validator
 
-from relevo.core.fields import ExternalId, Text, UtcDateTime, as_naive_utc
+from relevo.core.fields import ExternalId, JsonObject, Text, UtcDateTime, as_naive_utc
 
 _FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -36,7 +36,7 @@ class EventIn(BaseModel):
     value: float | None = Field(default=None, allow_inf_nan=False, description="rating, quantity or amount")
     session_id: Text | None = Field(default=None, max_length=255)
     device_type: Text | None = Field(default=None, max_length=32)
-    context: dict[str, Any] | None = None
+    context: JsonObject | None = None
     timestamp: datetime | None = Field(default=None, description="ISO 8601 or unix seconds; defaults to now")
     event_id: Text | None = Field(default=None, min_length=1, max_length=255, description="Idempotency key")
     recommendation_id: Text | None = Field(default=None, max_length=64)
@@ -45,6 +45,22 @@ class EventIn(BaseModel):
     @classmethod
     def _timestamp_in_utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else event_time(value)
+
+
+_ONE_EVENT = TypeAdapter(EventIn)
+_EVENT_LIST = TypeAdapter(list[EventIn])
+
+
+def _one_or_many(value: Any) -> EventIn | list[EventIn]:
+    # Told apart by shape, so that an error names the field as the caller sent it (`context.x`,
+    # or `1.context.x` in the second event of a list), not once per shape it might have had.
+    return (_EVENT_LIST if isinstance(value, list) else _ONE_EVENT).validate_python(value)
+
+
+# A request body of the events routes: one event, or a list of them.
+OneOrMoreEvents = Annotated[
+    EventIn | list[EventIn], PlainValidator(_one_or_many, json_schema_input_type=EventIn | list[EventIn])
+]
 
 
 class IngestResult(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from relevo.core.errors import NotReady
+from relevo.core.errors import NotFound, NotReady
 from relevo.recommend.catalog_view import CatalogSnapshot, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
 from relevo.recommend.service import RecommendationList, Serving, recommend_for_user
@@ -19,10 +19,15 @@ Kept = TypeVar("Kept")
 
 
 async def served_model(request: Request, name: str | None = None) -> ServedModel:
+    """The deployed version of model `name` (by default the serving model). Without one, the
+    serving model is not ready yet (503); any other model is one the caller named wrongly (404)."""
     models: DeployedModels = request.app.state.models
-    name = name or request.app.state.settings.serving_model
+    serving_model = request.app.state.settings.serving_model
+    name = name or serving_model
     serving: Serving = request.app.state.serving
     served = await _refreshed(serving, ("model", name), models.cached(name), models.needs_check(name), models.get, name)
+    if served is None and name != serving_model:
+        raise NotFound(f"model: {name!r} has no deployed version (GET /api/v1/models lists them)", error="No model")
     if served is None:
         raise NotReady(TRAIN_FIRST.format(name=name), error="No model")
     return served
