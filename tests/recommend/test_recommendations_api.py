@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -202,6 +203,16 @@ def test_another_model_serves_when_named(client: TestClient, admin_headers: dict
     assert "model: 'x' has no deployed version" in assert_error(unknown, 404, "No model")
     refused = client.get("/api/v1/recommendations/U1", params={"model": "no/such name"})
     assert_error_mentioning(refused, 422, "model")
+
+
+def test_names_of_models_nobody_deployed_are_not_kept(client: TestClient, app: FastAPI, trained: dict) -> None:
+    recommend(client, "U000001")
+    kept = len(app.state.models)
+
+    for number in range(200):
+        assert client.get("/api/v1/recommendations/U1", params={"model": f"nobody-{number}"}).status_code == 404
+
+    assert len(app.state.models) == kept == 1
 
 
 def test_one_part_of_the_hybrid_serves_when_asked(client: TestClient, shop: DemoShop, trained: dict) -> None:

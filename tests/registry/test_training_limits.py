@@ -2,6 +2,7 @@
 would not fit in memory is refused with the estimate (by the API, and by the job on the
 machine that runs it); nothing is created for a refused training."""
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -92,3 +93,16 @@ def test_the_job_checks_again_on_the_machine_that_runs_it(
     session.expire_all()
     assert session.get(Job, job.id).status == "failed" and "needs about" in session.get(Job, job.id).error
     assert session.get(ModelVersion, version.id).status == "failed"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/models/default/train", "/api/enhanced-train/"])
+def test_a_training_on_datasets_that_do_not_exist_is_refused_at_once(
+    client: TestClient, admin_headers: dict, path: str
+) -> None:
+    response = client.post(
+        path, json={"algorithm": "popular", "dataset_ids": [999_999, 888_888]}, headers=admin_headers
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["details"] == "dataset_ids: no dataset has the id 888888, 999999"
+    assert client.get("/api/v1/jobs", headers=admin_headers).json() == []

@@ -17,7 +17,7 @@ from relevo.accounts.schemas import (
     CallerRead,
 )
 from relevo.api.deps import AdminCaller, CurrentCaller, KeyManager, SessionDep, SettingsDep
-from relevo.core.fields import DbInt
+from relevo.core.fields import DbId
 from relevo.core.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -52,13 +52,13 @@ def create_account(data: AccountCreate, _: AdminCaller, session: SessionDep) -> 
 
 
 @router.get("/accounts/{account_id}", response_model=AccountRead)
-def read_account(account_id: DbInt, _: AdminCaller, session: SessionDep) -> AccountRead:
+def read_account(account_id: DbId, _: AdminCaller, session: SessionDep) -> AccountRead:
     return AccountRead.model_validate(service.get_or_raise(session=session, account_id=account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
 def update_account(
-    account_id: DbInt, data: AccountUpdate, caller: AdminCaller, session: SessionDep, settings: SettingsDep
+    account_id: DbId, data: AccountUpdate, caller: AdminCaller, session: SessionDep, settings: SettingsDep
 ) -> AccountRead:
     account = service.get_or_raise(session=session, account_id=account_id)
     changed = service.update(
@@ -68,7 +68,7 @@ def update_account(
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def deactivate_account(account_id: DbInt, caller: AdminCaller, session: SessionDep, settings: SettingsDep) -> None:
+def deactivate_account(account_id: DbId, caller: AdminCaller, session: SessionDep, settings: SettingsDep) -> None:
     account = service.get_or_raise(session=session, account_id=account_id)
     service.deactivate(session=session, caller=caller, account=account, self_demotion=settings.admin_self_demotion)
 
@@ -88,5 +88,5 @@ def create_api_key(data: ApiKeyCreate, caller: KeyManager, session: SessionDep) 
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_api_key(key_id: DbInt, caller: KeyManager, session: SessionDep) -> ApiKeyRead:
+def revoke_api_key(key_id: DbId, caller: KeyManager, session: SessionDep) -> ApiKeyRead:
     return ApiKeyRead.model_validate(service.revoke_api_key(session=session, caller=caller, key_id=key_id))

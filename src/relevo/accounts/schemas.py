@@ -6,7 +6,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from relevo.accounts.models import Role
 from relevo.accounts.scopes import Scope
-from relevo.core.fields import DbInt, UtcDateTime
+from relevo.core.fields import DbId, UtcDateTime
 
 Username = Annotated[str, Field(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_.@+-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=200)]
@@ -59,7 +59,7 @@ class ApiKeyCreate(BaseModel):
         description="What the key may do: a part of what its creator holds (see docs/api.md, Scopes), "
         'e.g. ["events:write", "recommendations:read"] for a shop backend',
     )
-    account_id: DbInt | None = Field(default=None, description="Admins may create a key for another account")
+    account_id: DbId | None = Field(default=None, description="Admins may create a key for another account")
 
 
 class ApiKeyRead(BaseModel):

@@ -20,7 +20,7 @@ from relevo.catalog.schemas import (
     StoreUpdate,
 )
 from relevo.core.config import Settings
-from relevo.core.fields import DbInt
+from relevo.core.fields import DbId, DbInt
 from relevo.events import service as events_service
 
 router = APIRouter(prefix="/api/v1/store", tags=["catalog"], route_class=DetailRoute)
@@ -100,7 +100,7 @@ def most_popular_products(
 
 @router.get("/products/{product_id}/", response_model=ProductRead)
 def view_product(
-    product_id: DbInt, caller: ReaderCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
+    product_id: DbId, caller: ReaderCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
 ) -> ProductRead:
     """Counts a view (views_count and a `view` event for the caller) and returns the product."""
     product = events_service.record_product_view(session=session, account=caller, product_id=product_id)
@@ -110,7 +110,7 @@ def view_product(
 @router.put("/products/{product_id}/", response_model=ProductRead)
 @router.patch("/products/{product_id}/", response_model=ProductRead)
 def update_product(
-    product_id: DbInt, data: ProductUpdate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
+    product_id: DbId, data: ProductUpdate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
 ) -> ProductRead:
     product = service.get_product_or_raise(session=session, product_id=product_id)
     product = service.update_product(
@@ -120,7 +120,7 @@ def update_product(
 
 
 @router.delete("/products/{product_id}/", response_model=Deleted)
-def delete_product(product_id: DbInt, caller: CurrentCaller, session: SessionDep) -> Deleted:
+def delete_product(product_id: DbId, caller: CurrentCaller, session: SessionDep) -> Deleted:
     product = service.get_product_or_raise(session=session, product_id=product_id)
     service.delete_product(session=session, caller=caller, product=product)
     return Deleted(detail="Product deleted successfully.")
@@ -137,19 +137,19 @@ def create_store(data: StoreCreate, caller: CurrentCaller, session: SessionDep) 
 
 
 @router.get("/{store_id}/", response_model=StoreRead)
-def read_store(store_id: DbInt, caller: ReaderCaller, session: SessionDep) -> StoreRead:
+def read_store(store_id: DbId, caller: ReaderCaller, session: SessionDep) -> StoreRead:
     return store_read(service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id))
 
 
 @router.put("/{store_id}/", response_model=StoreRead)
 @router.patch("/{store_id}/", response_model=StoreRead)
-def update_store(store_id: DbInt, data: StoreUpdate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
+def update_store(store_id: DbId, data: StoreUpdate, caller: CurrentCaller, session: SessionDep) -> StoreRead:
     store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id, change=True)
     return store_read(service.update_store(session=session, store=store, data=data))
 
 
 @router.delete("/{store_id}/", response_model=Deleted)
-def delete_store(store_id: DbInt, caller: CurrentCaller, session: SessionDep) -> Deleted:
+def delete_store(store_id: DbId, caller: CurrentCaller, session: SessionDep) -> Deleted:
     store = service.get_own_store_or_raise(session=session, caller=caller, store_id=store_id, change=True)
     service.delete_store(session=session, store=store)
     return Deleted(detail="Store deleted successfully.")

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from relevo.core.fields import MAX_DB_INT, DbInt, ExternalId, JsonObject, UtcDateTime
+from relevo.core.fields import MAX_DB_ID, DbId, ExternalId, JsonObject, UtcDateTime
 
 
 def _in_cents(value: Decimal) -> Decimal:
@@ -40,9 +40,9 @@ class ProductCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     description: str = ""
     price: Price
-    quantity: int = Field(ge=0, le=MAX_DB_INT)
+    quantity: int = Field(ge=0, le=MAX_DB_ID)
     category: str = Field(default="", max_length=255)
-    store_id: DbInt | None = None
+    store_id: DbId | None = None
     product_id: ExternalId | None = Field(default=None, description="The shop's own id; defaults to the numeric id")
     currency: Currency | None = None
     attributes: JsonObject = Field(default_factory=dict)
@@ -57,9 +57,9 @@ class ProductUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = None
     price: Price | None = None
-    quantity: int | None = Field(default=None, ge=0, le=MAX_DB_INT)
+    quantity: int | None = Field(default=None, ge=0, le=MAX_DB_ID)
     category: str | None = Field(default=None, max_length=255)
-    store_id: DbInt | None = None
+    store_id: DbId | None = None
     currency: Currency | None = None
     attributes: JsonObject | None = None
     is_active: bool | None = None

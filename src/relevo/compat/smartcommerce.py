@@ -17,7 +17,7 @@ from relevo.api.deps import (
     SettingsDep,
     read_route,
 )
-from relevo.core.fields import MAX_DB_INT, DbInt, JsonObject
+from relevo.core.fields import MAX_DB_INT, DbId, DbInt, JsonObject
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
 from relevo.events.schemas import EventIn, EventTypeName
@@ -168,7 +168,7 @@ class EnhancedTrainConfig(BaseModel):
 
 
 class EnhancedTrainRequest(BaseModel):
-    dataset_ids: list[DbInt] = Field(default_factory=list)
+    dataset_ids: list[DbId] = Field(default_factory=list)
     config: EnhancedTrainConfig = Field(default_factory=EnhancedTrainConfig)
     algorithm: str = "hybrid"
 

@@ -29,10 +29,16 @@ def _without_nul(value: str) -> str:
     return value
 
 
-# Integers the databases' 64-bit columns hold (ids, offsets): a larger one is refused, naming
-# the field, where SQLite would overflow and PostgreSQL call it out of range.
+# Integers the databases' 64-bit columns and clauses hold (offsets, the shop's numeric ids
+# echoed back, numbers inside JSON): a larger one is refused, naming the field, where SQLite
+# would overflow and PostgreSQL call it out of range.
 MAX_DB_INT = 2**63 - 1
 DbInt = Annotated[int, Field(ge=-MAX_DB_INT - 1, le=MAX_DB_INT)]
+
+# Ids of Relevo's own rows (accounts, stores, products, datasets, model versions) and counts
+# such as a product's quantity: their columns are 32-bit INTEGER on PostgreSQL.
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=-MAX_DB_ID - 1, le=MAX_DB_ID)]
 
 # Text the databases can store: PostgreSQL refuses NUL characters.
 Text = Annotated[str, AfterValidator(_without_nul)]

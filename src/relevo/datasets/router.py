@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
 from relevo.api.deps import CurrentCaller, ReaderCaller, SessionDep, SettingsDep
-from relevo.core.fields import DbInt
+from relevo.core.fields import DbId
 from relevo.core.pagination import Page
 from relevo.datasets import service
 from relevo.datasets.models import DatasetType
@@ -46,5 +46,5 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def read_dataset(dataset_id: DbInt, caller: ReaderCaller, session: SessionDep) -> DatasetRead:
+def read_dataset(dataset_id: DbId, caller: ReaderCaller, session: SessionDep) -> DatasetRead:
     return DatasetRead.from_model(service.get_or_raise(session=session, caller=caller, dataset_id=dataset_id))

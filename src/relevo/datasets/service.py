@@ -43,6 +43,12 @@ def get_or_raise(*, session: Session, caller: Caller, dataset_id: int) -> Datase
     return dataset
 
 
+def missing(*, session: Session, dataset_ids: Collection[int]) -> list[int]:
+    """Those of `dataset_ids` that name no dataset, in order."""
+    found = set(session.scalars(select(Dataset.id).where(Dataset.id.in_(set(dataset_ids)))))
+    return sorted(set(dataset_ids) - found)
+
+
 def list_datasets(
     *, session: Session, caller: Caller, limit: int, cursor: str | None
 ) -> tuple[list[Dataset], str | None]:

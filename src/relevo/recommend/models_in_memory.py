@@ -55,9 +55,18 @@ class DeployedModels:
             return self._served.get(name)
         with self._lock:
             if now - self._checked.get(name, -np.inf) >= self._refresh_seconds:
-                self._served[name] = self._current(name)
+                served = self._current(name)
+                if served is None and name not in self._served:
+                    # Nothing was ever deployed under this name: nothing is kept for it, since any
+                    # caller may send any name (each is looked up again, at the cost of a query).
+                    return None
+                self._served[name] = served
                 self._checked[name] = time.monotonic()
         return self._served.get(name)
+
+    def __len__(self) -> int:
+        """How many model names this process keeps."""
+        return len(self._served)
 
     def cached(self, name: str) -> ServedModel | None:
         """The model as last loaded, without looking for a newer one."""

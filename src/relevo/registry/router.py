@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 
 from relevo.api.deps import ExecutorDep, ModelManager, ReaderCaller, SessionDep, SettingsDep
-from relevo.core.fields import DbInt
+from relevo.core.fields import DbId
 from relevo.core.pagination import Page
 from relevo.registry import service
 from relevo.registry.schemas import MODEL_NAME, ModelSummary, ModelVersionRead, TrainingStarted, TrainRequest
@@ -62,12 +62,12 @@ def list_versions(
 
 
 @router.get("/{name}/versions/{version}", response_model=ModelVersionRead)
-def read_version(name: Name, version: DbInt, _: ReaderCaller, session: SessionDep) -> ModelVersionRead:
+def read_version(name: Name, version: DbId, _: ReaderCaller, session: SessionDep) -> ModelVersionRead:
     return ModelVersionRead.from_model(service.get_or_raise(session=session, name=name, version=version))
 
 
 @router.post("/{name}/versions/{version}/deploy", response_model=ModelVersionRead)
-def deploy(name: Name, version: DbInt, _: ModelManager, session: SessionDep) -> ModelVersionRead:
+def deploy(name: Name, version: DbId, _: ModelManager, session: SessionDep) -> ModelVersionRead:
     chosen = service.get_or_raise(session=session, name=name, version=version)
     return ModelVersionRead.from_model(service.deploy(session=session, version=chosen))
 
@@ -79,7 +79,7 @@ def rollback(name: Name, _: ModelManager, session: SessionDep) -> ModelVersionRe
 
 @router.delete("/{name}/versions/{version}", response_model=ModelVersionRead)
 def archive(
-    name: Name, version: DbInt, _: ModelManager, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
+    name: Name, version: DbId, _: ModelManager, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
 ) -> ModelVersionRead:
     """Archives a version that does not serve; its files are deleted once that is committed."""
     chosen = service.archive(session=session, version=service.get_or_raise(session=session, name=name, version=version))

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from relevo.core.fields import DbInt, JsonObject, UtcDateTime
+from relevo.core.fields import DbId, JsonObject, UtcDateTime
 from relevo.registry.models import ModelVersion
 
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"  # also an artifact folder name: nothing else
@@ -14,7 +14,7 @@ MAX_SEED = 2**32 - 1  # the random generators the models use take 32-bit seeds
 class TrainRequest(BaseModel):
     algorithm: str = Field(default="hybrid", description="hybrid, als, bpr, ease, item_knn, content, popular, ...")
     config: JsonObject = Field(default_factory=dict, description="The algorithm's settings")
-    dataset_ids: list[DbInt] = Field(default_factory=list, description="Only these datasets' events; all if empty")
+    dataset_ids: list[DbId] = Field(default_factory=list, description="Only these datasets' events; all if empty")
     deploy: Literal["gate", "always", "never"] = Field(
         default="gate", description="gate: deploy if not worse than the serving version on NDCG@10"
     )

@@ -11,6 +11,7 @@ from relevo.core.config import Settings
 from relevo.core.db import utcnow
 from relevo.core.errors import Conflict, InvalidArgument, NotFound
 from relevo.core.pagination import paginate_by_id
+from relevo.datasets import service as datasets_service
 from relevo.engine.algorithms import ALGORITHMS, recommender_class
 from relevo.engine.base import Recommender
 from relevo.engine.bounds import ConfigError
@@ -75,10 +76,13 @@ def start_training(
 ) -> tuple[ModelVersion, Job]:
     """A new version in `training` state and the job that will train it (submit the job
     once this transaction has committed). Refused: an unknown algorithm or a setting out of
-    its bounds (400), a training that would not fit in memory (422; checked here when trainings
+    its bounds or an unknown dataset (400), a training that would not fit in memory (422; checked here when trainings
     run on this machine or RELEVO_TRAIN_MEMORY_MB says how much they may use, and always by the
     job before it reads the data), a caller with too many jobs under way (429)."""
     engine_config = engine_config_or_raise(algorithm=algorithm, config=config)
+    unknown = datasets_service.missing(session=session, dataset_ids=params.get("dataset_ids") or [])
+    if unknown:
+        raise InvalidArgument(f"dataset_ids: no dataset has the id {', '.join(map(str, unknown))}")
     if settings.executor == "local" or settings.train_memory_mb:
         sizing.check_fits(session=session, settings=settings, algorithm=algorithm, config=engine_config)
     version = create_version(session=session, name=name, algorithm=algorithm, config=config, created_by=created_by)
