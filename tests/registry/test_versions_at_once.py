@@ -56,23 +56,25 @@ def one_after_the_other(
         first(session)
         other = threading.Thread(target=run_second)
         other.start()
-        wait_until_blocked(database)
-    other.join(timeout=30)
+        wait_until_blocked(database, other)
+    other.join(timeout=120)
     assert not other.is_alive()
     return errors
 
 
-def wait_until_blocked(database: Database) -> None:
-    """Until another transaction waits for a lock (PostgreSQL); SQLite's writer simply queues."""
+def wait_until_blocked(database: Database, other: threading.Thread) -> None:
+    """Until another transaction waits for a lock (PostgreSQL); SQLite's writer simply queues.
+    The deadline only guards against a hang: a loaded machine may take seconds to start the
+    thread; a second transaction that ended without waiting reports its errors instead."""
     if database.backend == "sqlite":
         time.sleep(0.3)
         return
     waiting = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     with database.engine.connect() as connection:
-        while not connection.execute(waiting).scalar():
+        while not connection.execute(waiting).scalar() and other.is_alive():
             assert time.monotonic() < deadline, "the second transaction never waited for the first"
             time.sleep(0.02)
 
