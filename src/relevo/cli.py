@@ -301,7 +301,7 @@ def _train(
             # Stopped by hand: cancelled, or a server would take the job up once it went stale
             # (a job that finished meanwhile stays as it ended).
             with contextlib.suppress(RelevoError), database.transaction() as session:
-                jobs_service.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+                runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
             raise typer.Exit(130) from None
         progress.update(task, completed=1.0)
     with database.transaction() as session:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from relevo.batch import service as batch_service
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.executor import LocalExecutor
 from relevo.jobs.models import Job, JobStatus
@@ -55,7 +56,7 @@ def job_row(database: Database, job_id: str) -> Job:
 
 def cancel(database: Database, job_id: str) -> None:
     with database.transaction() as session:
-        jobs_service.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+        runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
 
 
 def batch_job(database: Database, users: int) -> str:

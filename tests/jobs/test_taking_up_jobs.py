@@ -15,6 +15,7 @@ from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult, ranked
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.executor import LocalExecutor
 from relevo.jobs.models import Job, JobStatus
@@ -198,9 +199,9 @@ def test_a_job_whose_processes_keep_dying_fails_with_its_version(settings: Setti
     for _ in range(jobs_service.MAX_RESUMES):
         died_while_running(database, job_id)
         with database.transaction() as session:  # taken, and its process dies again at once
-            assert jobs_service.claim(session=session, stale_before=utcnow(), pending_before=utcnow(), limit=5) == [
-                job_id
-            ]
+            assert jobs_service.claim(
+                session=session, stale_before=utcnow(), pending_before=utcnow(), limit=5, abandon=runner.abandon
+            ) == [job_id]
     died_while_running(database, job_id)
 
     assert LocalExecutor(database, settings).look() == 0

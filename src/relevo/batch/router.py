@@ -15,6 +15,7 @@ from relevo.batch import service
 from relevo.batch.schemas import BatchJobCreate, ResultRead, ResultsPage
 from relevo.core.db import Database
 from relevo.core.errors import InvalidArgument
+from relevo.jobs import runner as jobs_runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
 
@@ -49,7 +50,7 @@ def create(
 @router.post("/{job_id}/cancel", response_model=JobRead)
 def cancel(job_id: str, caller: JobManager, session: SessionDep) -> JobRead:
     job = jobs_service.get_manageable_or_raise(session=session, caller=caller, job_id=job_id)
-    return JobRead.from_model(jobs_service.cancel(session=session, job=job))
+    return JobRead.from_model(jobs_runner.cancel(session=session, job=job))
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)

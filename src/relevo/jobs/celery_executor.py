@@ -130,6 +130,7 @@ def _hand_out_stalled(settings: Settings, start_job, run_chunk) -> None:
                 stale_before=stale_before,
                 pending_before=stale_before,
                 limit=_CLAIMED_PER_LOOK,
+                abandon=runner.abandon,
                 running_kinds=others,
             )
         for job_id, users in found:

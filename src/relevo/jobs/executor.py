@@ -87,7 +87,7 @@ class LocalExecutor:
                 if not service.any_to_claim(session=session, **times):
                     return 0
             with self._database.transaction() as session:
-                job_ids = service.claim(session=session, limit=free, **times)
+                job_ids = service.claim(session=session, limit=free, abandon=runner.abandon, **times)
         except SQLAlchemyError as exc:  # say, a schema not migrated yet: /ready/ tells, the API still starts
             logger.warning("jobs left by other processes not looked for: %s", exc.__class__.__name__)
             return 0

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import RelevoError
 from relevo.jobs import service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Progress, Superseded
-from relevo.jobs.models import JobKind
+from relevo.jobs.models import Job, JobKind
 
 logger = logging.getLogger("relevo.jobs")
 
@@ -45,6 +47,22 @@ def look_seconds(settings: Settings) -> float:
     processes started together do not look together): a job is taken up at most this long
     after it went stale."""
     return settings.job_stale_seconds / 4
+
+
+def abandon(session: Session, job: Job, reason: str) -> bool:
+    """Ends what `job`, ending otherwise than by its work (cancelled, or given up), leaves
+    unfinished: a training's version still `training` is failed with `reason`. False if the
+    work is done already (the version left `training`): too late."""
+    if job.kind != JobKind.train:
+        return True  # a batch job's written results stay, as its counters say
+    from relevo.registry import service as registry_service  # training builds on jobs, not the other way round
+
+    return registry_service.abandon_training(session=session, version_id=job.params["version_id"], reason=reason)
+
+
+def cancel(*, session: Session, job: Job) -> Job:
+    """Cancels a pending or running job and what its work leaves unfinished (jobs.service.cancel)."""
+    return service.cancel(session=session, job=job, abandon=abandon)
 
 
 def handlers() -> dict[str, Work]:

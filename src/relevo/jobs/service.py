@@ -5,7 +5,7 @@ and its end only while the row still carries that value, so a process that lost 
 stalled, and another took the job over) can no longer write as if it ran it."""
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -186,28 +186,23 @@ def requeue(*, session: Session, job_id: str, started_at: datetime | None = None
     session.execute(update(Job).where(_this_run(job_id, started_at)).values(**values))
 
 
-def cancel(*, session: Session, job: Job) -> Job:
+# Ends what a job ending now leaves unfinished, whether or not a process is still at it, with
+# the reason; False if that work is already done (too late). What that is depends on the job's
+# kind, which the packages building on jobs know (jobs.runner.abandon): it is handed in.
+Abandon = Callable[[Session, Job, str], bool]
+
+
+def cancel(*, session: Session, job: Job, abandon: Abandon) -> Job:
     """Cancels a pending or running job; its process stops it at its next step. What its
-    work leaves unfinished goes with it (a training's version is failed); if that work has
-    already finished (the version trained), it is too late: Conflict."""
+    work leaves unfinished goes with it (`abandon`); if that work has already finished, it is
+    too late: Conflict."""
     if job.status in FINISHED:
         raise Conflict(f"job {job.id} is already {job.status}")
-    if not _abandon(session=session, job=job, reason="its training job was cancelled"):
+    if not abandon(session, job, "its job was cancelled"):
         raise Conflict(f"job {job.id} has already done its work and is about to end; too late to cancel")
     job.status, job.message, job.completed_at = JobStatus.cancelled, "cancelled", utcnow()
     session.flush()
     return job
-
-
-def _abandon(*, session: Session, job: Job, reason: str) -> bool:
-    """Ends what a job ending now leaves unfinished, whether or not a process is still at it: a
-    training's version still `training` is failed with the reason. False if the work is already
-    done (the version left `training`)."""
-    if job.kind != JobKind.train:
-        return True
-    from relevo.registry import service as registry_service  # training builds on jobs, not the other way round
-
-    return registry_service.abandon_training(session=session, version_id=job.params["version_id"], reason=reason)
 
 
 def claim(
@@ -216,6 +211,7 @@ def claim(
     stale_before: datetime,
     pending_before: datetime,
     limit: int,
+    abandon: Abandon,
     running_kinds: Collection[str] | None = None,
 ) -> list[str]:
     """Takes up to `limit` jobs that no live process is running, for the caller to run: running
@@ -227,7 +223,7 @@ def claim(
     one takes a job. A taken job is pending with a fresh heartbeat: nobody takes it again while
     the caller starts it (`start` takes pending jobs only, so it runs once, even if a second
     copy was queued somewhere). A running job resumed MAX_RESUMES times already fails instead,
-    and what it leaves unfinished with it."""
+    and what it leaves unfinished with it (`abandon`)."""
     stale, waiting = _unrun(stale_before, pending_before, running_kinds)
     query = select(Job.id, Job.status).where(or_(stale, waiting)).order_by(Job.created_at).limit(limit)
     taken = []
@@ -239,7 +235,7 @@ def claim(
         taking = update(Job).where(Job.id == job_id, condition).values(**values)
         if session.execute(taking.execution_options(synchronize_session=False)).rowcount != 1:
             continue  # another process took it first
-        if status == JobStatus.pending or _count_resume(session=session, job_id=job_id):
+        if status == JobStatus.pending or _count_resume(session=session, job_id=job_id, abandon=abandon):
             taken.append(job_id)
     return taken
 
@@ -262,7 +258,7 @@ def _unrun(stale_before: datetime, pending_before: datetime, running_kinds: Coll
     return stale, waiting
 
 
-def _count_resume(*, session: Session, job_id: str) -> bool:
+def _count_resume(*, session: Session, job_id: str, abandon: Abandon) -> bool:
     """Counts one more resume of a job just taken back from a dead process; past MAX_RESUMES,
     fails it instead (False)."""
     job = session.scalars(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)).one()
@@ -272,7 +268,7 @@ def _count_resume(*, session: Session, job_id: str) -> bool:
         session.flush()
         return True
     error = f"the process running it stopped {resumes} times (killed, or out of memory?); not resumed again"
-    _abandon(session=session, job=job, reason=error)
+    abandon(session, job, error)
     job.status, job.message, job.error, job.completed_at = JobStatus.failed, "failed", error, utcnow()
     session.flush()
     return False
