@@ -4,7 +4,8 @@
   naive        one engine `recommend` call per user, on a sample;
   pipeline     one call of the request pipeline per user (`recommend_for_user`: the user's
                recent events, catalog filters, the answer a GET returns, minus HTTP), as the
-               seeds' background jobs call their recommend function for each user, on a sample;
+               background-jobs and purchases APIs' own jobs call their recommend function for
+               each user, on a sample;
   implicit     implicit's own batched exact top k (`implicit.cpu.topk`), the same factors and
                exclusions (what each user bought, products not for sale), nothing written;
   relevo       Relevo's batch scoring alone (`recommend_indices` on all cores), nothing written;

@@ -1,4 +1,4 @@
-"""Logging in (seed 004's /login and the OAuth2 form), and what an Authorization header must be."""
+"""Logging in (the model-serving API's /login and the OAuth2 form), and what an Authorization header must be."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,7 @@ def token_for(account: Account, settings: Settings, *, minutes: int = 5, secret_
     )
 
 
-# Seed 004: POST /login?username=&password=
+# The model-serving API: POST /login?username=&password=
 
 
 def test_login_returns_an_access_token_that_authenticates(client: TestClient, make_account: Callable) -> None:
@@ -48,7 +48,7 @@ def test_login_returns_an_access_token_that_authenticates(client: TestClient, ma
 
     assert response.status_code == 200
     token = response.json()["access_token"]
-    assert token.count(".") == 2  # a JWT, as in the seed
+    assert token.count(".") == 2  # a JWT, as in the model-serving API
     me = who_am_i(client, f"Bearer {token}")
     assert me.status_code == 200
     assert me.json()["id"] == account.id

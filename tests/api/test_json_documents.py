@@ -44,7 +44,7 @@ ROUTES: list[tuple[str, str, Body, str, int]] = [
         "/api/v1/store/products/",
         lambda bad: {"name": "Lamp", "price": "10.00", "quantity": 1, "attributes": {"size": {"mm": bad}}},
         "attributes.size.mm",
-        400,  # seed 003's store API answers bad input with 400
+        400,  # the store API answers bad input with 400
     ),
     ("PATCH", "/api/v1/store/products/1/", lambda bad: {"attributes": {"tags": [bad]}}, "attributes.tags.0", 400),
     ("PUT", "/api/v1/store/products/1/", lambda bad: {"attributes": {"w": bad}}, "attributes.w", 400),

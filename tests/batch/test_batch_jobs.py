@@ -1,5 +1,6 @@
-"""Batch generation: seed 000's and seed 002's background routes and the canonical jobs API;
-results stored once per user, read back paged or exported; jobs resumed after a restart."""
+"""Batch generation: the background-jobs and purchases APIs' background routes and the canonical
+jobs API; results stored once per user, read back paged or exported; jobs resumed after a
+restart."""
 
 import csv
 import io
@@ -30,7 +31,7 @@ def known_users(shop: DemoShop, count: int) -> list[str]:
     return list(dict.fromkeys(event.user_id for event in shop.events))[:count]
 
 
-def test_seed_000_generates_in_the_background_and_serves_the_stored_result(
+def test_background_jobs_api_generates_in_the_background_and_serves_the_stored_result(
     client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
 ) -> None:
     users = [*known_users(shop, 3), "never-seen"]
@@ -55,7 +56,7 @@ def test_seed_000_generates_in_the_background_and_serves_the_stored_result(
     assert not set(stored[user]) & purchases_of(shop, user)
 
 
-def test_seed_000_lists_jobs_newest_first_and_deletes_only_finished_ones(
+def test_background_jobs_api_lists_jobs_newest_first_and_deletes_only_finished_ones(
     client: TestClient, admin_headers: dict, session: Session, shop: DemoShop, trained: dict
 ) -> None:
     finished = client.post("/generate-recommendations", json={"user_ids": ["a"]}, headers=admin_headers).json()
@@ -210,7 +211,7 @@ def test_jobs_left_pending_or_running_by_a_stopped_server_resume_when_one_starts
     assert kept.items == [{"product_id": "P", "score": 1.0}]  # what was written before stays
 
 
-def test_seed_002_generates_the_product_in_the_background(
+def test_purchases_api_generates_the_product_in_the_background(
     client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
 ) -> None:
     user = most_active_user(shop)

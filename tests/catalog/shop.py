@@ -37,7 +37,7 @@ def create_store(client: TestClient, headers: dict[str, str], name: str = "Corne
 
 
 def product_body(store_id: int | None = None, **fields: Any) -> dict[str, Any]:
-    """Seed 003's example product, with `fields` overriding it."""
+    """The store API's example product, with `fields` overriding it."""
     body = {
         "name": "New Product",
         "description": "Product Description",
@@ -71,7 +71,8 @@ def listed_ids(client: TestClient, headers: dict[str, str], url: str = PRODUCTS,
 
 
 def assert_error(response: Any, status_code: int, detail: str) -> None:
-    """A seed 003 error: the status, and the message both as Relevo's `details` and the seed's `detail`."""
+    """A store API error: the status, and the message both as Relevo's `details` and the store
+    API's `detail`."""
     assert response.status_code == status_code, response.text
     body = response.json()
     assert body["details"] == detail

@@ -1,5 +1,5 @@
-"""Seed 003's product API: creating, listing, viewing (with its view count and event), changing,
-deleting and the most popular products."""
+"""The store API's products: creating, listing, viewing (with its view count and event),
+changing, deleting and the most popular products."""
 
 from collections.abc import Callable
 from decimal import Decimal
@@ -55,7 +55,7 @@ def viewer_headers(make_account: Callable[..., Account], auth: Callable) -> dict
 # Creating
 
 
-def test_create_answers_the_seed_shape(client: TestClient, owner_headers: dict, store: dict) -> None:
+def test_create_answers_in_the_store_api_shape(client: TestClient, owner_headers: dict, store: dict) -> None:
     response = client.post(PRODUCTS, json=product_body(store["id"]), headers=owner_headers)
 
     assert response.status_code == 201
@@ -86,7 +86,9 @@ def test_created_product_reads_back_the_same(client: TestClient, owner_headers: 
     assert listed == [created]
 
 
-def test_seed_token_scheme_creates_a_product(client: TestClient, owner: Account, auth: Callable, store: dict) -> None:
+def test_the_store_api_token_scheme_creates_a_product(
+    client: TestClient, owner: Account, auth: Callable, store: dict
+) -> None:
     response = client.post(PRODUCTS, json=product_body(store["id"]), headers=auth(owner, scheme="Token"))
 
     assert response.status_code == 201
@@ -400,7 +402,7 @@ def test_viewing_needs_a_token(client: TestClient, owner_headers: dict, store: d
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
-def test_update_as_in_the_seed(client: TestClient, owner_headers: dict, store: dict, method: str) -> None:
+def test_update_as_in_the_store_api(client: TestClient, owner_headers: dict, store: dict, method: str) -> None:
     product = create_product(client, owner_headers, store["id"])
     view(client, owner_headers, product["id"])
     changes = {

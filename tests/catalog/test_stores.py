@@ -1,4 +1,4 @@
-"""Seed 003's store API: who lists, creates, reads, changes and deletes which stores."""
+"""The store API: who lists, creates, reads, changes and deletes which stores."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -67,7 +67,7 @@ def test_admin_can_create_a_store_of_their_own(
     assert store["owner"] == admin.username
 
 
-def test_token_scheme_of_the_seed_is_accepted(client: TestClient, owner: Account, auth: Callable) -> None:
+def test_token_scheme_of_the_store_api_is_accepted(client: TestClient, owner: Account, auth: Callable) -> None:
     response = client.post(STORES, json={"name": "Token Store"}, headers=auth(owner, scheme="Token"))
 
     assert response.status_code == 201

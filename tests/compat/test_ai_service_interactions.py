@@ -1,4 +1,4 @@
-"""Seed 003's AI-service interaction routes: POST /interactions, POST /ai/interactions and
+"""The AI service's interaction routes: POST /interactions, POST /ai/interactions and
 GET /interactions, guarded by the shared secret header or a token."""
 
 from collections.abc import Callable
@@ -19,7 +19,7 @@ from tests.events.stored import stored_rows
 
 SAVE_ROUTES = ["/interactions", "/ai/interactions"]
 SAVED = {"message": "Interaction saved successfully"}
-SEED_BODY = {"user_id": "user123", "product_id": "product456", "category": "Electronics"}
+EXAMPLE_BODY = {"user_id": "user123", "product_id": "product456", "category": "Electronics"}
 
 
 @pytest.fixture
@@ -54,8 +54,10 @@ def category_of(session: Session, external_id: str) -> str | None:
 
 
 @pytest.mark.parametrize("route", SAVE_ROUTES)
-def test_the_seed_interaction_is_saved(client: TestClient, secret_headers: dict, session: Session, route: str) -> None:
-    save(client, secret_headers, SEED_BODY, route)
+def test_the_example_interaction_is_saved(
+    client: TestClient, secret_headers: dict, session: Session, route: str
+) -> None:
+    save(client, secret_headers, EXAMPLE_BODY, route)
 
     assert stored_events(session) == [("user123", "product456", "view")]
     assert category_of(session, "product456") == "Electronics"
@@ -66,7 +68,7 @@ def test_an_existing_category_is_kept(client: TestClient, secret_headers: dict, 
     session.add(Product(external_id="product456", name="Phone", category="Phones", attributes={}))
     session.flush()
 
-    save(client, secret_headers, SEED_BODY, route)
+    save(client, secret_headers, EXAMPLE_BODY, route)
 
     assert category_of(session, "product456") == "Phones"
 
@@ -75,7 +77,7 @@ def test_a_known_product_without_category_gets_one(client: TestClient, secret_he
     session.add(Product(external_id="product456", name="Phone", attributes={}))
     session.flush()
 
-    save(client, secret_headers, SEED_BODY)
+    save(client, secret_headers, EXAMPLE_BODY)
 
     assert category_of(session, "product456") == "Electronics"
     assert len(session.scalars(select(Product)).all()) == 1
@@ -92,7 +94,7 @@ def test_the_category_is_optional(
 
 
 def test_an_interaction_type_may_be_given(client: TestClient, secret_headers: dict, session: Session) -> None:
-    save(client, secret_headers, {**SEED_BODY, "interaction_type": "Purchase"})
+    save(client, secret_headers, {**EXAMPLE_BODY, "interaction_type": "Purchase"})
 
     assert stored_events(session) == [("user123", "product456", "purchase")]
 
@@ -102,9 +104,9 @@ def test_an_interaction_type_may_be_given(client: TestClient, secret_headers: di
     [
         ({"product_id": "product456"}, "user_id"),
         ({"user_id": "user123"}, "product_id"),
-        ({**SEED_BODY, "user_id": ""}, "user_id"),
-        ({**SEED_BODY, "category": "x" * 256}, "category"),
-        ({**SEED_BODY, "interaction_type": "Bad Type!"}, "interaction_type"),
+        ({**EXAMPLE_BODY, "user_id": ""}, "user_id"),
+        ({**EXAMPLE_BODY, "category": "x" * 256}, "category"),
+        ({**EXAMPLE_BODY, "interaction_type": "Bad Type!"}, "interaction_type"),
     ],
     ids=["no user", "no product", "empty user", "long category", "bad type"],
 )
@@ -122,7 +124,7 @@ def test_a_bad_interaction_is_refused(
 
 
 def test_interactions_are_listed_newest_first(client: TestClient, secret_headers: dict) -> None:
-    save(client, secret_headers, SEED_BODY)
+    save(client, secret_headers, EXAMPLE_BODY)
     save(client, secret_headers, {"user_id": "user123", "product_id": "product789"}, "/ai/interactions")
     save(client, secret_headers, {"user_id": "user9", "product_id": "product456", "interaction_type": "click"})
 
@@ -136,8 +138,8 @@ def test_interactions_are_listed_newest_first(client: TestClient, secret_headers
     assert [item["category"] for item in listed] == ["Electronics", None, "Electronics"]
 
 
-def test_a_listed_interaction_has_the_seed_fields(client: TestClient, secret_headers: dict) -> None:
-    save(client, secret_headers, SEED_BODY)
+def test_a_listed_interaction_has_the_ai_service_fields(client: TestClient, secret_headers: dict) -> None:
+    save(client, secret_headers, EXAMPLE_BODY)
 
     [item] = interactions(client, secret_headers)
 
@@ -185,7 +187,7 @@ def test_bad_paging_is_refused(client: TestClient, secret_headers: dict, param: 
 @pytest.mark.parametrize("route", SAVE_ROUTES)
 @pytest.mark.parametrize("secret", ["wrong-secret", "", CLIENT_SECRET.upper()])
 def test_a_wrong_secret_is_refused(client: TestClient, session: Session, route: str, secret: str) -> None:
-    response = client.post(route, json=SEED_BODY, headers={"CLIENT-HEADER-SECRET": secret})
+    response = client.post(route, json=EXAMPLE_BODY, headers={"CLIENT-HEADER-SECRET": secret})
 
     assert_error(response, 401)
     assert "CLIENT-HEADER-SECRET" in response.json()["details"]
@@ -195,7 +197,7 @@ def test_a_wrong_secret_is_refused(client: TestClient, session: Session, route: 
 def test_a_wrong_secret_is_refused_even_with_a_token(client: TestClient, admin_headers: dict) -> None:
     headers = {**admin_headers, "CLIENT-HEADER-SECRET": "wrong-secret"}
 
-    assert_error(client.post("/interactions", json=SEED_BODY, headers=headers), 401)
+    assert_error(client.post("/interactions", json=EXAMPLE_BODY, headers=headers), 401)
     assert_error(client.get("/interactions", headers=headers), 401)
 
 
@@ -205,7 +207,7 @@ def test_a_wrong_secret_may_not_list(client: TestClient) -> None:
 
 @pytest.mark.parametrize("route", SAVE_ROUTES)
 def test_no_secret_and_no_token_is_refused(client: TestClient, session: Session, route: str) -> None:
-    assert_error(client.post(route, json=SEED_BODY), 401)
+    assert_error(client.post(route, json=EXAMPLE_BODY), 401)
     assert_error(client.get("/interactions"), 401)
     assert stored_events(session) == []
 
@@ -215,7 +217,7 @@ def test_no_secret_and_no_token_is_refused(client: TestClient, session: Session,
 def test_a_writers_token_may_save(
     client: TestClient, make_account: Callable, auth: Callable, session: Session, route: str, role: Role
 ) -> None:
-    save(client, auth(make_account(role)), SEED_BODY, route)
+    save(client, auth(make_account(role)), EXAMPLE_BODY, route)
 
     assert stored_events(session) == [("user123", "product456", "view")]
 
@@ -224,19 +226,19 @@ def test_a_writers_token_may_save(
 def test_either_token_scheme_is_accepted(
     client: TestClient, make_account: Callable, auth: Callable, scheme: str
 ) -> None:
-    save(client, auth(make_account(Role.service), scheme=scheme), SEED_BODY)
+    save(client, auth(make_account(Role.service), scheme=scheme), EXAMPLE_BODY)
 
 
 @pytest.mark.parametrize("route", SAVE_ROUTES)
 def test_a_viewers_token_may_not_save(
     client: TestClient, make_account: Callable, auth: Callable, session: Session, route: str
 ) -> None:
-    assert_error(client.post(route, json=SEED_BODY, headers=auth(make_account(Role.viewer))), 403)
+    assert_error(client.post(route, json=EXAMPLE_BODY, headers=auth(make_account(Role.viewer))), 403)
     assert stored_events(session) == []
 
 
 def test_an_admins_token_may_list(client: TestClient, admin_headers: dict, secret_headers: dict) -> None:
-    save(client, secret_headers, SEED_BODY)
+    save(client, secret_headers, EXAMPLE_BODY)
 
     assert len(interactions(client, admin_headers)) == 1
 
@@ -251,8 +253,8 @@ def test_other_tokens_may_not_list_every_shoppers_interactions(
 def test_the_secret_header_name_is_configurable(client: TestClient, settings: Settings, session: Session) -> None:
     settings.client_secret_header = "X-Internal-Secret"
 
-    save(client, {"X-Internal-Secret": CLIENT_SECRET}, SEED_BODY)
-    assert_error(client.post("/interactions", json=SEED_BODY, headers={"CLIENT-HEADER-SECRET": CLIENT_SECRET}), 401)
+    save(client, {"X-Internal-Secret": CLIENT_SECRET}, EXAMPLE_BODY)
+    assert_error(client.post("/interactions", json=EXAMPLE_BODY, headers={"CLIENT-HEADER-SECRET": CLIENT_SECRET}), 401)
 
     assert len(stored_events(session)) == 1
 
@@ -263,6 +265,6 @@ def test_without_a_configured_secret_the_header_opens_nothing(
 ) -> None:
     settings.client_secret = None
 
-    assert_error(client.post("/interactions", json=SEED_BODY, headers={"CLIENT-HEADER-SECRET": secret}), 401)
+    assert_error(client.post("/interactions", json=EXAMPLE_BODY, headers={"CLIENT-HEADER-SECRET": secret}), 401)
     assert_error(client.get("/interactions", headers={"CLIENT-HEADER-SECRET": secret}), 401)
     assert stored_events(session) == []

@@ -1,4 +1,4 @@
-"""Seed 003's AI-service product routes: POST /products, POST /ai/products and GET /products,
+"""The AI service's product routes: POST /products, POST /ai/products and GET /products,
 guarded by the shared secret header or a token, upserting into the one catalog."""
 
 from collections.abc import Callable

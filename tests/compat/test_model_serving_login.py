@@ -1,5 +1,5 @@
-"""Seed 004's POST /login: the credentials in a JSON body, a form body, or the query string as
-the seed's clients send them; what is missing or wrong named in the error."""
+"""The model-serving API's POST /login: the credentials in a JSON body, a form body, or the
+query string as its clients send them; what is missing or wrong named in the error."""
 
 from collections.abc import Callable
 from typing import Any

@@ -1,4 +1,4 @@
-"""Seed 002's POST /purchases: a user's purchases, stored as purchase events."""
+"""The purchases API's POST /purchases: a user's purchases, stored as purchase events."""
 
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +16,8 @@ from tests.errors import assert_error_mentioning as assert_error
 from tests.events.stored import stored_rows
 
 PURCHASES = "/purchases"
-SEED_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-SEED_BODY = {"user_id": SEED_ID, "products": [SEED_ID]}
+EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+EXAMPLE_BODY = {"user_id": EXAMPLE_ID, "products": [EXAMPLE_ID]}
 ADDED = {"status": "purchases_added"}
 
 
@@ -32,10 +32,10 @@ def add_purchases(client: TestClient, headers: dict[str, str], body: dict[str, A
     assert response.json() == ADDED
 
 
-def test_the_seed_request_adds_a_purchase(client: TestClient, admin_headers: dict, session: Session) -> None:
-    add_purchases(client, admin_headers, SEED_BODY)
+def test_the_example_request_adds_a_purchase(client: TestClient, admin_headers: dict, session: Session) -> None:
+    add_purchases(client, admin_headers, EXAMPLE_BODY)
 
-    assert stored_purchases(session) == [(SEED_ID, SEED_ID, "purchase")]
+    assert stored_purchases(session) == [(EXAMPLE_ID, EXAMPLE_ID, "purchase")]
 
 
 def test_each_product_becomes_one_purchase(client: TestClient, admin_headers: dict, session: Session) -> None:
@@ -72,22 +72,22 @@ def test_integer_ids_are_stored_as_text(client: TestClient, admin_headers: dict,
 
 
 def test_purchases_are_readable_as_events(client: TestClient, admin_headers: dict) -> None:
-    add_purchases(client, admin_headers, SEED_BODY)
+    add_purchases(client, admin_headers, EXAMPLE_BODY)
 
-    response = client.get("/api/v1/events", params={"user_id": SEED_ID}, headers=admin_headers)
+    response = client.get("/api/v1/events", params={"user_id": EXAMPLE_ID}, headers=admin_headers)
 
-    assert [(item["product_id"], item["event_type"]) for item in response.json()["items"]] == [(SEED_ID, "purchase")]
+    assert [(item["product_id"], item["event_type"]) for item in response.json()["items"]] == [(EXAMPLE_ID, "purchase")]
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"user_id": SEED_ID, "products": []}, "products"),
-        ({"user_id": SEED_ID}, "products"),
-        ({"products": [SEED_ID]}, "user_id"),
-        ({"user_id": "", "products": [SEED_ID]}, "user_id"),
-        ({"user_id": SEED_ID, "products": [""]}, "products"),
-        ({"user_id": SEED_ID, "products": SEED_ID}, "products"),
+        ({"user_id": EXAMPLE_ID, "products": []}, "products"),
+        ({"user_id": EXAMPLE_ID}, "products"),
+        ({"products": [EXAMPLE_ID]}, "user_id"),
+        ({"user_id": "", "products": [EXAMPLE_ID]}, "user_id"),
+        ({"user_id": EXAMPLE_ID, "products": [""]}, "products"),
+        ({"user_id": EXAMPLE_ID, "products": EXAMPLE_ID}, "products"),
     ],
     ids=["empty products", "no products", "no user", "empty user", "empty product id", "products not a list"],
 )
@@ -112,16 +112,16 @@ def test_more_products_than_one_batch_holds_are_refused(
 
 @pytest.mark.parametrize("role", [Role.service, Role.owner, Role.admin])
 def test_writers_may_add_purchases(client: TestClient, make_account: Callable, auth: Callable, role: Role) -> None:
-    add_purchases(client, auth(make_account(role)), SEED_BODY)
+    add_purchases(client, auth(make_account(role)), EXAMPLE_BODY)
 
 
 def test_viewers_may_not_add_purchases(
     client: TestClient, make_account: Callable, auth: Callable, session: Session
 ) -> None:
-    assert_error(client.post(PURCHASES, json=SEED_BODY, headers=auth(make_account(Role.viewer))), 403)
+    assert_error(client.post(PURCHASES, json=EXAMPLE_BODY, headers=auth(make_account(Role.viewer))), 403)
     assert stored_purchases(session) == []
 
 
 def test_anonymous_callers_may_not_add_purchases(client: TestClient, session: Session) -> None:
-    assert_error(client.post(PURCHASES, json=SEED_BODY), 401)
+    assert_error(client.post(PURCHASES, json=EXAMPLE_BODY), 401)
     assert stored_purchases(session) == []

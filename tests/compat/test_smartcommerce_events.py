@@ -1,4 +1,4 @@
-"""Seed 001's ingestion routes: POST /api/interaction/ and POST /api/streaming-event/, thin
+"""The SmartCommerce API's ingestion routes: POST /api/interaction/ and POST /api/streaming-event/, thin
 adapters over the events service that echo the caller's ids as they were sent."""
 
 from collections.abc import Callable
@@ -17,8 +17,8 @@ from tests.errors import assert_error_mentioning as assert_error
 
 INTERACTION = "/api/interaction/"
 STREAMING_EVENT = "/api/streaming-event/"
-SEED_INTERACTION = {"user_id": 123, "product_id": 456, "interaction_type": "purchase"}
-SEED_STREAMING_EVENT = {
+EXAMPLE_INTERACTION = {"user_id": 123, "product_id": 456, "interaction_type": "purchase"}
+EXAMPLE_STREAMING_EVENT = {
     "user_id": "123",
     "product_id": "456",
     "event_type": "view",
@@ -26,7 +26,7 @@ SEED_STREAMING_EVENT = {
     "device_type": "mobile",
     "context": {},
 }
-SEED_BODIES = {INTERACTION: SEED_INTERACTION, STREAMING_EVENT: SEED_STREAMING_EVENT}
+EXAMPLE_BODIES = {INTERACTION: EXAMPLE_INTERACTION, STREAMING_EVENT: EXAMPLE_STREAMING_EVENT}
 
 
 def post_created(client: TestClient, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -50,10 +50,10 @@ def stored_events(session: Session) -> list[tuple[Event, str, str]]:
 # POST /api/interaction/
 
 
-def test_the_seed_interaction_is_recorded_with_integer_ids(
+def test_the_example_interaction_is_recorded_with_integer_ids(
     client: TestClient, admin_headers: dict, session: Session
 ) -> None:
-    body = post_created(client, INTERACTION, SEED_INTERACTION, admin_headers)
+    body = post_created(client, INTERACTION, EXAMPLE_INTERACTION, admin_headers)
 
     assert body == {
         "status": "success",
@@ -78,8 +78,8 @@ def test_string_ids_are_echoed_as_strings(client: TestClient, admin_headers: dic
 
 
 def test_integer_and_string_ids_name_the_same_user(client: TestClient, admin_headers: dict, session: Session) -> None:
-    post_created(client, INTERACTION, SEED_INTERACTION, admin_headers)
-    post_created(client, INTERACTION, {**SEED_INTERACTION, "user_id": "123", "product_id": "456"}, admin_headers)
+    post_created(client, INTERACTION, EXAMPLE_INTERACTION, admin_headers)
+    post_created(client, INTERACTION, {**EXAMPLE_INTERACTION, "user_id": "123", "product_id": "456"}, admin_headers)
 
     assert {(user_id, product_id) for _, user_id, product_id in stored_events(session)} == {("123", "456")}
     assert len(session.scalars(select(User)).all()) == 1
@@ -93,7 +93,7 @@ def test_the_interaction_type_defaults_to_view(client: TestClient, admin_headers
 
 
 def test_optional_interaction_fields_are_stored(client: TestClient, admin_headers: dict, session: Session) -> None:
-    sent = {**SEED_INTERACTION, "interaction_type": "rating", "value": 4.0, "recommendation_id": "rec-9"}
+    sent = {**EXAMPLE_INTERACTION, "interaction_type": "rating", "value": 4.0, "recommendation_id": "rec-9"}
 
     post_created(client, INTERACTION, sent, admin_headers)
 
@@ -102,7 +102,7 @@ def test_optional_interaction_fields_are_stored(client: TestClient, admin_header
 
 
 def test_a_repeated_event_id_is_stored_once(client: TestClient, admin_headers: dict, session: Session) -> None:
-    sent = {**SEED_INTERACTION, "event_id": "order-77-line-1"}
+    sent = {**EXAMPLE_INTERACTION, "event_id": "order-77-line-1"}
 
     assert post_created(client, INTERACTION, sent, admin_headers)["stored"] is True
     assert post_created(client, INTERACTION, sent, admin_headers)["stored"] is False
@@ -114,7 +114,7 @@ def test_a_repeated_event_id_is_stored_once(client: TestClient, admin_headers: d
 def test_an_interaction_without_an_id_is_refused(
     client: TestClient, admin_headers: dict, session: Session, missing: str
 ) -> None:
-    sent = {name: value for name, value in SEED_INTERACTION.items() if name != missing}
+    sent = {name: value for name, value in EXAMPLE_INTERACTION.items() if name != missing}
 
     assert_error(client.post(INTERACTION, json=sent, headers=admin_headers), 422, missing)
     assert stored_events(session) == []
@@ -125,7 +125,7 @@ def test_an_interaction_without_an_id_is_refused(
     [("interaction_type", "Bad Type!"), ("user_id", ""), ("product_id", None), ("value", "lots")],
 )
 def test_a_bad_interaction_field_is_refused(client: TestClient, admin_headers: dict, field: str, value: Any) -> None:
-    sent = {**SEED_INTERACTION, field: value}
+    sent = {**EXAMPLE_INTERACTION, field: value}
 
     assert_error(client.post(INTERACTION, json=sent, headers=admin_headers), 422, field)
 
@@ -133,8 +133,8 @@ def test_a_bad_interaction_field_is_refused(client: TestClient, admin_headers: d
 # POST /api/streaming-event/
 
 
-def test_the_seed_streaming_event_is_processed(client: TestClient, admin_headers: dict, session: Session) -> None:
-    body = post_created(client, STREAMING_EVENT, SEED_STREAMING_EVENT, admin_headers)
+def test_the_example_streaming_event_is_processed(client: TestClient, admin_headers: dict, session: Session) -> None:
+    body = post_created(client, STREAMING_EVENT, EXAMPLE_STREAMING_EVENT, admin_headers)
 
     assert body == {
         "status": "processed",
@@ -152,7 +152,7 @@ def test_the_seed_streaming_event_is_processed(client: TestClient, admin_headers
 def test_a_streaming_event_with_integer_ids_echoes_integers(
     client: TestClient, admin_headers: dict, session: Session
 ) -> None:
-    sent = {**SEED_STREAMING_EVENT, "user_id": 123, "product_id": 456, "event_type": "add_to_cart"}
+    sent = {**EXAMPLE_STREAMING_EVENT, "user_id": 123, "product_id": 456, "event_type": "add_to_cart"}
 
     body = post_created(client, STREAMING_EVENT, sent, admin_headers)
 
@@ -164,7 +164,7 @@ def test_a_streaming_event_with_integer_ids_echoes_integers(
 def test_a_streaming_events_context_round_trips(client: TestClient, admin_headers: dict, session: Session) -> None:
     context = {"page": "product", "referrer": "search", "position": 2, "experiment": {"variant": "treatment"}}
 
-    post_created(client, STREAMING_EVENT, {**SEED_STREAMING_EVENT, "context": context}, admin_headers)
+    post_created(client, STREAMING_EVENT, {**EXAMPLE_STREAMING_EVENT, "context": context}, admin_headers)
 
     [(event, _, _)] = stored_events(session)
     assert event.context == context
@@ -186,7 +186,7 @@ def test_a_streaming_event_needs_only_ids_and_type(client: TestClient, admin_hea
 def test_a_streaming_event_without_a_required_field_is_refused(
     client: TestClient, admin_headers: dict, session: Session, missing: str
 ) -> None:
-    sent = {name: value for name, value in SEED_STREAMING_EVENT.items() if name != missing}
+    sent = {name: value for name, value in EXAMPLE_STREAMING_EVENT.items() if name != missing}
 
     assert_error(client.post(STREAMING_EVENT, json=sent, headers=admin_headers), 422, missing)
     assert stored_events(session) == []
@@ -199,7 +199,7 @@ def test_a_streaming_event_without_a_required_field_is_refused(
 def test_a_bad_streaming_event_field_is_refused(
     client: TestClient, admin_headers: dict, field: str, value: Any
 ) -> None:
-    sent = {**SEED_STREAMING_EVENT, field: value}
+    sent = {**EXAMPLE_STREAMING_EVENT, field: value}
 
     assert_error(client.post(STREAMING_EVENT, json=sent, headers=admin_headers), 422, field)
 
@@ -212,14 +212,14 @@ def test_a_bad_streaming_event_field_is_refused(
 def test_writers_may_send_events(
     client: TestClient, make_account: Callable, auth: Callable, path: str, role: Role
 ) -> None:
-    assert post_created(client, path, SEED_BODIES[path], auth(make_account(role)))["stored"] is True
+    assert post_created(client, path, EXAMPLE_BODIES[path], auth(make_account(role)))["stored"] is True
 
 
 @pytest.mark.parametrize("path", [INTERACTION, STREAMING_EVENT])
 def test_viewers_may_not_send_events(
     client: TestClient, make_account: Callable, auth: Callable, session: Session, path: str
 ) -> None:
-    response = client.post(path, json=SEED_BODIES[path], headers=auth(make_account(Role.viewer)))
+    response = client.post(path, json=EXAMPLE_BODIES[path], headers=auth(make_account(Role.viewer)))
 
     assert_error(response, 403)
     assert stored_events(session) == []
@@ -232,7 +232,7 @@ def test_viewers_may_not_send_events(
 def test_callers_without_a_valid_token_are_refused(
     client: TestClient, session: Session, path: str, headers: dict[str, str]
 ) -> None:
-    response = client.post(path, json=SEED_BODIES[path], headers=headers)
+    response = client.post(path, json=EXAMPLE_BODIES[path], headers=headers)
 
     assert_error(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
@@ -251,7 +251,7 @@ def test_an_api_key_works_as_a_bearer_token(
     )
     assert created.status_code == 201, created.text
 
-    post_created(client, path, SEED_BODIES[path], {"Authorization": f"Bearer {created.json()['key']}"})
+    post_created(client, path, EXAMPLE_BODIES[path], {"Authorization": f"Bearer {created.json()['key']}"})
 
     assert len(stored_events(session)) == 1
 
@@ -263,6 +263,6 @@ def test_a_revoked_api_key_is_refused(client: TestClient, make_account: Callable
     ).json()
     assert client.delete(f"/api/v1/api-keys/{created['id']}", headers=headers).status_code == 200
 
-    response = client.post(INTERACTION, json=SEED_INTERACTION, headers={"Authorization": f"Bearer {created['key']}"})
+    response = client.post(INTERACTION, json=EXAMPLE_INTERACTION, headers={"Authorization": f"Bearer {created['key']}"})
 
     assert_error(response, 401)

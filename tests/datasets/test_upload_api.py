@@ -1,4 +1,4 @@
-"""Uploading datasets over HTTP (seed 001's POST /api/upload-dataset/ and POST /api/v1/datasets),
+"""Uploading datasets over HTTP (the SmartCommerce API's POST /api/upload-dataset/ and POST /api/v1/datasets),
 and reading past imports back (GET /api/v1/datasets[/{id}])."""
 
 from collections.abc import Callable
@@ -19,9 +19,9 @@ from relevo.users.models import User
 from tests.datasets.csv_files import csv_bytes, multipart
 from tests.errors import assert_error_mentioning as assert_error
 
-SEED_UPLOAD = "/api/upload-dataset/"
+SMARTCOMMERCE_UPLOAD = "/api/upload-dataset/"
 DATASETS = "/api/v1/datasets"
-UPLOAD_ROUTES = [SEED_UPLOAD, DATASETS]
+UPLOAD_ROUTES = [SMARTCOMMERCE_UPLOAD, DATASETS]
 
 READ_FIELDS = {
     "dataset_id",
@@ -84,10 +84,10 @@ def test_upload_imports_interactions_and_reports_the_import(
 
 def test_both_upload_routes_answer_alike(client: TestClient, admin_headers: dict[str, str]) -> None:
     content = csv_bytes("user_id,product_id", "u1,p1", "u2,")
-    seed, canonical = (upload(client, admin_headers, content, route=route) for route in UPLOAD_ROUTES)
-    assert canonical["dataset_id"] == seed["dataset_id"] + 1
+    smartcommerce, canonical = (upload(client, admin_headers, content, route=route) for route in UPLOAD_ROUTES)
+    assert canonical["dataset_id"] == smartcommerce["dataset_id"] + 1
     ignored = {"dataset_id", "created_at", "completed_at"}
-    assert {k: v for k, v in seed.items() if k not in ignored} == {
+    assert {k: v for k, v in smartcommerce.items() if k not in ignored} == {
         k: v for k, v in canonical.items() if k not in ignored
     }
 
@@ -101,7 +101,7 @@ def test_items_upload_stores_the_catalog(client: TestClient, make_account: Calla
         f"sku-1,Desk Lamp,Home > Furniture > Lamps,19.99,3,{store.json()['id']},blue",
         "sku-2,Chair,,-5,,,",
     )
-    body = upload(client, owner_headers, content, dataset_type="items", route=SEED_UPLOAD)
+    body = upload(client, owner_headers, content, dataset_type="items", route=SMARTCOMMERCE_UPLOAD)
     assert (body["dataset_type"], body["rows_imported"], body["rows_rejected"]) == ("items", 1, 1)
     assert body["rejected_lines"][0]["line"] == 3
     assert body["rejected_lines"][0]["reason"].startswith("price:")

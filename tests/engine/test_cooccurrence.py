@@ -1,4 +1,4 @@
-"""Frequently bought together: the contract, and seed 002's rule on a shop small enough to
+"""Frequently bought together: the contract, and the purchases API's rule on a shop small enough to
 check by hand."""
 
 import numpy as np
@@ -43,7 +43,7 @@ def test_candidates_are_bought_with_the_users_purchases_most_popular_first() -> 
     assert ids[:2] == ["z", "y"]  # z has more buyers, though y was bought with x more often
     assert min(scores[:2]) > 0.5 > max(scores[2:])  # every candidate above the popularity fill
     assert ids[2] == "w"  # then the rest, most popular first
-    assert model.recommend("u", 1).for_user()[0] == ["z"]  # seed 002's one product
+    assert model.recommend("u", 1).for_user()[0] == ["z"]  # the purchases API's one product
 
 
 def test_ranked_by_copurchases_the_most_often_bought_with_comes_first() -> None:

@@ -1,4 +1,5 @@
-"""Operations: liveness, readiness, system status (seed 004), data statistics, Prometheus metrics."""
+"""Operations: liveness, readiness, system status (the model-serving API's), data statistics,
+Prometheus metrics."""
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,14 +104,16 @@ def test_ready_fails_when_the_database_is_unreachable(settings: Settings) -> Non
     assert "relevo@" not in str(checks)
 
 
-# Seed 004: GET /status
+# The model-serving API: GET /status
 
 
 def test_status_needs_authentication(client: TestClient) -> None:
     assert_error(client.get("/status"), 401, "Not authenticated")
 
 
-def test_status_answers_seed_004s_shape(client: TestClient, make_account: Callable, auth: Callable) -> None:
+def test_status_answers_in_the_model_serving_api_shape(
+    client: TestClient, make_account: Callable, auth: Callable
+) -> None:
     response = client.get("/status", headers=auth(make_account(Role.viewer)))
 
     assert response.status_code == 200

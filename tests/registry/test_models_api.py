@@ -19,7 +19,7 @@ from tests.recommend.shop import DemoShop, recommend, train
 
 MODELS = "/api/v1/models"
 METRICS = {"precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage"}
-SEED_000_JOB = {
+JOB_STATUS_FIELDS = {
     "job_id",
     "status",
     "message",
@@ -48,7 +48,7 @@ def deploy(client: TestClient, headers: dict, version: int, name: str = "default
     return response.json()
 
 
-def test_training_starts_a_job_whose_status_reads_in_seed_000s_shape(
+def test_training_starts_a_job_whose_status_reads_in_the_background_jobs_api_shape(
     client: TestClient, admin_headers: dict, shop: DemoShop
 ) -> None:
     response = client.post(f"{MODELS}/default/train", json={"algorithm": "item_knn"}, headers=admin_headers)
@@ -58,7 +58,7 @@ def test_training_starts_a_job_whose_status_reads_in_seed_000s_shape(
     assert started["status"] == "pending"
     assert (started["name"], started["version"], started["algorithm"]) == ("default", 1, "item_knn")
     job = client.get(f"/job-status/{started['job_id']}", headers=admin_headers).json()
-    assert set(job) >= SEED_000_JOB
+    assert set(job) >= JOB_STATUS_FIELDS
     assert job["status"] == "completed", job
     assert job["started_at"] and job["completed_at"] and job["error"] is None
     assert "version 1" in job["message"] and "deployed" in job["message"]

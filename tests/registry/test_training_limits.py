@@ -55,8 +55,8 @@ def test_settings_past_their_bounds_are_refused_naming_the_field(
     hybrid = {"algorithm": "hybrid", "config": {"components": {"als": {"epochs": 10**4}}}}
     assert_error_mentioning(post(hybrid), 400, "config.components.als.epochs: at most 1000")
     assert_error_mentioning(post({"algorithm": "als", "config": {"epochs": 2.5}}), 400, "whole number")
-    seed_001 = client.post("/api/enhanced-train/", json={"config": {"epochs": 5000}}, headers=admin_headers)
-    assert_error_mentioning(seed_001, 422, "epochs")
+    smartcommerce = client.post("/api/enhanced-train/", json={"config": {"epochs": 5000}}, headers=admin_headers)
+    assert_error_mentioning(smartcommerce, 422, "epochs")
     assert created(session) == (0, 0)
 
 

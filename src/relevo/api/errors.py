@@ -17,7 +17,7 @@ logger = logging.getLogger("relevo.api")
 
 
 class DetailRoute(APIRoute):
-    """Routes of seed 003's store API: its clients read `detail`, and expect 400 on bad input."""
+    """Routes of the store API: its clients read `detail`, and expect 400 on bad input."""
 
 
 def error_response(status_code: int, error: str, details: object, request: Request | None = None) -> JSONResponse:

@@ -206,7 +206,7 @@ def _result(served: ServedModel, serving: Serving, user: str, params: dict[str, 
     """(user, items, None), or (user, None, the reason) when this user's answer failed."""
     try:
         snapshot = serving.catalog.snapshot()
-        if params.get("rule") == "bought_together":  # seed 002: one product, by its own rule
+        if params.get("rule") == "bought_together":  # the purchases API: one product, by its own rule
             product = recommend_service.bought_with_purchases(
                 served=served, serving=serving, snapshot=snapshot, user_id=user
             )

@@ -41,8 +41,8 @@ class BatchJobCreate(BaseModel):
         return self
 
 
-class SeedGenerateRequest(BaseModel):
-    """Seed 000's body."""
+class GenerateRecommendationsRequest(BaseModel):
+    """The background-jobs API's body."""
 
     user_ids: list[ExternalId] = Field(min_length=1)
     top_k: int = TopK

@@ -1,4 +1,4 @@
-"""Routes of seed 003's store API, which is also Relevo's catalog API."""
+"""Routes of the store API, which is also Relevo's catalog API."""
 
 from typing import Annotated
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the catalog API (seed 003's shapes, plus Relevo's own fields)."""
+"""Request and response bodies of the catalog API (the store API's shapes, plus Relevo's own fields)."""
 
 from decimal import Decimal
 from typing import Annotated, Any
@@ -86,7 +86,7 @@ class Deleted(BaseModel):
 
 
 class CatalogProductIn(BaseModel):
-    """Seed 003's AI-service product: an upsert by the shop's product id."""
+    """The AI service's product: an upsert by the shop's product id."""
 
     product_id: ExternalId
     product_name: str | None = Field(default=None, max_length=255)

@@ -1,5 +1,5 @@
-"""Catalog rules: who sees and changes which stores and products (seed 003), upserts by the
-shop's product id, and the bulk paths used by CSV imports and events."""
+"""Catalog rules: who sees and changes which stores and products (the store API), upserts by
+the shop's product id, and the bulk paths used by CSV imports and events."""
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -164,8 +164,8 @@ def create_product(
     session.flush()
     if data.product_id is None:
         # Without a shop id of its own, a product is known by its numeric id. Events may already
-        # have named another product so; refusing would block seed 003's clients (which cannot
-        # send a product_id) for good on SQLite, which hands out the same numeric id again.
+        # have named another product so; refusing would block the store API's clients (which
+        # cannot send a product_id) for good on SQLite, which hands out the same numeric id again.
         external_id = str(product.id)
         if get_by_external_id(session=session, external_id=external_id):
             external_id = f"product:{product.id}"
@@ -221,7 +221,7 @@ def delete_product(*, session: Session, caller: Caller, product: Product) -> Non
 def upsert_product(
     *, session: Session, caller: Caller | None, external_id: str, name: str | None, category: str | None
 ) -> Product:
-    """Seed 003's AI-service upsert: create the product, or fill in what is given, where the
+    """The AI service's product upsert: create the product, or fill in what is given, where the
     caller may write (`caller` None: the shared secret, which writes every store)."""
     access = CatalogAccess.of(session=session, caller=caller)
     product = get_by_external_id(session=session, external_id=external_id)

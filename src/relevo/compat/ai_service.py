@@ -1,4 +1,4 @@
-"""Seed 003's AI service: interaction and product ingestion for the internal integration
+"""The AI service: interaction and product ingestion for the internal integration
 (guarded by the shared secret header, or a token), and its public recommendations."""
 
 from typing import Annotated
@@ -18,7 +18,7 @@ from relevo.recommend import service as recommend_service
 from relevo.recommend.requests import catalog_snapshot, served_model_if_any
 from relevo.recommend.router import popular_products
 
-router = APIRouter(tags=["seed 003: AI service"])
+router = APIRouter(tags=["AI service"])
 # The shared secret header, or a token holding the scope (reading every shopper's behaviour
 # is an admin's matter).
 InternalSender = Annotated[Caller | None, Depends(internal_caller(Scope.events_write))]
@@ -55,7 +55,7 @@ async def save_interaction(
 ) -> Saved:
     event = EventIn(user_id=body.user_id, product_id=body.product_id, event_type=body.interaction_type)
     categories = {body.product_id: body.category} if body.category else None
-    await writer.ingest([event], source="seed003", max_batch=settings.max_event_batch, categories=categories)
+    await writer.ingest([event], source="ai_service", max_batch=settings.max_event_batch, categories=categories)
     return Saved(message="Interaction saved successfully")
 
 

@@ -1,6 +1,6 @@
-"""Seed 000 (background recommendation jobs): start a batch, poll it, list and delete jobs,
-and read a user's recommendations (the newest stored batch result, else computed live), in
-the seed's shapes."""
+"""The background-jobs API (background recommendation generation): start a batch, poll it,
+list and delete jobs, and read a user's recommendations (the newest stored batch result, else
+computed live), in its shapes."""
 
 from typing import Annotated
 
@@ -17,18 +17,18 @@ from relevo.api.deps import (
     read_route,
 )
 from relevo.batch import service as batch_service
-from relevo.batch.schemas import SeedGenerateRequest
+from relevo.batch.schemas import GenerateRecommendationsRequest
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.requests import recommendations_for, served_model
 
-router = APIRouter(tags=["seed 000: background jobs"])
+router = APIRouter(tags=["background-jobs API"])
 
 
 @router.post("/generate-recommendations", response_model=JobRead)
 def generate_recommendations(
-    body: SeedGenerateRequest,
+    body: GenerateRecommendationsRequest,
     caller: JobManager,
     session: SessionDep,
     settings: SettingsDep,

@@ -1,5 +1,5 @@
-"""Seed 004 (model serving): login, with the credentials in a JSON or form body, or in the query
-string as the seed's clients send them."""
+"""The model-serving API: login, with the credentials in a JSON or form body, or in the query
+string as its clients send them."""
 
 import json
 from typing import Annotated, Any
@@ -12,7 +12,7 @@ from relevo.accounts import service as accounts_service
 from relevo.api.deps import SessionDep, SettingsDep
 from relevo.core.fields import Text
 
-router = APIRouter(tags=["seed 004: model serving"])
+router = APIRouter(tags=["model-serving API"])
 
 _JSON = "application/json"
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -29,7 +29,7 @@ class LoginToken(BaseModel):
 
 
 _CREDENTIALS_SCHEMA = Credentials.model_json_schema()
-_QUERY_NOTE = "Seed 004's way; prefer the body, since query strings are kept in logs and browser histories"
+_QUERY_NOTE = "The model-serving API's way; prefer the body, since query strings are kept in logs and browser histories"
 
 
 async def credentials(
@@ -69,7 +69,8 @@ async def credentials(
     openapi_extra={
         "requestBody": {
             "required": False,
-            "description": "The credentials, as JSON or a form (or, for seed 004's clients, in the query string)",
+            "description": "The credentials, as JSON or a form "
+            "(or, for the model-serving API's clients, in the query string)",
             "content": {_JSON: {"schema": _CREDENTIALS_SCHEMA}, _FORMS[0]: {"schema": _CREDENTIALS_SCHEMA}},
         }
     },

@@ -1,5 +1,5 @@
-"""Seed 002 (purchase-history service): record purchases, generate the product to recommend in
-the background, and read it (the stored one, else computed now)."""
+"""The purchases API (a purchase-history service): record purchases, generate the product to
+recommend in the background, and read it (the stored one, else computed now)."""
 
 from typing import Annotated
 
@@ -24,7 +24,7 @@ from relevo.recommend import service as recommend_service
 from relevo.recommend.requests import catalog_snapshot, recent_events, served_model_if_any
 from relevo.recommend.router import popular_products
 
-router = APIRouter(tags=["seed 002: purchases"])
+router = APIRouter(tags=["purchases API"])
 
 
 class PurchasesIn(BaseModel):
@@ -43,7 +43,7 @@ async def add_purchases(
     events = [
         EventIn(user_id=body.user_id, product_id=product, event_type=EventType.purchase) for product in body.products
     ]
-    await writer.ingest(events, source="seed002", max_batch=settings.max_event_batch)
+    await writer.ingest(events, source="purchases", max_batch=settings.max_event_batch)
     return PurchasesAdded()
 
 
@@ -54,9 +54,9 @@ class RecommendedProduct(BaseModel):
 
 @read_route(router, "/recommendations", response_model=RecommendedProduct)
 async def recommended_product(request: Request, user_id: Annotated[str, Query(min_length=1)]) -> RecommendedProduct:
-    """Seed 002's rule: the most popular product bought together with the user's purchases
-    and not bought yet; the most popular product for users who bought nothing (or before
-    any model is trained)."""
+    """The purchases API's rule: the most popular product bought together with the user's
+    purchases and not bought yet; the most popular product for users who bought nothing (or
+    before any model is trained)."""
     product = None
     served = await served_model_if_any(request)
     if served is not None:
@@ -91,8 +91,8 @@ def generate(
     executor: ExecutorDep,
     tasks: BackgroundTasks,
 ) -> GenerationStarted:
-    """Computes the user's product by seed 002's rule in the background; GET /recommendations
-    answers with it once stored."""
+    """Computes the user's product by the purchases API's rule in the background;
+    GET /recommendations answers with it once stored."""
     job = batch_service.start_generation(
         session=session,
         user_ids=[body.user_id],

@@ -1,4 +1,4 @@
-"""Seed 001 (SmartCommerce): recommendations, interactions, streaming events, dataset upload,
+"""The SmartCommerce API: recommendations, interactions, streaming events, dataset upload,
 training and model metrics."""
 
 from typing import Annotated
@@ -26,7 +26,7 @@ from relevo.recommend.requests import recommendations_for, served_model
 from relevo.registry import service as registry_service
 from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
-router = APIRouter(prefix="/api", tags=["seed 001: SmartCommerce"])
+router = APIRouter(prefix="/api", tags=["SmartCommerce API"])
 
 ShopId = Annotated[
     DbInt | Annotated[str, Field(min_length=1, max_length=255)],
@@ -71,14 +71,14 @@ class StreamingEventProcessed(BaseModel):
     stored: bool
 
 
-def as_seed_id(value: str) -> int | str:
-    """Seed 001 shows integer ids: ids that are plain (64-bit) integers go back as integers."""
+def as_smartcommerce_id(value: str) -> int | str:
+    """The SmartCommerce API shows integer ids: ids that are plain (64-bit) integers go back as integers."""
     if value.isascii() and value.isdigit() and str(int(value)) == value and int(value) <= MAX_DB_INT:
         return int(value)
     return value
 
 
-class SeedRecommendation(BaseModel):
+class SmartCommerceRecommendation(BaseModel):
     product_id: int | str
     product_name: str | None
     category: str | None
@@ -87,13 +87,13 @@ class SeedRecommendation(BaseModel):
     algorithm: str
 
 
-class SeedRecommendations(BaseModel):
+class SmartCommerceRecommendations(BaseModel):
     user_id: int | str
-    recommendations: list[SeedRecommendation]
+    recommendations: list[SmartCommerceRecommendation]
     count: int
 
 
-@read_route(router, "/recommendations/{user_id}/", response_model=SeedRecommendations)
+@read_route(router, "/recommendations/{user_id}/", response_model=SmartCommerceRecommendations)
 async def personalized_recommendations(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
 ) -> Response:
@@ -102,7 +102,7 @@ async def personalized_recommendations(
     algorithm = "hybrid_ensemble" if served.algorithm == "hybrid" else served.algorithm
     items = [
         {
-            "product_id": as_seed_id(item.product.product_id),
+            "product_id": as_smartcommerce_id(item.product.product_id),
             "product_name": item.product.name,
             "category": item.product.category,
             "price": None if item.product.price is None else float(item.product.price),
@@ -111,9 +111,9 @@ async def personalized_recommendations(
         }
         for item in result.items
     ]
-    # The busiest route: written out directly (the shape is SeedRecommendations, as documented),
-    # not built as models for FastAPI to check and serialise again.
-    answer = {"user_id": as_seed_id(user_id), "recommendations": items, "count": len(items)}
+    # The busiest route: written out directly (the shape is SmartCommerceRecommendations, as
+    # documented), not built as models for FastAPI to check and serialise again.
+    answer = {"user_id": as_smartcommerce_id(user_id), "recommendations": items, "count": len(items)}
     return Response(orjson.dumps(answer), media_type="application/json")
 
 
@@ -129,7 +129,7 @@ async def record_interaction(
         event_id=body.event_id,
         recommendation_id=body.recommendation_id,
     )
-    result = await writer.ingest([event], source="seed001", max_batch=settings.max_event_batch)
+    result = await writer.ingest([event], source="smartcommerce", max_batch=settings.max_event_batch)
     return InteractionRecorded(
         user_id=body.user_id, product_id=body.product_id, interaction_type=event.event_type, stored=result.stored == 1
     )
@@ -140,7 +140,7 @@ async def process_streaming_event(
     body: StreamingEventIn, _: EventSender, writer: EventWriterDep, settings: SettingsDep
 ) -> StreamingEventProcessed:
     event = EventIn.model_validate(body.model_dump())
-    result = await writer.ingest([event], source="seed001", max_batch=settings.max_event_batch)
+    result = await writer.ingest([event], source="smartcommerce", max_batch=settings.max_event_batch)
     return StreamingEventProcessed(
         user_id=body.user_id,
         product_id=body.product_id,
@@ -150,14 +150,14 @@ async def process_streaming_event(
     )
 
 
-# Seed 001's dataset upload is the datasets API's upload under another path.
+# The SmartCommerce API's dataset upload is the datasets API's upload under another path.
 router.add_api_route(
     "/upload-dataset/",
     upload_dataset,
     methods=["POST"],
     response_model=DatasetRead,
     status_code=status.HTTP_201_CREATED,
-    summary="Upload Dataset (seed 001)",
+    summary="Upload Dataset (SmartCommerce API)",
 )
 
 

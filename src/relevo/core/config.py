@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     admin_username: str | None = None
     admin_password: str | None = Field(default=None, repr=False)
 
-    # Seed 003's shared secret for the internal ingestion routes.
+    # The AI service's shared secret for the internal ingestion routes.
     client_secret: str | None = Field(default=None, repr=False)
     client_secret_header: str = "CLIENT-HEADER-SECRET"
 

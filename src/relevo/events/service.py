@@ -1,4 +1,4 @@
-"""Event ingestion and reading. Every way behaviour comes in (API, seed routes, CSV) ends
+"""Event ingestion and reading. Every way behaviour comes in (API, compatible routes, CSV) ends
 here: unknown users and products are created, and each event_id is stored once. Small
 batches go through one multi-row insert; large ones through the backend's bulk path."""
 
@@ -214,7 +214,7 @@ def _skipping_insert(dialect: str) -> Any:
 
 
 def record_product_view(*, session: Session, account: Caller, product_id: int) -> Product:
-    """Seed 003's product retrieval: one more view, recorded as a `view` event of the caller."""
+    """The store API's product retrieval: one more view, recorded as a `view` event of the caller."""
     product = catalog_service.count_views(session=session, product_id=product_id)
     user = users_service.ensure_account_user(session=session, account=account)
     session.add(Event(user_id=user.id, product_id=product.id, event_type=EventType.view, occurred_at=utcnow()))
@@ -252,7 +252,7 @@ def list_events(
 
 
 def list_interactions(*, session: Session, limit: int, offset: int) -> Sequence[Any]:
-    """Seed 003's interaction list, newest first: (Event, user id, product id, category) rows."""
+    """The AI service's interaction list, newest first: (Event, user id, product id, category) rows."""
     query = _events_with_shop_ids().order_by(Event.id.desc()).limit(limit).offset(offset)
     return session.execute(query).all()
 

@@ -30,7 +30,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status_created_at", "status", "created_at"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, as seed 000 shows
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, as the background-jobs API shows
     kind: Mapped[str] = mapped_column(String(32))
     params: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.pending)

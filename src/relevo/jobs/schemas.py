@@ -1,4 +1,4 @@
-"""Response bodies of the jobs API, in seed 000's shape."""
+"""Response bodies of the jobs API, in the background-jobs API's shape."""
 
 from typing import Any
 

@@ -259,9 +259,9 @@ def bought_together(
 def bought_with_purchases(
     *, served: ServedModel, serving: Serving, snapshot: CatalogSnapshot, user_id: str
 ) -> str | None:
-    """Seed 002's rule: the most popular item on sale bought together with the user's purchases
-    that the user has not bought yet (None for a user who bought nothing: the caller answers
-    with what is popular)."""
+    """The purchases API's rule: the most popular item on sale bought together with the user's
+    purchases that the user has not bought yet (None for a user who bought nothing: the caller
+    answers with what is popular)."""
     model = component(served.recommender, "cooccurrence") or served.recommender
     recent, recently_bought = history(served, serving.recent, user_id)
     excluded = recently_bought | bought_before(served, user_id)
@@ -282,7 +282,7 @@ def neighbours_in_category(
     category: str | None,
     count: int,
 ) -> list[str]:
-    """Seed 003's interaction recommendations: the product's nearest neighbours by who
+    """The AI service's interaction recommendations: the product's nearest neighbours by who
     interacted with them (item-kNN), in the category when one is given."""
     knn = component(served.recommender, "item_knn") or served.recommender
     if product_id not in knn.items:
@@ -293,7 +293,7 @@ def neighbours_in_category(
 
 
 def in_category_cluster(*, served: ServedModel, snapshot: CatalogSnapshot, category: str, count: int) -> list[str]:
-    """Seed 003's category recommendations: products of the K-Means cluster the category
+    """The AI service's category recommendations: products of the K-Means cluster the category
     falls in (TF-IDF on categories), most popular first."""
     content = component(served.recommender, "content")
     if content is None:

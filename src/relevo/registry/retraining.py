@@ -1,6 +1,7 @@
-"""Periodic retraining (seed 003): the serving model is trained again when its last training
-is older than RELEVO_RETRAIN_INTERVAL_MINUTES, or when RELEVO_RETRAIN_MIN_NEW_EVENTS events
-arrived after it, with the deployed version's algorithm and config, through the deploy gate.
+"""Periodic retraining (as the AI service does): the serving model is trained again when its
+last training is older than RELEVO_RETRAIN_INTERVAL_MINUTES, or when
+RELEVO_RETRAIN_MIN_NEW_EVENTS events arrived after it, with the deployed version's algorithm
+and config, through the deploy gate.
 
 The check runs in a scheduler: a thread of each API process (the embedded default), or the
 `relevo scheduler` process (RELEVO_SCHEDULER=process), which hands the training to the

@@ -41,14 +41,15 @@ def create_version(
     return version
 
 
-SEED_BPR_WEIGHT = 0.25  # the hybrid's BPR part, when seed 001's training asks for a learning rate
+# The hybrid's BPR part, when the SmartCommerce API's training asks for a learning rate.
+SMARTCOMMERCE_BPR_WEIGHT = 0.25
 
 
 def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Seed 001's training settings (embedding_dim, learning_rate, epochs) as the algorithm's
-    config: each goes to the models that have it (ALS has no learning rate), inside a hybrid
-    to its matrix-factorisation components; a learning rate brings the hybrid's BPR part in
-    (left out by default), so that it is used."""
+    """The SmartCommerce API's training settings (embedding_dim, learning_rate, epochs) as the
+    algorithm's config: each goes to the models that have it (ALS has no learning rate), inside
+    a hybrid to its matrix-factorisation components; a learning rate brings the hybrid's BPR
+    part in (left out by default), so that it is used."""
     if not settings or algorithm not in ALGORITHMS:
         return settings  # an unknown algorithm is refused when training starts
 
@@ -60,7 +61,7 @@ def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
         return applicable(ALGORITHMS[algorithm])
     config: dict[str, Any] = {"components": {name: applicable(ALGORITHMS[name]) for name in ("als", "bpr")}}
     if "learning_rate" in settings:
-        config["weights"] = {"bpr": SEED_BPR_WEIGHT}
+        config["weights"] = {"bpr": SMARTCOMMERCE_BPR_WEIGHT}
     return config
 
 

@@ -10,7 +10,7 @@ from relevo.core.db import Base, JsonDocument, utcnow
 
 
 class User(Base):
-    """A shopper. `account_id` links the shopper an API account browses as (seed 003's views)."""
+    """A shopper. `account_id` links the shopper an API account browses as (the store API's views)."""
 
     __tablename__ = "users"
 

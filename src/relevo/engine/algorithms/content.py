@@ -1,6 +1,7 @@
-"""The content / category model (seed 003): items described by TF-IDF over their category
-path (weighted more) and their text, grouped by K-Means. It recommends what resembles a user's
-history, and places products the training data never saw (`similar_to`, `cluster_of`).
+"""The content / category model (the AI service's category recommendations): items described
+by TF-IDF over their category path (weighted more) and their text, grouped by K-Means. It
+recommends what resembles a user's history, and places products the training data never saw
+(`similar_to`, `cluster_of`).
 
 Only arrays are saved (vocabularies, idf weights, item vectors, cluster centres); the
 vectorizers are rebuilt from them on load, so a loaded model transforms text identically."""

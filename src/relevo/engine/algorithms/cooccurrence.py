@@ -1,6 +1,6 @@
-"""Frequently bought together (seed 002): for a user, the items other customers bought along
-with the user's purchases, not yet bought by the user, the most popular first. An item's
-similar items are what is most often bought with it (the bought-together list)."""
+"""Frequently bought together (the purchases API's rule): for a user, the items other
+customers bought along with the user's purchases, not yet bought by the user, the most popular
+first. An item's similar items are what is most often bought with it (the bought-together list)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,8 +29,8 @@ class CooccurrenceConfig:
     # The event types that count as buying; when the data has none of them (a ratings-only
     # dataset), every event counts.
     purchase_types: tuple[str, ...] = ("purchase",)
-    # "popularity": candidates by how many users bought them, co-purchases breaking ties
-    # (seed 002); "cooccurrence": by how often they were bought with the user's items.
+    # "popularity": candidates by how many users bought them, co-purchases breaking ties (the
+    # purchases API's rule); "cooccurrence": by how often they were bought with the user's items.
     rank_by: Literal["popularity", "cooccurrence"] = "popularity"
     # Rank every other item by popularity below the candidates, so each list is full; off,
     # users without co-purchases get nothing and a hybrid falls back.

@@ -1,6 +1,6 @@
-"""The hybrid ensemble (seed 001's `hybrid_ensemble`): several models fit on the same data,
-their scores blended. Each component's scores are scaled per user to at most 1 in absolute
-value, then summed with the component's weight.
+"""The hybrid ensemble (the SmartCommerce API's `hybrid_ensemble`): several models fit on the
+same data, their scores blended. Each component's scores are scaled per user to at most 1 in
+absolute value, then summed with the component's weight.
 
 On a large catalog it scores only candidates: the neighbours of the user's items (item-kNN),
 what was bought with the user's purchases (co-purchase) and the most popular items, all

@@ -1,4 +1,4 @@
-"""Item-based k-nearest neighbours (seed 003's KNN): items are alike when the same users
+"""Item-based k-nearest neighbours (the AI service's KNN): items are alike when the same users
 interacted with them; a user's score for an item sums its similarity to what the user touched,
 so a history given at request time (a session in progress) changes the answer at once."""
 

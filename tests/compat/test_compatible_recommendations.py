@@ -1,6 +1,7 @@
-"""The seeds' recommendation and training routes, in each seed's exact shape: 001's
-personalised list, training and model metrics; 000's list per user; 002's single product;
-003's interaction and category recommendations."""
+"""The compatible APIs' recommendation and training routes, each in its API's exact shape: the
+SmartCommerce API's personalised list, training and model metrics; the background-jobs API's
+list per user; the purchases API's single product; the AI service's interaction and category
+recommendations."""
 
 from typing import Any
 
@@ -9,13 +10,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from relevo.catalog.models import Product
-from relevo.compat.smartcommerce import SeedRecommendations
+from relevo.compat.smartcommerce import SmartCommerceRecommendations
 from relevo.core.config import Settings
 from tests.conftest import CLIENT_SECRET
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, purchases_of, recommend, top_category
 
-SEED_001_ITEM = {"product_id", "product_name", "category", "price", "confidence_score", "algorithm"}
+SMARTCOMMERCE_ITEM = {"product_id", "product_name", "category", "price", "confidence_score", "algorithm"}
 
 
 def get(client: TestClient, url: str, **params: Any) -> Any:
@@ -24,15 +25,17 @@ def get(client: TestClient, url: str, **params: Any) -> Any:
     return response.json()
 
 
-def test_seed_001_recommendations_have_the_seed_shape(client: TestClient, shop: DemoShop, trained: dict) -> None:
+def test_smartcommerce_recommendations_have_the_documented_shape(
+    client: TestClient, shop: DemoShop, trained: dict
+) -> None:
     user = most_active_user(shop)
     answer = get(client, f"/api/recommendations/{user}/", count=7)
 
     assert set(answer) == {"user_id", "recommendations", "count"}
-    SeedRecommendations.model_validate(answer, strict=True)  # the documented response model
+    SmartCommerceRecommendations.model_validate(answer, strict=True)  # the documented response model
     assert answer["user_id"] == user and answer["count"] == 7 == len(answer["recommendations"])
     for item in answer["recommendations"]:
-        assert set(item) == SEED_001_ITEM
+        assert set(item) == SMARTCOMMERCE_ITEM
         assert item["algorithm"] == "hybrid_ensemble"
         assert 0.0 <= item["confidence_score"] <= 1.0
         assert isinstance(item["price"], float)
@@ -40,7 +43,7 @@ def test_seed_001_recommendations_have_the_seed_shape(client: TestClient, shop: 
     assert [item["product_id"] for item in answer["recommendations"]] == [item["product_id"] for item in canonical]
 
 
-def test_seed_001_numeric_ids_come_back_as_numbers(client: TestClient, admin_headers: dict, trained: dict) -> None:
+def test_smartcommerce_numeric_ids_come_back_as_numbers(client: TestClient, admin_headers: dict, trained: dict) -> None:
     events = [{"user_id": "12345", "product_id": "777", "event_type": "view"}]
     assert client.post("/api/v1/events", json=events, headers=admin_headers).status_code < 300
 
@@ -50,7 +53,7 @@ def test_seed_001_numeric_ids_come_back_as_numbers(client: TestClient, admin_hea
     assert answer["count"] == 3
 
 
-def test_seed_001_ids_too_long_for_a_number_come_back_as_text(client: TestClient, trained: dict) -> None:
+def test_smartcommerce_ids_too_long_for_a_number_come_back_as_text(client: TestClient, trained: dict) -> None:
     digits = "9" * 40  # no 64-bit integer holds it: a string id, as anything not a plain integer
 
     answer = get(client, f"/api/recommendations/{digits}/", count=3)
@@ -59,7 +62,7 @@ def test_seed_001_ids_too_long_for_a_number_come_back_as_text(client: TestClient
     assert answer["count"] == 3
 
 
-def test_seed_001_training_starts_a_job_and_model_metrics_describe_the_result(
+def test_smartcommerce_training_starts_a_job_and_model_metrics_describe_the_result(
     client: TestClient, admin_headers: dict, shop: DemoShop
 ) -> None:
     body = {"dataset_ids": [], "config": {"embedding_dim": 16, "learning_rate": 0.05, "epochs": 5}}
@@ -79,7 +82,7 @@ def test_seed_001_training_starts_a_job_and_model_metrics_describe_the_result(
     assert metrics["config"]["weights"]["bpr"] > 0  # the learning rate is used: the BPR part is trained
 
 
-def test_seed_001_training_refuses_bad_settings_naming_them(client: TestClient, admin_headers: dict) -> None:
+def test_smartcommerce_training_refuses_bad_settings_naming_them(client: TestClient, admin_headers: dict) -> None:
     response = client.post("/api/enhanced-train/", json={"config": {"epochs": 0}}, headers=admin_headers)
     assert_error_mentioning(response, 422, "epochs")
     assert_error(client.get("/api/model-metrics/", headers=admin_headers), 404)
@@ -91,7 +94,9 @@ def get_with(client: TestClient, headers: dict, url: str) -> Any:
     return response.json()
 
 
-def test_seed_000_recommendations_are_a_ranked_list(client: TestClient, shop: DemoShop, trained: dict) -> None:
+def test_background_jobs_api_recommendations_are_a_ranked_list(
+    client: TestClient, shop: DemoShop, trained: dict
+) -> None:
     user = most_active_user(shop)
     listed = get(client, f"/recommendations/{user}")
 
@@ -100,7 +105,7 @@ def test_seed_000_recommendations_are_a_ranked_list(client: TestClient, shop: De
     assert not {item["product_id"] for item in listed} & purchases_of(shop, user)
 
 
-def test_seed_002_recommends_one_product_bought_with_the_users_purchases(
+def test_purchases_api_recommends_one_product_bought_with_the_users_purchases(
     client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
 ) -> None:
     user = most_active_user(shop)
@@ -117,7 +122,7 @@ def test_seed_002_recommends_one_product_bought_with_the_users_purchases(
     }
 
 
-def test_seed_002_never_recommends_a_product_taken_off_sale(
+def test_purchases_api_never_recommends_a_product_taken_off_sale(
     client: TestClient, session: Session, shop: DemoShop, trained: dict
 ) -> None:
     user = most_active_user(shop)
@@ -129,13 +134,15 @@ def test_seed_002_never_recommends_a_product_taken_off_sale(
     assert second and second != first
 
 
-def test_seed_002_answers_with_the_most_popular_product_before_any_training(client: TestClient, shop: DemoShop) -> None:
+def test_purchases_api_answers_with_the_most_popular_product_before_any_training(
+    client: TestClient, shop: DemoShop
+) -> None:
     most_popular = get(client, "/api/v1/popular", count=1)[0]["product_id"]
     assert get(client, "/recommendations", user_id="someone") == {"user_id": "someone", "product": most_popular}
     assert_error_mentioning(client.get("/recommendations"), 422, "user_id")
 
 
-def test_seed_003_interaction_recommendations_are_neighbours_in_the_category(
+def test_ai_service_interaction_recommendations_are_neighbours_in_the_category(
     client: TestClient, shop: DemoShop, trained: dict
 ) -> None:
     product = shop.products[0]
@@ -149,7 +156,7 @@ def test_seed_003_interaction_recommendations_are_neighbours_in_the_category(
     assert all(categories[item] == leaf for item in in_leaf)
 
 
-def test_seed_003_category_recommendations_come_from_the_categorys_cluster(
+def test_ai_service_category_recommendations_come_from_the_categorys_cluster(
     client: TestClient, shop: DemoShop, trained: dict
 ) -> None:
     category = shop.products[0].category
@@ -160,7 +167,7 @@ def test_seed_003_category_recommendations_come_from_the_categorys_cluster(
     assert sum(top_category(categories[item]) == top_category(category) for item in listed) >= len(listed) // 2
 
 
-def test_seed_003_routes_answer_popular_products_before_any_training(
+def test_ai_service_routes_answer_popular_products_before_any_training(
     client: TestClient, shop: DemoShop, settings: Settings
 ) -> None:
     category = top_category(shop.products[0].category)
