@@ -287,3 +287,24 @@ def test_a_callers_request_id_is_cut_to_64_characters(client: TestClient) -> Non
     response = client.get("/health", headers={"X-Request-ID": "r" * 500})
 
     assert response.headers["x-request-id"] == "r" * 64
+
+
+@pytest.mark.parametrize(
+    "url, name",
+    [
+        ("/api/v1/store/products/?category=a%00b", "category"),
+        ("/category-recommendations?category=%00", "category"),
+        ("/interaction-recommendations?product_id=1&category=x%00", "category"),
+        ("/api/v1/users/a%00b", "path"),
+        ("/api/v1/jobs/j%00/results", "path"),
+        ("/job-status/j%00", "path"),
+        ("/api/v1/events?user_id=u%00", "user_id"),
+    ],
+)
+def test_a_nul_character_in_the_url_is_refused_naming_where(
+    client: TestClient, admin_headers: dict[str, str], url: str, name: str
+) -> None:
+    """PostgreSQL cannot compare text holding NUL: every route refuses it before the database does."""
+    response = client.get(url, headers=admin_headers)
+
+    assert assert_error(response, 400, "Invalid parameter") == f"{name}: must not contain NUL characters"

@@ -1,8 +1,10 @@
-"""The one ASGI middleware around every request: a request id, request metrics, and a cap on
-the request body's size. One layer, reading the headers once: it runs for every request."""
+"""The one ASGI middleware around every request: a request id, request metrics, a cap on the
+request body's size, and no NUL character in the URL. One layer, reading the headers once: it
+runs for every request."""
 
 import time
 import uuid
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,9 +17,24 @@ class _BodyTooLarge(BaseException):
     """Not an Exception, so no error handler on the way up can swallow it."""
 
 
+def nul_in_url(path: str, query_string: bytes) -> str | None:
+    """The part of a URL that holds a NUL character (`path`, or a query parameter's name), if
+    any: PostgreSQL cannot compare text with one, so every route refuses it alike."""
+    if "\x00" in path:
+        return "path"
+    if b"%00" not in query_string:
+        return None
+    query = query_string.decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None
+
+
 class RequestMiddleware:
-    """Gives each request an id (or keeps the caller's X-Request-ID), records its metrics, and
-    refuses bodies over `max_body_bytes` with 413 before they are written anywhere."""
+    """Gives each request an id (or keeps the caller's X-Request-ID), records its metrics,
+    refuses bodies over `max_body_bytes` with 413 before they are written anywhere, and a URL
+    holding a NUL character with 400 naming where."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -58,7 +75,11 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
+            nul_at = nul_in_url(scope["path"], scope["query_string"])
+            if nul_at is not None:
+                refusal = error_response(400, "Invalid parameter", f"{nul_at}: must not contain NUL characters")
+                await refusal(scope, receive, send_with_id)
+            elif declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
                 await self._refuse(scope, receive, send_with_id)
             else:
                 await self.app(scope, limited_receive, send_with_id)
