@@ -75,6 +75,8 @@ def wait_until_blocked(database: Database, other: threading.Thread) -> None:
     deadline = time.monotonic() + 120
     with database.engine.connect() as connection:
         while not connection.execute(waiting).scalar() and other.is_alive():
+            # A transaction sees one snapshot of pg_stat_activity: each look needs its own.
+            connection.rollback()
             assert time.monotonic() < deadline, "the second transaction never waited for the first"
             time.sleep(0.02)
 
