@@ -48,6 +48,7 @@ from relevo.core.db import Database
 from relevo.demo import ShopSize, load_demo
 from relevo.engine import pruned
 from relevo.engine.base import gather_rows
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
@@ -103,7 +104,7 @@ def deploy_als(database: Database, settings: Settings) -> ServedModel:
         )
         job_id = job.id
     started = time.perf_counter()
-    runner.run(database, settings, job_id)
+    runner.run(database, settings, job_id, handlers=HANDLERS)
     served = DeployedModels(database, settings.resolved_artifacts_dir, refresh_seconds=3600).get(MODEL)
     assert served is not None and served.algorithm == "als", "the ALS model did not deploy"
     model = served.recommender
@@ -263,7 +264,7 @@ def local_rate(
     database: Database, settings: Settings, users: int, repeats: int, scoring: str
 ) -> tuple[float, list[float]]:
     def submit(job_id: str) -> None:
-        runner.run(database, settings, job_id)
+        runner.run(database, settings, job_id, handlers=HANDLERS)
 
     rates = [users / run_job(database, submit, users, scoring) for _ in range(repeats)]
     return statistics.median(rates), rates
@@ -282,7 +283,7 @@ def celery_workers(settings: Settings, count: int, folder: Path) -> Iterator[Cel
     logs = [folder / f"worker-{n}.log" for n in range(count)]
     command = [sys.executable, "-m", "relevo", "worker", "--concurrency", "1"]
     workers = [subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs]
-    executor = CeleryExecutor(settings)
+    executor = CeleryExecutor(settings, HANDLERS)
     try:
         deadline = time.monotonic() + 60
         while len(executor.app.control.ping(timeout=1.0) or []) < count:

@@ -27,6 +27,7 @@ from relevo.core.db import Database
 from relevo.demo import ShopSize, SyntheticShop, load_demo
 from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.topk import top_k
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.models_in_memory import DeployedModels, ServedModel
@@ -109,7 +110,7 @@ def deploy_hybrid(database: Database, settings: Settings) -> None:
         )
         job_id = job.id
     started = time.perf_counter()
-    runner.run(database, settings, job_id)
+    runner.run(database, settings, job_id, handlers=HANDLERS)
     with database.session(write=False) as session:
         deployed = registry_service.deployed(session=session, name=MODEL)
     assert deployed is not None, "the hybrid did not deploy"

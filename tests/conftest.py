@@ -25,11 +25,11 @@ from relevo import migrations
 from relevo.accounts import service as accounts_service
 from relevo.accounts.models import Account, Role
 from relevo.accounts.schemas import AccountCreate
-from relevo.api.app import create_app
 from relevo.core import security
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.demo import SyntheticShop, load_demo
+from relevo.server.app import create_app
 from tests.recommend.shop import SIZE, DemoShop, train
 
 POSTGRES_URL = os.environ.get("RELEVO_TEST_POSTGRES_URL")

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from relevo import migrations
 from relevo.accounts.models import Account, Role
-from relevo.api.app import create_app
 from relevo.catalog.models import Product, Store
 from relevo.cli import app
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.datasets.models import Dataset
 from relevo.events.models import Event
+from relevo.server.app import create_app
 from relevo.users.models import User
 from tests.conftest import new_postgres_database
 

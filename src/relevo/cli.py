@@ -36,6 +36,7 @@ from relevo.core.logging import configure_logging, uvicorn_log_config
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
 from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import celery_app
@@ -99,7 +100,7 @@ def serve(
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     uvicorn.run(
-        "relevo.api.app:create_app",
+        "relevo.server.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -144,7 +145,7 @@ def worker(
     settings, database = _open()
     database.dispose()
     try:
-        celery = celery_app(settings)
+        celery = celery_app(settings, HANDLERS)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     threadpool_limits(limits=1, user_api="blas")  # each process answers one user at a time
@@ -159,7 +160,7 @@ def scheduler() -> None:
     start it on the executor. With RELEVO_SCHEDULER=process the API leaves this to these
     processes; several may run (for availability), one training still runs at a time."""
     settings, database = _open()
-    executor = make_executor(database, settings)
+    executor = make_executor(database, settings, HANDLERS)
     retraining = RetrainScheduler(database, settings, executor)
     if not retraining.enabled:
         raise typer.BadParameter(
@@ -296,12 +297,14 @@ def _train(
             progress.update(task, description=message, completed=done)
 
         try:
-            runner.run(database, settings, job_id, listener=show)
+            runner.run(database, settings, job_id, handlers=HANDLERS, listener=show)
         except KeyboardInterrupt:
             # Stopped by hand: cancelled, or a server would take the job up once it went stale
             # (a job that finished meanwhile stays as it ended).
             with contextlib.suppress(RelevoError), database.transaction() as session:
-                runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+                runner.cancel(
+                    session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id), handlers=HANDLERS
+                )
             raise typer.Exit(130) from None
         progress.update(task, completed=1.0)
     with database.transaction() as session:

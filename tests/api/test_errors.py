@@ -7,9 +7,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from relevo.accounts.models import Role
-from relevo.api.app import create_app
 from relevo.core.config import Settings
 from relevo.core.db import Database
+from relevo.server.app import create_app
 from tests.errors import assert_error, assert_error_mentioning
 
 MB = 1024 * 1024

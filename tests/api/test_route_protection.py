@@ -372,7 +372,7 @@ def test_the_openapi_document_marks_reads_as_optionally_authenticated(client: Te
 
 
 def test_a_server_whose_reads_need_a_token_documents_them_so(settings: Settings, database: Database) -> None:
-    from relevo.api.app import create_app
+    from relevo.server.app import create_app
 
     settings.public_recommendations = False
     schema = create_app(settings, database=database).openapi()

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relevo.api.app import create_app
 from relevo.batch import service
 from relevo.batch.models import JobResult, ranked, ranked_documents
 from relevo.core.config import Settings
@@ -21,6 +20,7 @@ from relevo.core.db import Database, utcnow
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
 from relevo.recommend import service as recommend_service
+from relevo.server.app import create_app
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, purchases_of, train
 

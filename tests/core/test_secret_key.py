@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from relevo.accounts.models import Account, Role
-from relevo.api.app import create_app
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.secret_key import FILE_NAME
+from relevo.server.app import create_app
 from tests.conftest import PASSWORD
 
 EXPLICIT_KEY = "an-explicit-key-" + "x" * 32

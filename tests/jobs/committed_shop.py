@@ -5,6 +5,7 @@ from relevo import migrations
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.demo import load_demo
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.registry import service as registry_service
 from tests.recommend.shop import SIZE
@@ -25,5 +26,5 @@ def load_trained_shop(settings: Settings) -> None:
             params={"deploy": "always"},
             created_by=None,
         )
-    runner.run(database, settings, job.id)
+    runner.run(database, settings, job.id, handlers=HANDLERS)
     database.dispose()

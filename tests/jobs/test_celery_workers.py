@@ -21,6 +21,7 @@ from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult, ranked
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
 from relevo.jobs.models import JobStatus
@@ -68,7 +69,7 @@ def submit_batch(settings: Settings, users: list[str]) -> str:
         )
         job_id = job.id
     database.dispose()
-    CeleryExecutor(settings).submit(job_id)
+    CeleryExecutor(settings, HANDLERS).submit(job_id)
     return job_id
 
 

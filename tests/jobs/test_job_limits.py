@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from relevo.accounts.models import Account, Role
 from relevo.batch import service as batch_service
 from relevo.core.config import Settings
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from tests.errors import assert_error_mentioning
@@ -58,7 +59,7 @@ def test_past_its_limit_an_account_gets_429_from_every_route_that_starts_a_job(
     other = auth(make_account(Role.admin))
     assert client.post("/api/v1/jobs", json={"user_ids": ["U000001"]}, headers=other).status_code == 202
     # A job that ends frees its place.
-    runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=first))
+    runner.cancel(session=session, job=jobs_service.get_or_raise(session=session, job_id=first), handlers=HANDLERS)
     session.commit()
     assert client.post("/api/v1/jobs", json={"user_ids": ["U000001"]}, headers=auth(busy)).status_code == 202
 

@@ -9,6 +9,7 @@ from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult
 from relevo.core.config import Settings
 from relevo.core.db import Database
+from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import LocalExecutor
 from relevo.jobs.models import Job, JobStatus
 from tests.jobs.committed_shop import load_trained_shop
@@ -33,7 +34,7 @@ def test_a_batch_job_of_a_stopping_server_resumes_where_it_stopped(empty_databas
             session=session, user_ids=USERS, top_k=3, created_by=None, max_users=10, max_pending=None
         ).id
 
-    stopping = LocalExecutor(database, settings)
+    stopping = LocalExecutor(database, settings, HANDLERS)
     # The server stops while the job runs. With job_threads 0 a job runs in the thread that
     # submits it, so here the stop comes first: the job writes its first chunk, then stops.
     stopping.shutdown()
@@ -41,7 +42,7 @@ def test_a_batch_job_of_a_stopping_server_resumes_where_it_stopped(empty_databas
 
     assert job_state(database, job_id) == (JobStatus.pending, 1, 1, None)
 
-    assert LocalExecutor(database, settings).resume() == 1  # the next server
+    assert LocalExecutor(database, settings, HANDLERS).resume() == 1  # the next server
 
     assert job_state(database, job_id) == (JobStatus.completed, len(USERS), len(USERS), None)
     database.dispose()

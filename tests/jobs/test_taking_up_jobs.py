@@ -15,6 +15,7 @@ from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult, ranked
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.executor import LocalExecutor
@@ -79,7 +80,7 @@ def test_a_job_whose_process_died_is_taken_by_exactly_one_of_two_live_executors(
     job_id = batch_job(database, written=3)
     died_while_running(database, job_id, written=3)
     # Two live processes, each with its own connections, look at the same moment.
-    executors = [LocalExecutor(Database(settings.database_url), settings) for _ in range(2)]
+    executors = [LocalExecutor(Database(settings.database_url), settings, HANDLERS) for _ in range(2)]
     together = threading.Barrier(2)
     taken: list[int] = []
 
@@ -113,7 +114,7 @@ def test_only_jobs_nobody_runs_are_taken(settings: Settings) -> None:
         running.status, running.heartbeat_at = JobStatus.running, utcnow()  # another process is at it
         # Never handed to an executor: its request's process died after committing it.
         jobs_service.get_or_raise(session=session, job_id=forgotten).created_at = utcnow() - LONG_AGO
-    executor = LocalExecutor(database, settings)
+    executor = LocalExecutor(database, settings, HANDLERS)
 
     assert executor.look() == 1
     assert [state(database, job)["status"] for job in (alive, young, forgotten)] == ["running", "pending", "completed"]
@@ -125,7 +126,7 @@ def test_only_jobs_nobody_runs_are_taken(settings: Settings) -> None:
 def test_a_live_process_looks_by_itself_and_takes_a_dead_ones_job(settings: Settings) -> None:
     settings.job_threads = 1  # a thread pool, and a thread that looks every job_stale_seconds / 4
     database = Database(settings.database_url)
-    executor = LocalExecutor(database, settings)
+    executor = LocalExecutor(database, settings, HANDLERS)
     try:
         assert executor.start() == 0  # nothing to take yet
         job_id = batch_job(database)
@@ -169,7 +170,7 @@ def test_a_training_whose_process_died_is_trained_again_from_the_start(settings:
     job_id, version_id = training_job(database, settings)
     died_while_running(database, job_id)  # its version still `training`, its files half written maybe
 
-    assert LocalExecutor(database, settings).look() == 1
+    assert LocalExecutor(database, settings, HANDLERS).look() == 1
 
     assert state(database, job_id)["status"] == JobStatus.completed
     version = version_of(database, version_id)
@@ -181,12 +182,12 @@ def test_a_training_whose_process_died_is_trained_again_from_the_start(settings:
 def test_a_job_resumed_after_its_version_was_done_does_not_train_again(settings: Settings) -> None:
     database = Database(settings.database_url)
     job_id, version_id = training_job(database, settings)
-    LocalExecutor(database, settings).submit(job_id)
+    LocalExecutor(database, settings, HANDLERS).submit(job_id)
     trained_at = version_of(database, version_id).trained_at
     # As if the process died after the version was marked ready, before the job was completed.
     died_while_running(database, job_id)
 
-    assert LocalExecutor(database, settings).look() == 1
+    assert LocalExecutor(database, settings, HANDLERS).look() == 1
 
     assert state(database, job_id)["status"] == JobStatus.completed
     assert version_of(database, version_id).trained_at == trained_at
@@ -200,11 +201,15 @@ def test_a_job_whose_processes_keep_dying_fails_with_its_version(settings: Setti
         died_while_running(database, job_id)
         with database.transaction() as session:  # taken, and its process dies again at once
             assert jobs_service.claim(
-                session=session, stale_before=utcnow(), pending_before=utcnow(), limit=5, abandon=runner.abandon
+                session=session,
+                stale_before=utcnow(),
+                pending_before=utcnow(),
+                limit=5,
+                abandon=runner.abandoner(HANDLERS),
             ) == [job_id]
     died_while_running(database, job_id)
 
-    assert LocalExecutor(database, settings).look() == 0
+    assert LocalExecutor(database, settings, HANDLERS).look() == 0
 
     found = state(database, job_id)
     assert found["status"] == JobStatus.failed and "stopped 4 times" in found["error"], found

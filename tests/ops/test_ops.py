@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from relevo import __version__
 from relevo.accounts.models import Role
-from relevo.api.app import create_app
 from relevo.core.config import Settings
 from relevo.core.db import Database
+from relevo.server.app import create_app
 from tests.conftest import PASSWORD
 from tests.errors import assert_error
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
+from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import LocalExecutor
 from relevo.jobs.models import Job
 from relevo.registry.models import ModelVersion
@@ -62,7 +63,7 @@ def test_retraining_trains_the_deployed_algorithm_again_through_the_gate(
     settings = settings.model_copy(update={"retrain_min_new_events": 5})
     post_views(client, admin_headers, 5)
 
-    job_id = retrain_if_due(database, settings, LocalExecutor(database, settings))
+    job_id = retrain_if_due(database, settings, LocalExecutor(database, settings, HANDLERS))
 
     assert job_id is not None
     job = client.get(f"/job-status/{job_id}", headers=admin_headers).json()
@@ -71,7 +72,7 @@ def test_retraining_trains_the_deployed_algorithm_again_through_the_gate(
     assert (second["algorithm"], second["config"]) == ("item_knn", {"neighbours": 20})
     assert second["status"] in ("deployed", "ready")
     assert reason(database, settings) is None  # the new version learned from those events
-    assert retrain_if_due(database, settings, LocalExecutor(database, settings)) is None
+    assert retrain_if_due(database, settings, LocalExecutor(database, settings, HANDLERS)) is None
 
 
 def test_no_second_training_starts_while_one_is_under_way(

@@ -11,6 +11,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.engine.algorithms import recommender_class
 from relevo.engine.memory import training_bytes
+from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
 from relevo.jobs.models import Job
 from relevo.registry import service as registry_service
@@ -88,7 +89,7 @@ def test_the_job_checks_again_on_the_machine_that_runs_it(
     # The worker that takes the job has less to spare.
     settings.train_memory_mb = memory_between_small_and_large(session, settings)
 
-    runner.run(database, settings, job.id)
+    runner.run(database, settings, job.id, handlers=HANDLERS)
 
     session.expire_all()
     assert session.get(Job, job.id).status == "failed" and "needs about" in session.get(Job, job.id).error

@@ -1,1 +1,1 @@
-"""The HTTP API: app factory, dependencies, error mapping and middleware."""
+"""What routers use: dependencies (session, settings, caller and its scopes) and the error shape."""

@@ -24,6 +24,7 @@ from relevo.engine.algorithms.factorization import FactorModel
 from relevo.engine.rows import gather_rows
 from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Control
+from relevo.jobs.handlers import Chunked, JobHandler
 from relevo.jobs.models import JobStatus
 from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import CatalogView, Filters
@@ -227,3 +228,13 @@ def _most_popular(served: ServedModel, serving: Serving, snapshot: Any) -> str |
     allowed = serving.catalog.model_mask(snapshot, served.recommender.items.ids, Filters())
     ids, _ = recommend_service.popular_items(served, allowed, 1)
     return ids[0] if ids else None
+
+
+def _prepare_count(database: Database, job_id: str, params: dict[str, Any]) -> int:
+    return len(prepare(database, job_id, params))
+
+
+# A batch job runs whole in a local executor, and chunk by chunk on Celery workers.
+HANDLER = JobHandler(
+    run=run_generation_job, chunked=Chunked(prepare=_prepare_count, run_chunk=run_chunk, outcome=outcome)
+)

@@ -48,9 +48,9 @@ def create(
 
 
 @router.post("/{job_id}/cancel", response_model=JobRead)
-def cancel(job_id: str, caller: JobManager, session: SessionDep) -> JobRead:
+def cancel(job_id: str, caller: JobManager, session: SessionDep, executor: ExecutorDep) -> JobRead:
     job = jobs_service.get_manageable_or_raise(session=session, caller=caller, job_id=job_id)
-    return JobRead.from_model(jobs_runner.cancel(session=session, job=job))
+    return JobRead.from_model(jobs_runner.cancel(session=session, job=job, handlers=executor.handlers))
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)

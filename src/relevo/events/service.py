@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from relevo.accounts.callers import Caller
 from relevo.catalog import service as catalog_service
 from relevo.catalog.models import Product
+from relevo.core import metrics
 from relevo.core.db import utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.core.pagination import paginate_by_id
 from relevo.events.models import Event, EventType
 from relevo.events.schemas import EventIn, IngestResult
-from relevo.ops import metrics
 from relevo.storage import bulk
 from relevo.users import service as users_service
 from relevo.users.models import User

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
+from relevo.core import metrics
 from relevo.core.db import Database
 from relevo.events import service
 from relevo.events.schemas import EventIn, IngestResult
 from relevo.events.service import EventRow
-from relevo.ops import metrics
 
 logger = logging.getLogger("relevo.events")
 

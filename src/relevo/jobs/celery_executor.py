@@ -26,21 +26,21 @@ from datetime import timedelta
 from celery import Celery
 from celery.signals import worker_ready
 
-from relevo.batch import generation
 from relevo.core import locks
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.core.errors import RelevoError
 from relevo.jobs import runner, service
-from relevo.jobs.models import JobKind
+from relevo.jobs.handlers import Chunked, Handlers
 
 _CLAIMED_PER_LOOK = 100  # jobs taken up per look at most: the rest at the next
 
 logger = logging.getLogger("relevo.jobs")
 
 
-def celery_app(settings: Settings) -> Celery:
-    """The Celery app with Relevo's tasks, for the API (sending) and workers (running)."""
+def celery_app(settings: Settings, handlers: Handlers) -> Celery:
+    """The Celery app with Relevo's tasks, for the API (sending) and workers (running). Jobs
+    of a kind whose work is `chunked` run as one task per chunk."""
     if not settings.redis_url:
         raise ValueError("the celery executor needs RELEVO_REDIS_URL (its broker and result backend)")
     app = Celery("relevo", broker=settings.redis_url, backend=settings.redis_url, set_as_current=False)
@@ -68,30 +68,32 @@ def celery_app(settings: Settings) -> Celery:
         started = runner.start(database, job_id)
         if started is None:
             return
-        if started.kind != JobKind.generate:
-            runner.execute(database, settings, started)
+        chunked = handlers[started.kind].chunked
+        if chunked is None:
+            runner.execute(database, settings, started, handlers=handlers)
             return
         try:
-            users = generation.prepare(database, job_id, started.params)
+            items = chunked.prepare(database, job_id, started.params)
         except Exception as exc:
             runner.fail(database, job_id, f"{type(exc).__name__}: {exc}")
             return
-        if not users:
-            _finish(database, settings, job_id)
-        _send_chunks(run_chunk, settings, job_id, len(users))
+        if not items:
+            _finish(database, settings, job_id, chunked)
+        _send_chunks(run_chunk, settings, job_id, started.kind, items)
 
     @app.task(name="relevo.run_chunk")
-    def run_chunk(job_id: str, start: int, stop: int) -> None:
+    def run_chunk(job_id: str, kind: str, start: int, stop: int) -> None:
         database = databases.get()
+        chunked = handlers[kind].chunked
         try:
-            running = generation.run_chunk(database, settings, job_id, start, stop)
+            running = chunked.run_chunk(database, settings, job_id, start, stop)
         except RelevoError as exc:  # no model deployed, say: the whole job fails, with the reason
             runner.fail(database, job_id, exc.details)
             return
         if running:
-            _finish(database, settings, job_id)
+            _finish(database, settings, job_id, chunked)
 
-    app.relevo_look = (runner.look_seconds(settings), _hand_out_stalled, (settings, start_job, run_chunk))
+    app.relevo_look = (runner.look_seconds(settings), _hand_out_stalled, (settings, handlers, start_job, run_chunk))
     return app
 
 
@@ -111,7 +113,7 @@ def _watch_stalled(sender, **_) -> None:
     sender.timer.call_after(every * random.uniform(0.75, 1.25), look_and_again)
 
 
-def _hand_out_stalled(settings: Settings, start_job, run_chunk) -> None:
+def _hand_out_stalled(settings: Settings, handlers: Handlers, start_job, run_chunk) -> None:
     """Sends again every chunk of the batch jobs that have written nothing for
     RELEVO_JOB_STALE_SECONDS (a chunk task lost with its worker), and the jobs nobody runs
     (see `jobs.service.claim`). Runs in the worker's main process, with a database of its own
@@ -121,21 +123,22 @@ def _hand_out_stalled(settings: Settings, start_job, run_chunk) -> None:
         with database.transaction() as session:
             locks.hold(session, "relevo.stalled-jobs")
             stale_before = utcnow() - timedelta(seconds=settings.job_stale_seconds)
-            stalled = service.stalled_batches(session=session, stale_before=stale_before)
-            found = [(job.id, len(job.params.get("user_ids", []))) for job in stalled]
-            # Running batch jobs are looked after above: their chunks, not the whole job.
-            others = [kind for kind in JobKind if kind != JobKind.generate]
+            chunked = [kind for kind, handler in handlers.items() if handler.chunked is not None]
+            stalled = service.stalled_chunked(session=session, stale_before=stale_before, kinds=chunked)
+            found = [(job.id, job.kind, job.total or 0) for job in stalled]
+            # Running chunked jobs are looked after above: their chunks, not the whole job.
+            others = [kind for kind in handlers if kind not in chunked]
             taken = service.claim(
                 session=session,
                 stale_before=stale_before,
                 pending_before=stale_before,
                 limit=_CLAIMED_PER_LOOK,
-                abandon=runner.abandon,
+                abandon=runner.abandoner(handlers),
                 running_kinds=others,
             )
-        for job_id, users in found:
+        for job_id, kind, items in found:
             logger.warning("job %s: nothing written lately, its chunks sent again", job_id)
-            _send_chunks(run_chunk, settings, job_id, users)
+            _send_chunks(run_chunk, settings, job_id, kind, items)
         for job_id in taken:
             logger.warning("job %s: nobody was running it; sent again", job_id)
             start_job.delay(job_id)
@@ -145,20 +148,20 @@ def _hand_out_stalled(settings: Settings, start_job, run_chunk) -> None:
         database.dispose()
 
 
-def _send_chunks(run_chunk, settings: Settings, job_id: str, users: int) -> None:
-    """One task per RELEVO_BATCH_CHUNK_USERS of the job's users."""
+def _send_chunks(run_chunk, settings: Settings, job_id: str, kind: str, items: int) -> None:
+    """One task per RELEVO_BATCH_CHUNK_USERS of the job's items."""
     step = settings.batch_chunk_users
-    for start in range(0, users, step):
-        run_chunk.delay(job_id, start, start + step)
+    for start in range(0, items, step):
+        run_chunk.delay(job_id, kind, start, start + step)
 
 
-def _finish(database: Database, settings: Settings, job_id: str) -> None:
-    """Completes the job once every user has a row (whichever chunk writes the last one)."""
+def _finish(database: Database, settings: Settings, job_id: str, chunked: Chunked) -> None:
+    """Completes the job once every item is done (whichever chunk does the last one)."""
     with database.session(write=False) as session:
         job = service.get_or_raise(session=session, job_id=job_id)
         total, processed = job.total, job.processed
     if processed >= total:
-        message, result = generation.outcome(database, settings, job_id)
+        message, result = chunked.outcome(database, settings, job_id)
         with database.transaction() as session:
             service.complete(session=session, job_id=job_id, message=message, result=result)
 
@@ -181,8 +184,9 @@ class _Databases:
 class CeleryExecutor:
     """Submits jobs to the workers; jobs live on in Redis and the database across restarts."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.app = celery_app(settings)
+    def __init__(self, settings: Settings, handlers: Handlers) -> None:
+        self.handlers = handlers
+        self.app = celery_app(settings, handlers)
 
     def submit(self, job_id: str) -> None:
         self.app.send_task("relevo.start_job", args=[job_id], queue=self.app.conf.task_default_queue)

@@ -15,13 +15,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.jobs import runner, service
+from relevo.jobs.handlers import Handlers
 
 logger = logging.getLogger("relevo.jobs")
 
 
 class Executor(Protocol):
     """Where jobs run: `submit` a committed pending job; `start` with the process (taking up what
-    stopped processes left); `shutdown` with it."""
+    stopped processes left); `shutdown` with it. `handlers`: the work behind each kind of job."""
+
+    handlers: Handlers
 
     def submit(self, job_id: str) -> None: ...
 
@@ -34,9 +37,10 @@ class LocalExecutor:
     """With `job_threads` 0, jobs run at once in the thread that submits them (the tests do this)
     and nothing looks in the background: `look` is then called by hand."""
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(self, database: Database, settings: Settings, handlers: Handlers) -> None:
         self._database = database
         self._settings = settings
+        self.handlers = handlers
         self._threads = settings.job_threads
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="relevo-job") if self._threads else None
         self._stopping = threading.Event()
@@ -87,7 +91,7 @@ class LocalExecutor:
                 if not service.any_to_claim(session=session, **times):
                     return 0
             with self._database.transaction() as session:
-                job_ids = service.claim(session=session, limit=free, abandon=runner.abandon, **times)
+                job_ids = service.claim(session=session, limit=free, abandon=runner.abandoner(self.handlers), **times)
         except SQLAlchemyError as exc:  # say, a schema not migrated yet: /ready/ tells, the API still starts
             logger.warning("jobs left by other processes not looked for: %s", exc.__class__.__name__)
             return 0
@@ -112,7 +116,7 @@ class LocalExecutor:
 
     def _run(self, job_id: str) -> None:
         try:
-            runner.run(self._database, self._settings, job_id, stopping=self._stopping.is_set)
+            runner.run(self._database, self._settings, job_id, handlers=self.handlers, stopping=self._stopping.is_set)
         except Exception:  # the runner records failures; this is for the ones it could not
             logger.exception("job %s could not be run", job_id)
         finally:
@@ -128,10 +132,10 @@ class LocalExecutor:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(database: Database, settings: Settings) -> Executor:
+def make_executor(database: Database, settings: Settings, handlers: Handlers) -> Executor:
     """The executor RELEVO_EXECUTOR names."""
     if settings.executor == "celery":
         from relevo.jobs.celery_executor import CeleryExecutor  # Celery is loaded only when used
 
-        return CeleryExecutor(settings)
-    return LocalExecutor(database, settings)
+        return CeleryExecutor(settings, handlers)
+    return LocalExecutor(database, settings, handlers)

@@ -15,13 +15,10 @@ from relevo.core.db import Database
 from relevo.core.errors import RelevoError
 from relevo.jobs import service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Progress, Superseded
-from relevo.jobs.models import Job, JobKind
+from relevo.jobs.handlers import Handlers
+from relevo.jobs.models import Job
 
 logger = logging.getLogger("relevo.jobs")
-
-# A job's work: given the database, settings, the job's id and params, and its Control (to
-# report progress and learn that it must stop), returns (message, result).
-Work = Callable[[Database, Settings, str, dict[str, Any], Control], tuple[str, dict[str, Any]]]
 
 MAX_HEARTBEAT_SECONDS = 15.0
 
@@ -49,28 +46,22 @@ def look_seconds(settings: Settings) -> float:
     return settings.job_stale_seconds / 4
 
 
-def abandon(session: Session, job: Job, reason: str) -> bool:
-    """Ends what `job`, ending otherwise than by its work (cancelled, or given up), leaves
-    unfinished: a training's version still `training` is failed with `reason`. False if the
-    work is done already (the version left `training`): too late."""
-    if job.kind != JobKind.train:
-        return True  # a batch job's written results stay, as its counters say
-    from relevo.registry import service as registry_service  # training builds on jobs, not the other way round
+def abandoner(handlers: Handlers) -> service.Abandon:
+    """What ends the unfinished work of a job that ends otherwise than by its work (cancelled,
+    or given up): its kind's `abandon`, if it has one."""
 
-    return registry_service.abandon_training(session=session, version_id=job.params["version_id"], reason=reason)
+    def abandon(session: Session, job: Job, reason: str) -> bool:
+        handler = handlers.get(job.kind)
+        if handler is None or handler.abandon is None:
+            return True  # e.g. a batch job: its written results stay, as its counters say
+        return handler.abandon(session, dict(job.params), reason)
+
+    return abandon
 
 
-def cancel(*, session: Session, job: Job) -> Job:
+def cancel(*, session: Session, job: Job, handlers: Handlers) -> Job:
     """Cancels a pending or running job and what its work leaves unfinished (jobs.service.cancel)."""
-    return service.cancel(session=session, job=job, abandon=abandon)
-
-
-def handlers() -> dict[str, Work]:
-    # Training and batch generation build on jobs, not the other way round.
-    from relevo.batch.generation import run_generation_job
-    from relevo.registry.training import run_training_job
-
-    return {JobKind.train: run_training_job, JobKind.generate: run_generation_job}
+    return service.cancel(session=session, job=job, abandon=abandoner(handlers))
 
 
 def run(
@@ -78,6 +69,7 @@ def run(
     settings: Settings,
     job_id: str,
     *,
+    handlers: Handlers,
     listener: Progress | None = None,
     stopping: Callable[[], bool] | None = None,
 ) -> None:
@@ -85,7 +77,7 @@ def run(
     `stopping` says the process is stopping (the job then goes back to pending)."""
     started = start(database, job_id)
     if started is not None:
-        execute(database, settings, started, listener=listener, stopping=stopping)
+        execute(database, settings, started, handlers=handlers, listener=listener, stopping=stopping)
 
 
 def start(database: Database, job_id: str) -> Started | None:
@@ -100,6 +92,7 @@ def execute(
     settings: Settings,
     started: Started,
     *,
+    handlers: Handlers,
     listener: Progress | None = None,
     stopping: Callable[[], bool] | None = None,
 ) -> None:
@@ -115,7 +108,7 @@ def execute(
         daemon=True,
     ).start()
     try:
-        message, result = handlers()[kind](database, settings, job_id, started.params, control)
+        message, result = handlers[kind].run(database, settings, job_id, started.params, control)
     except Interrupted:
         logger.info("job %s (%s) interrupted: the process is stopping; another takes it up", job_id, kind)
         with database.transaction() as session:

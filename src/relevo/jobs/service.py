@@ -62,6 +62,10 @@ def create(
     return job
 
 
+def get(*, session: Session, job_id: str) -> Job | None:
+    return session.get(Job, job_id)
+
+
 def get_or_raise(*, session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
@@ -188,7 +192,7 @@ def requeue(*, session: Session, job_id: str, started_at: datetime | None = None
 
 # Ends what a job ending now leaves unfinished, whether or not a process is still at it, with
 # the reason; False if that work is already done (too late). What that is depends on the job's
-# kind, which the packages building on jobs know (jobs.runner.abandon): it is handed in.
+# kind, which the packages building on jobs know (jobs.handlers): it is handed in.
 Abandon = Callable[[Session, Job, str], bool]
 
 
@@ -274,11 +278,11 @@ def _count_resume(*, session: Session, job_id: str, abandon: Abandon) -> bool:
     return False
 
 
-def stalled_batches(*, session: Session, stale_before: datetime) -> list[Job]:
-    """Running batch generation jobs with no chunk written since `stale_before` (writing one
+def stalled_chunked(*, session: Session, stale_before: datetime, kinds: Collection[str]) -> list[Job]:
+    """Running jobs of these chunked kinds with no chunk done since `stale_before` (doing one
     is their sign of life). Their heartbeat is renewed, so that one caller takes them."""
     query = select(Job).where(
-        Job.kind == JobKind.generate, Job.status == JobStatus.running, Job.heartbeat_at < stale_before
+        Job.kind.in_(list(kinds)), Job.status == JobStatus.running, Job.heartbeat_at < stale_before
     )
     jobs = list(session.scalars(query))
     for job in jobs:

@@ -5,7 +5,8 @@ from fastapi.responses import JSONResponse
 
 from relevo.api.deps import DatabaseDep, ReaderCaller, SessionDep, SettingsDep
 from relevo.api.errors import error_response
-from relevo.ops import metrics, service
+from relevo.core import metrics
+from relevo.ops import service
 from relevo.ops.schemas import Health, Readiness, Stats, SystemStatus
 
 router = APIRouter(tags=["operations"])

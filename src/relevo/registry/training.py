@@ -31,6 +31,7 @@ from relevo.engine.vocab import Vocabulary
 from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
+from relevo.jobs.handlers import JobHandler
 from relevo.registry import service, sizing
 from relevo.registry.models import ModelVersion, VersionStatus
 from relevo.storage.artifacts import LocalArtifactStore
@@ -284,3 +285,11 @@ def _held_out(events: EventLog, evaluation: str, seed: int) -> np.ndarray:
 
 def _without(data: TrainingData, held_out: np.ndarray) -> TrainingData:
     return TrainingData(events=data.events.subset(~held_out), catalog=data.catalog, weights=data.weights, now=data.now)
+
+
+def _abandon(session: Any, params: dict[str, Any], reason: str) -> bool:
+    return service.abandon_training(session=session, version_id=params["version_id"], reason=reason)
+
+
+# A training cancelled or given up fails its version (unless it is done already).
+HANDLER = JobHandler(run=run_training_job, abandon=_abandon)

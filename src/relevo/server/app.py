@@ -11,7 +11,6 @@ from relevo.accounts.callers import CallerCache
 from relevo.accounts.router import router as accounts_router
 from relevo.api.deps import document_reads
 from relevo.api.errors import install_error_handlers
-from relevo.api.middleware import RequestMiddleware
 from relevo.batch.router import router as batch_router
 from relevo.catalog.router import router as catalog_router
 from relevo.compat.ai_service import router as ai_service_router
@@ -25,6 +24,7 @@ from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
+from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
@@ -36,6 +36,7 @@ from relevo.recommend.router import router as recommend_router
 from relevo.recommend.service import Serving
 from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.router import router as registry_router
+from relevo.server.middleware import RequestMiddleware
 from relevo.users.router import router as users_router
 
 # Requests are matched against routes in this order, one route after another (each try costs a
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.resolved_database_url)
 
     event_writer = EventWriter(database)
-    executor = make_executor(database, settings)
+    executor = make_executor(database, settings, HANDLERS)
     retraining = RetrainScheduler(database, settings, executor)
 
     @asynccontextmanager

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relevo.api.errors import error_response
+from relevo.core import metrics
 from relevo.core.logging import request_id_var
-from relevo.ops import metrics
 
 
 class _BodyTooLarge(BaseException):

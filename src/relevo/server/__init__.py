@@ -1,0 +1,1 @@
+"""The server: the app factory that assembles every router, and the middleware around them."""
