@@ -13,13 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from relevo.batch import service
+from relevo.batch import generation, service
 from relevo.batch.models import JobResult, ranked, ranked_documents
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
-from relevo.recommend import service as recommend_service
+from relevo.recommend.service import AnswerInputs, RecommendationList, UserRequest
 from relevo.server.app import create_app
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, purchases_of, train
@@ -236,14 +236,14 @@ def test_a_job_whose_users_partly_fail_completes_and_keeps_the_reasons(
 ) -> None:
     # Nothing in Relevo fails for one user on purpose: a stand-in error for one user (who is
     # answered one by one, being a stranger) shows what any per-user failure does.
-    answer = recommend_service.recommend_for_user
+    answer = generation.recommend_for_user
 
-    def failing_for_one(**arguments):
-        if arguments["user_id"] == "broken-user":
+    def failing_for_one(inputs: AnswerInputs, events: tuple, asked: UserRequest) -> RecommendationList:
+        if asked.user_id == "broken-user":
             raise ValueError("this user's answer could not be computed")
-        return answer(**arguments)
+        return answer(inputs, events, asked)
 
-    monkeypatch.setattr(recommend_service, "recommend_for_user", failing_for_one)
+    monkeypatch.setattr(generation, "recommend_for_user", failing_for_one)
     users = [*known_users(shop, 3), "broken-user", "never-seen"]
     started = client.post("/generate-recommendations", json={"user_ids": users, "top_k": 4}, headers=admin_headers)
 

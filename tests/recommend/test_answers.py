@@ -3,12 +3,12 @@
 import gc
 import time
 
-from relevo.recommend.answers import Answers
+from relevo.recommend.answers import KeptAnswers
 from relevo.recommend.service import with_confidence
 
 
 def test_an_answer_is_kept_for_the_same_question_only() -> None:
-    answers = Answers(size=10, seconds=60)
+    answers = KeptAnswers(size=10, seconds=60)
     answers.put(("u1", 10), ["a", "b"])
 
     assert answers.get(("u1", 10)) == ["a", "b"]
@@ -16,7 +16,7 @@ def test_an_answer_is_kept_for_the_same_question_only() -> None:
 
 
 def test_the_least_recently_used_answer_goes_first() -> None:
-    answers = Answers(size=2, seconds=60)
+    answers = KeptAnswers(size=2, seconds=60)
     answers.put("first", 1)
     answers.put("second", 2)
     answers.get("first")
@@ -27,7 +27,7 @@ def test_the_least_recently_used_answer_goes_first() -> None:
 
 
 def test_answers_expire() -> None:
-    answers = Answers(size=2, seconds=0.05)
+    answers = KeptAnswers(size=2, seconds=0.05)
     answers.put("question", 1)
     time.sleep(0.1)
 
@@ -35,10 +35,10 @@ def test_answers_expire() -> None:
 
 
 def test_size_zero_keeps_nothing() -> None:
-    answers = Answers(size=0, seconds=60)
+    answers = KeptAnswers(size=0, seconds=60)
     answers.put("question", 1)
 
-    assert not answers.enabled and answers.get("question") is None
+    assert answers.get("question") is None
 
 
 def test_a_kept_list_is_nothing_the_garbage_collector_follows() -> None:

@@ -7,14 +7,14 @@ from fastapi.testclient import TestClient
 
 from relevo.core.config import Settings
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.service import bought_before, ranked_ahead
-from relevo.registry.training import RANKED_AHEAD
+from relevo.recommend.service import left_out_before, ranked_ahead
+from relevo.registry import version_files
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, recommend, train
 
 
 def test_training_ranks_every_known_user_ahead(client: TestClient, app: FastAPI, trained: dict) -> None:
-    served = app.state.models.get("default")
-    items, scores = served.precomputed
+    served = app.state.serving.versions.get("default")
+    items, scores = served.ranked_ahead.items, served.ranked_ahead.scores
 
     assert items.shape == (len(served.recommender.users), 100)
     assert (items[:, 0] >= 0).all()
@@ -25,8 +25,8 @@ def test_training_ranks_every_known_user_ahead(client: TestClient, app: FastAPI,
 def test_lists_ranked_ahead_leave_out_what_each_user_bought(
     client: TestClient, app: FastAPI, shop: DemoShop, trained: dict
 ) -> None:
-    served = app.state.models.get("default")
-    items, bought = served.precomputed[0], served.bought
+    served = app.state.serving.versions.get("default")
+    items, bought = served.ranked_ahead.items, served.left_out
     buyers = np.flatnonzero(np.diff(bought.indptr))
 
     assert len(buyers) > 0
@@ -41,10 +41,10 @@ def test_a_known_users_answer_is_the_list_ranked_ahead_and_what_ranking_anew_giv
     client: TestClient, app: FastAPI, shop: DemoShop, trained: dict
 ) -> None:
     user = most_active_user(shop)
-    served = app.state.models.get("default")
+    served = app.state.serving.versions.get("default")
     snapshot = app.state.serving.catalog.snapshot()
     allowed = app.state.serving.catalog.model_mask(snapshot, served.recommender.items.ids, Filters())
-    excluded = bought_before(served, user)
+    excluded = left_out_before(served, user)
 
     ahead, _ = ranked_ahead(served, user, 10, allowed)
     anew, _ = served.recommender.recommend(
@@ -57,9 +57,9 @@ def test_a_known_users_answer_is_the_list_ranked_ahead_and_what_ranking_anew_giv
 
 def test_a_list_too_short_for_the_filters_is_ranked_anew(app: FastAPI, shop: DemoShop, trained: dict) -> None:
     user = most_active_user(shop)
-    served = app.state.models.get("default")
+    served = app.state.serving.versions.get("default")
     nothing_allowed_but_one = np.zeros(len(served.recommender.items), dtype=bool)
-    nothing_allowed_but_one[served.precomputed[0][served.recommender.users.index(user), -1]] = True
+    nothing_allowed_but_one[served.ranked_ahead.items[served.recommender.users.index(user), -1]] = True
 
     assert ranked_ahead(served, user, 5, nothing_allowed_but_one) is None
     assert ranked_ahead(served, "never-seen", 5, np.ones_like(nothing_allowed_but_one)) is None
@@ -71,5 +71,6 @@ def test_without_ranking_ahead_no_list_is_stored(
     settings.precompute_count = 0
     version = train(client, admin_headers)
 
-    assert not (settings.resolved_artifacts_dir / "default" / str(version["version"]) / RANKED_AHEAD).exists()
+    files = version_files.read(version_files.store_for(settings), f"default/{version['version']}")
+    assert files.ranked_ahead is None
     assert recommend(client, most_active_user(shop))["items"]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from relevo.catalog.models import Store
 from relevo.core.config import Settings
-from relevo.recommend.service import RecommendationList
+from relevo.recommend.service import RecommendationList, Way
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, purchases_of, recommend, top_category, train
 
@@ -200,19 +200,20 @@ def test_another_model_serves_when_named(client: TestClient, admin_headers: dict
     assert recommend(client, "U000001", model="experiment")["model"]["name"] == "experiment"
     # A model nobody deployed is the caller's mistake, not a server that is not ready yet.
     unknown = client.get("/api/v1/recommendations/U1", params={"model": "x"})
-    assert "model: 'x' has no deployed version" in assert_error(unknown, 404, "No model")
+    message = assert_error(unknown, 404, "No model")
+    assert "no model named 'x' is deployed; deployed models: default, experiment" in message
     refused = client.get("/api/v1/recommendations/U1", params={"model": "no/such name"})
     assert_error_mentioning(refused, 422, "model")
 
 
 def test_names_of_models_nobody_deployed_are_not_kept(client: TestClient, app: FastAPI, trained: dict) -> None:
     recommend(client, "U000001")
-    kept = len(app.state.models)
+    kept = len(app.state.serving.versions)
 
     for number in range(200):
         assert client.get("/api/v1/recommendations/U1", params={"model": f"nobody-{number}"}).status_code == 404
 
-    assert len(app.state.models) == kept == 1
+    assert len(app.state.serving.versions) == kept == 1
 
 
 def test_one_part_of_the_hybrid_serves_when_asked(client: TestClient, shop: DemoShop, trained: dict) -> None:
@@ -262,7 +263,9 @@ def test_a_repeated_question_gets_the_same_items_under_a_new_recommendation_id(
 
 
 def test_a_list_makes_its_recommendation_id_once() -> None:
-    answer = RecommendationList(user_id="u1", model=None, algorithm="popular", items=[])
+    answer = RecommendationList(
+        user_id="u1", version=None, algorithm="popular", items=[], way=Way.cold_start, why="", kept=False
+    )
 
     assert len(answer.recommendation_id) == 32 and answer.recommendation_id == answer.recommendation_id
 

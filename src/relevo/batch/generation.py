@@ -26,11 +26,10 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Control
 from relevo.jobs.handlers import Chunked, JobHandler
 from relevo.jobs.models import JobStatus
-from relevo.recommend import service as recommend_service
-from relevo.recommend.catalog_view import CatalogView, Filters
-from relevo.recommend.models_in_memory import DeployedModels, ServedModel
-from relevo.recommend.recent import RecentEvents
-from relevo.recommend.service import Serving
+from relevo.recommend.catalog_view import Filters
+from relevo.recommend.service import AnswerInputs, UserRequest, component, recommend_for_user
+from relevo.recommend.state import ServingState
+from relevo.recommend.user_events import UserEvents
 
 _REFRESH_SECONDS = 30.0  # how stale a worker's model, catalog and events may get between chunks
 
@@ -101,8 +100,7 @@ def _compute(
         if status != JobStatus.running:
             return None
         users = service.undone_users(session=session, job_id=job_id, user_ids=params["user_ids"][start:stop])
-    served, serving = serving_for(database, settings)
-    return results_for(served, serving, users, params, settings)
+    return results_for(inputs_for(database, settings), users, params, settings)
 
 
 def _write(database: Database, job_id: str, rows: list[Row]) -> None:
@@ -114,120 +112,103 @@ def _write(database: Database, job_id: str, rows: list[Row]) -> None:
 
 def outcome(database: Database, settings: Settings, job_id: str) -> tuple[str, dict]:
     """The finished job's message and result."""
-    served, _ = serving_for(database, settings)
+    inputs = inputs_for(database, settings)
     with database.session(write=False) as session:
         job = jobs_service.get_or_raise(session=session, job_id=job_id)
         # The counters advance in the transactions that write the rows, so they count them.
         users, failed, params = job.processed, job.failed, job.params
     processed = users - failed
     message = f"recommendations generated for {processed} users" + (f"; {failed} failed" if failed else "")
-    result = {"users": users, "generated": processed, "failed": failed, "model_version_id": served.version_id}
-    if params.get("rule") != "bought_together":
-        result["scoring"] = scoring(served, params)
+    result = {"users": users, "generated": processed, "failed": failed, "model_version_id": inputs.version.version_id}
+    result["scoring"] = scoring(inputs, params)
     return message, result
 
 
-# What a process keeps to answer for many users, per database: loaded once, refreshed every
-# so often.
-_kept: weakref.WeakKeyDictionary[Database, dict[tuple, tuple[DeployedModels, Serving]]] = weakref.WeakKeyDictionary()
+# What a process keeps to answer for many users, per database: loaded once, looked at again
+# every so often.
+_kept: weakref.WeakKeyDictionary[Database, dict[tuple, ServingState]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def serving_for(database: Database, settings: Settings) -> tuple[ServedModel, Serving]:
+def inputs_for(database: Database, settings: Settings) -> AnswerInputs:
+    """The serving model's deployed version and the catalog, as this process keeps them."""
     key = (settings.resolved_artifacts_dir, settings.serving_model)
     with _lock:
         kept = _kept.setdefault(database, {})
         if key not in kept:
-            models = DeployedModels(database, settings.resolved_artifacts_dir, _REFRESH_SECONDS)
-            serving = Serving(
-                catalog=CatalogView(database, _REFRESH_SECONDS), recent=RecentEvents(database, _REFRESH_SECONDS)
-            )
-            kept[key] = (models, serving)
-        models, serving = kept[key]
-    served = models.get(settings.serving_model)
-    if served is None:
+            kept[key] = ServingState.open(database, settings, refresh_seconds=_REFRESH_SECONDS)
+        state = kept[key]
+    version = state.versions.get(settings.serving_model)
+    if version is None:
         raise NotReady("no model is deployed yet: train a model first")
-    if serving.recent.needs_reading(served.watermark):
-        serving.recent.read(served.watermark)
-    return served, serving
+    return AnswerInputs(version=version, snapshot=state.catalog.snapshot(), state=state)
 
 
-def results_for(
-    served: ServedModel, serving: Serving, users: list[str], params: dict[str, Any], settings: Settings
-) -> list[Row]:
+def results_for(inputs: AnswerInputs, users: list[str], params: dict[str, Any], settings: Settings) -> list[Row]:
     """Each user's row. Users the model knows and who have no events since training are
     scored together, in batches, on `batch_threads` threads; the others one by one, by the
     same pipeline as a request (their events since count, strangers get the cold-start answer)."""
-    if params.get("rule") == "bought_together":
-        return [_result(served, serving, user, params) for user in users]
-    model = served.recommender
-    since = served.watermark  # a user whose latest event is older has none since training
-    known = {user for user in users if user in model.users and serving.recent.latest(user) <= since}
-    rows = {user: _result(served, serving, user, params) for user in users if user not in known}
-    if known:
+    version = inputs.version
+    asked = UserRequest("", params["top_k"], Filters(**params.get("filters", {})), algorithm=_algorithm(inputs, params))
+    events = inputs.state.events.of_many(users, version.watermark)
+    together: list[str] = []  # with one component asked for, every user goes through the pipeline
+    if asked.algorithm is None:
+        together = sorted(user for user in users if user in version.recommender.users and user not in events)
+    alone = set(users).difference(together)
+    rows = {user: _result(inputs, events.get(user, ()), asked._replace(user_id=user)) for user in alone}
+    if together:
         try:
-            rows.update(_scored_together(served, serving, sorted(known), params, settings))
+            rows.update(_scored_together(inputs, together, asked, params, settings))
         except Exception:  # then each on its own, so that a failure is one user's, with its reason
-            rows.update((user, _result(served, serving, user, params)) for user in known)
+            rows.update((user, _result(inputs, (), asked._replace(user_id=user))) for user in together)
     return [rows[user] for user in users]
 
 
+def _algorithm(inputs: AnswerInputs, params: dict[str, Any]) -> str | None:
+    """The component the job ranks with, if it asks for one the deployed model has."""
+    algorithm = params.get("algorithm")
+    return algorithm if algorithm and component(inputs.version.recommender, algorithm) is not None else None
+
+
 def _scored_together(
-    served: ServedModel, serving: Serving, users: list[str], params: dict[str, Any], settings: Settings
+    inputs: AnswerInputs, users: list[str], asked: UserRequest, params: dict[str, Any], settings: Settings
 ) -> dict[str, Row]:
-    model, count, filters = served.recommender, params["top_k"], Filters(**params.get("filters", {}))
-    snapshot = serving.catalog.snapshot()
-    allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
+    version = inputs.version
+    model = version.recommender
+    allowed = inputs.state.catalog.model_mask(inputs.snapshot, model.items.ids, asked.filters)
     indices = model.users.indices(users)
     threads = settings.batch_threads or os.cpu_count() or 1
     options = {
         "histories": model.histories(indices),
-        "excluded": gather_rows(served.bought, indices),  # what they bought or rated, as requests leave out
+        "excluded": gather_rows(version.left_out, indices),  # what they bought or rated, as requests leave out
         "allowed": allowed,
         "threads": threads,
     }
-    if scoring(served, params) == "approximate":
-        best, scores = model.approximate_indices(indices, count, depth=settings.ann_search_depth, **options)
+    if scoring(inputs, params) == "approximate":
+        best, scores = model.approximate_indices(indices, asked.count, depth=settings.ann_search_depth, **options)
     else:
-        best, scores = model.recommend_indices(indices, count, exclude_history=False, **options)
+        best, scores = model.recommend_indices(indices, asked.count, exclude_history=False, **options)
     found = (best >= 0).sum(axis=1)  # padding comes last
     documents = ranked_documents(model.items.lookup(np.clip(best, 0, None)), scores, found)
     return {user: (user, document, None) for user, document in zip(users, documents, strict=True)}
 
 
-def scoring(served: ServedModel, params: dict[str, Any]) -> str:
+def scoring(inputs: AnswerInputs, params: dict[str, Any]) -> str:
     """How the job's known users are scored: "approximate" when asked for and the model has
     item factors to search (ALS, BPR), otherwise "exact"."""
-    if params.get("scoring") == "approximate" and isinstance(served.recommender, FactorModel):
+    if params.get("scoring") == "approximate" and isinstance(inputs.version.recommender, FactorModel):
         return "approximate"
     return "exact"
 
 
-def _result(served: ServedModel, serving: Serving, user: str, params: dict[str, Any]) -> Row:
+def _result(inputs: AnswerInputs, events: UserEvents, asked: UserRequest) -> Row:
     """(user, items, None), or (user, None, the reason) when this user's answer failed."""
     try:
-        snapshot = serving.catalog.snapshot()
-        if params.get("rule") == "bought_together":  # the purchases API: one product, by its own rule
-            product = recommend_service.bought_with_purchases(
-                served=served, serving=serving, snapshot=snapshot, user_id=user
-            )
-            if product is None:
-                product = _most_popular(served, serving, snapshot)
-            return user, ranked([product], [1.0]) if product else ranked([], []), None
-        filters = Filters(**params.get("filters", {}))
-        answer = recommend_service.recommend_for_user(
-            served=served, serving=serving, snapshot=snapshot, user_id=user, count=params["top_k"], filters=filters
-        )
+        answer = recommend_for_user(inputs, events, asked)
         products = [item.product.product_id for item in answer.items]
-        return user, ranked(products, [round(item.score, 6) for item in answer.items]), None
+        return asked.user_id, ranked(products, [round(item.score, 6) for item in answer.items]), None
     except Exception as exc:  # one user's failure is counted and kept, the job goes on
-        return user, None, f"{type(exc).__name__}: {exc}"
-
-
-def _most_popular(served: ServedModel, serving: Serving, snapshot: Any) -> str | None:
-    allowed = serving.catalog.model_mask(snapshot, served.recommender.items.ids, Filters())
-    ids, _ = recommend_service.popular_items(served, allowed, 1)
-    return ids[0] if ids else None
+        return asked.user_id, None, f"{type(exc).__name__}: {exc}"
 
 
 def _prepare_count(database: Database, job_id: str, params: dict[str, Any]) -> int:

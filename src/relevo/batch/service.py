@@ -28,7 +28,7 @@ def start_generation(
     active_since: datetime | None = None,
     top_k: int,
     filters: dict[str, Any] | None = None,
-    rule: str = "recommend",
+    algorithm: str | None = None,
     scoring: str = "exact",
     created_by: int | None,
     max_users: int,
@@ -36,10 +36,11 @@ def start_generation(
 ) -> Job:
     """A pending batch generation job (submit it once this transaction has committed).
     `user_ids` None: every user, or those active since `active_since`. `max_pending`: jobs the
-    account may have pending or running (429 past it; None: no limit)."""
+    account may have pending or running (429 past it; None: no limit). `algorithm`: rank with
+    this component of the deployed model (the model itself when it has none)."""
     if user_ids is not None and len(user_ids) > max_users:
         raise InvalidArgument(f"user_ids: {len(user_ids):,} users, over the limit of {max_users:,} per job")
-    params: dict[str, Any] = {"top_k": top_k, "filters": filters or {}, "rule": rule, "scoring": scoring}
+    params: dict[str, Any] = {"top_k": top_k, "filters": filters or {}, "algorithm": algorithm, "scoring": scoring}
     if user_ids is not None:
         params["user_ids"] = list(dict.fromkeys(user_ids))
     elif active_since is not None:
@@ -108,9 +109,11 @@ def results(*, session: Session, job_id: str, after: int, limit: int) -> list[Jo
     return list(session.scalars(query))
 
 
-def latest_for_user(*, session: Session, user_id: str, version_id: int, rule: str = "recommend") -> JobResult | None:
-    """The user's result from the newest completed generation job of this rule that has one
-    and was computed with this model version (a result of an older model is stale)."""
+def latest_for_user(
+    *, session: Session, user_id: str, version_id: int, algorithm: str | None = None
+) -> JobResult | None:
+    """The user's result from the newest completed generation job ranked with `algorithm` that
+    has one and was computed with this model version (a result of an older model is stale)."""
     query = (
         select(JobResult, Job.params, Job.result)
         .join(Job, Job.id == JobResult.job_id)
@@ -119,7 +122,7 @@ def latest_for_user(*, session: Session, user_id: str, version_id: int, rule: st
         .limit(20)
     )
     for result, params, outcome in session.execute(query):
-        if params.get("rule", "recommend") == rule and outcome.get("model_version_id") == version_id:
+        if params.get("algorithm") == algorithm and outcome.get("model_version_id") == version_id:
             return result
     return None
 

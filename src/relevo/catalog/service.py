@@ -2,6 +2,7 @@
 the shop's product id, and the bulk paths used by CSV imports and events."""
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -284,9 +285,10 @@ def training_items(*, session: Session) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in session.execute(query)]
 
 
-def serving_items(*, session: Session) -> list[tuple[Any, ...]]:
-    """Every product, for serving: (external id, name, category, price, currency, quantity,
-    store id, whether it may be recommended: active and not deleted)."""
+def serving_items(*, session: Session, changed_since: datetime | None = None) -> list[tuple[Any, ...]]:
+    """Every product (or those changed since a time), for serving: (external id, name,
+    category, price, currency, quantity, store id, whether it may be recommended: active and
+    not deleted, revision)."""
     query = select(
         Product.external_id,
         Product.name,
@@ -296,7 +298,10 @@ def serving_items(*, session: Session) -> list[tuple[Any, ...]]:
         Product.quantity,
         Product.store_id,
         Product.is_active & Product.deleted_at.is_(None),
+        Product.revision,
     ).order_by(Product.id)
+    if changed_since is not None:
+        query = query.where(Product.updated_at >= changed_since)
     return [tuple(row) for row in session.execute(query)]
 
 

@@ -14,8 +14,8 @@ from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
 from relevo.core.fields import DbInt, ExternalId, UtcDateTime
 from relevo.events import service as events_service
 from relevo.events.schemas import EventIn, EventTypeName
-from relevo.recommend import service as recommend_service
-from relevo.recommend.requests import catalog_snapshot, served_model_if_any
+from relevo.recommend import products
+from relevo.recommend.request_inputs import answer_inputs_if_any
 from relevo.recommend.router import popular_products
 
 router = APIRouter(tags=["AI service"])
@@ -98,17 +98,9 @@ async def interaction_recommendations(
 ) -> list[str]:
     """Products whose users also interacted with this one (item-kNN), in the category if given;
     popular products of the category when the product is unknown or no model is trained."""
-    served = await served_model_if_any(request)
-    if served is not None:
-        snapshot = await catalog_snapshot(request)
-        found = recommend_service.neighbours_in_category(
-            served=served,
-            snapshot=snapshot,
-            serving=request.app.state.serving,
-            product_id=product_id,
-            category=category,
-            count=count,
-        )
+    inputs = await answer_inputs_if_any(request)
+    if inputs is not None:
+        found = products.neighbours_in_category(inputs, product_id, category, count)
         if found:
             return found
     popular = await popular_products(request, category=category, window=None, count=count + 1)
@@ -121,10 +113,9 @@ async def category_recommendations(
 ) -> list[str]:
     """Products of the category's cluster (TF-IDF on categories, K-Means), most popular first;
     the category's popular products before any model is trained."""
-    served = await served_model_if_any(request)
-    if served is not None:
-        snapshot = await catalog_snapshot(request)
-        found = recommend_service.in_category_cluster(served=served, snapshot=snapshot, category=category, count=count)
+    inputs = await answer_inputs_if_any(request)
+    if inputs is not None:
+        found = products.in_category_cluster(inputs, category, count)
         if found:
             return found
     return [item.product_id for item in await popular_products(request, category=category, window=None, count=count)]

@@ -20,8 +20,8 @@ from relevo.batch import service as batch_service
 from relevo.batch.schemas import GenerateRecommendationsRequest
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
-from relevo.recommend.catalog_view import Filters
-from relevo.recommend.requests import recommendations_for, served_model
+from relevo.recommend.request_inputs import answer_inputs, events_since_training
+from relevo.recommend.service import UserRequest, recommend_for_user
 
 router = APIRouter(tags=["background-jobs API"])
 
@@ -84,14 +84,15 @@ async def recommendations_for_user(
 ) -> list[StoredRecommendation]:
     """The user's result from the newest batch job that has one, computed with the serving
     model version; computed now otherwise."""
-    served = await served_model(request)
-    stored = await run_in_threadpool(_stored, request, user_id, served.version_id)
+    inputs = await answer_inputs(request)
+    stored = await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
     if stored is not None:
         return [
             StoredRecommendation(product_id=item["product_id"], score=item["score"], rank=rank)
             for rank, item in enumerate(stored[:count], start=1)
         ]
-    result = await recommendations_for(request, served, user_id, count, Filters())
+    events = await events_since_training(inputs, user_id)
+    result = recommend_for_user(inputs, events, UserRequest(user_id, count))
     return [
         StoredRecommendation(product_id=item.product.product_id, score=round(item.score, 6), rank=rank)
         for rank, item in enumerate(result.items, start=1)

@@ -20,11 +20,16 @@ from relevo.batch import service as batch_service
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
-from relevo.recommend import service as recommend_service
-from relevo.recommend.requests import catalog_snapshot, recent_events, served_model_if_any
+from relevo.recommend.request_inputs import answer_inputs_if_any, events_since_training
 from relevo.recommend.router import popular_products
+from relevo.recommend.service import UserRequest, component, recommend_for_user
 
 router = APIRouter(tags=["purchases API"])
+
+# The purchases API's rule is the co-purchase model's (the deployed hybrid's component, or the
+# model itself when it has none): items bought with the user's purchases, not bought yet, most
+# popular first; the most popular items for users who bought nothing.
+RULE = "cooccurrence"
 
 
 class PurchasesIn(BaseModel):
@@ -58,16 +63,15 @@ async def recommended_product(request: Request, user_id: Annotated[str, Query(mi
     purchases and not bought yet; the most popular product for users who bought nothing (or
     before any model is trained)."""
     product = None
-    served = await served_model_if_any(request)
-    if served is not None:
-        stored = await run_in_threadpool(_stored, request, user_id, served.version_id)
+    inputs = await answer_inputs_if_any(request)
+    if inputs is not None:
+        stored = await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
         if stored is not None:
             return RecommendedProduct(user_id=user_id, product=stored)
-        await recent_events(request, served)
-        snapshot = await catalog_snapshot(request)
-        product = recommend_service.bought_with_purchases(
-            served=served, serving=request.app.state.serving, snapshot=snapshot, user_id=user_id
-        )
+        events = await events_since_training(inputs, user_id)
+        algorithm = RULE if component(inputs.version.recommender, RULE) else None
+        answer = recommend_for_user(inputs, events, UserRequest(user_id, 1, algorithm=algorithm))
+        product = answer.items[0].product.product_id if answer.items else None
     if product is None:
         popular = await popular_products(request, category=None, window=None, count=1)
         product = popular[0].product_id if popular else None
@@ -97,7 +101,7 @@ def generate(
         session=session,
         user_ids=[body.user_id],
         top_k=1,
-        rule="bought_together",
+        algorithm=RULE,
         created_by=caller.id,
         max_users=settings.max_batch_users,
         max_pending=settings.max_pending_jobs,
@@ -108,7 +112,5 @@ def generate(
 
 def _stored(request: Request, user_id: str, version_id: int) -> str | None:
     with request.app.state.database.session(write=False) as session:
-        found = batch_service.latest_for_user(
-            session=session, user_id=user_id, version_id=version_id, rule="bought_together"
-        )
+        found = batch_service.latest_for_user(session=session, user_id=user_id, version_id=version_id, algorithm=RULE)
         return found.items[0]["product_id"] if found is not None and found.items else None

@@ -21,8 +21,8 @@ from relevo.core.fields import MAX_DB_INT, DbId, DbInt, JsonObject
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
 from relevo.events.schemas import EventIn, EventTypeName
-from relevo.recommend.catalog_view import Filters
-from relevo.recommend.requests import recommendations_for, served_model
+from relevo.recommend.request_inputs import recommendations
+from relevo.recommend.service import UserRequest
 from relevo.registry import service as registry_service
 from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
@@ -97,9 +97,8 @@ class SmartCommerceRecommendations(BaseModel):
 async def personalized_recommendations(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
 ) -> Response:
-    served = await served_model(request)
-    result = await recommendations_for(request, served, user_id, count, Filters())
-    algorithm = "hybrid_ensemble" if served.algorithm == "hybrid" else served.algorithm
+    result = await recommendations(request, UserRequest(user_id, count))
+    algorithm = "hybrid_ensemble" if result.algorithm == "hybrid" else result.algorithm
     items = [
         {
             "product_id": as_smartcommerce_id(item.product.product_id),

@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     # processes. Either way one training runs at a time, however many look.
     scheduler: Literal["api", "process"] = "api"
     model_refresh_seconds: float = Field(default=2.0, ge=0)  # how often servers look for a new deploy
-    catalog_refresh_seconds: float = Field(default=30.0, ge=0)  # how stale serving's catalog may get
-    recent_events_seconds: float = Field(default=1.0, ge=0)  # how late a new event may count in answers
+    models_in_memory: int = Field(default=8, ge=1)  # model names each server keeps loaded
+    # How often servers look for catalog changes (a product deleted, out of stock, re-priced).
+    catalog_refresh_seconds: float = Field(default=1.0, ge=0)
     public_recommendations: bool = True  # recommendation reads without a token
     # Answers kept for the same question (user, options, model version, catalog snapshot and the
     # user's events): how many, and for how long at most. 0 turns keeping answers off.

@@ -1,6 +1,6 @@
 """The database: engine and session factory built from settings, and the ORM base class."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
@@ -29,6 +29,26 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Naive UTC now: every timestamp is stored as naive UTC on every backend."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+_AFTER_COMMIT = "relevo.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Calls `callback` once the session's transaction has committed (never if it rolls back):
+    for what must only follow committed data, such as telling other processes about it."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 class Database:

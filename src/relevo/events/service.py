@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Integer, Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,11 +18,12 @@ from relevo.accounts.callers import Caller
 from relevo.catalog import service as catalog_service
 from relevo.catalog.models import Product
 from relevo.core import metrics
-from relevo.core.db import utcnow
+from relevo.core.db import after_commit, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.core.pagination import paginate_by_id
 from relevo.events.models import Event, EventType
 from relevo.events.schemas import EventIn, IngestResult
+from relevo.events.signal import SharedFileSignal, signal_for
 from relevo.storage import bulk
 from relevo.users import service as users_service
 from relevo.users.models import User
@@ -121,6 +122,7 @@ def store_submissions(
     (an event_id repeated across them counts for the first)."""
     every_row = [row for rows, _ in submissions for row in rows]
     stored_ids = Counter(_insert_skipping_duplicates(session, _resolve(session, every_row, None)))
+    _signal_after_commit(session, {row.user_id for row in every_row})
     counts = []
     for rows, _ in submissions:
         count = 0
@@ -143,7 +145,9 @@ def store_rows(*, session: Session, rows: Iterable[EventRow], dataset_id: int | 
     Events with an event_id that is already stored (or repeated in `rows`) are skipped.
     """
     if isinstance(rows, Sequence) and len(rows) <= SMALL_BATCH:
-        return len(_insert_skipping_duplicates(session, _resolve(session, rows, dataset_id)))
+        stored = len(_insert_skipping_duplicates(session, _resolve(session, rows, dataset_id)))
+        _signal_after_commit(session, {row.user_id for row in rows})
+        return stored
     return _store_many(session, rows, dataset_id)
 
 
@@ -152,6 +156,7 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
     skipped, and hand the others to a bulk writer, which stores them while the next chunk is
     produced (for a CSV import: parsed and validated)."""
     stored = 0
+    touched: set[str] = set()
     # In user order, the (user_id, occurred_at) index is updated page by page instead of all
     # over: PostgreSQL spends about 40% less time storing a chunk.
     writer = bulk.BulkWriter(session, Event.__table__, _EVENT_COLUMNS, order_by=_BY_USER)
@@ -165,6 +170,7 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
             users.update(users_service.ensure_ids(session=session, external_ids=new_users))
             products.update(catalog_service.ensure_ids(session=session, external_ids=new_products))
             resolved = _as_table_rows(chunk, users, products, dataset_id)
+            touched.update(users)
             keyed = [row for row in resolved if row[0] is not None]
             if keyed:
                 stored += len(_insert_skipping_duplicates(session, keyed))
@@ -172,7 +178,24 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
             writer.append(resolved)
             stored += len(resolved)
     bulk.refresh_statistics(session, Event.__table__, stored)
+    _signal_after_commit(session, touched)
     return stored
+
+
+def signal(session: Session) -> SharedFileSignal | None:
+    """The database's signal of which users have new events (events.signal), if it has one."""
+    bind = session.get_bind()
+    return signal_for(bind.engine.url, lambda: latest_event_id(session=session))
+
+
+def _signal_after_commit(session: Session, user_ids: set[str]) -> None:
+    """Once the events just stored commit, the signal says these users have events up to the
+    newest event id now (read in this transaction: on SQLite, the only writer)."""
+    found = signal(session)
+    if found is None or not user_ids:
+        return
+    newest = latest_event_id(session=session)
+    after_commit(session, lambda: found.publish(user_ids, newest))
 
 
 def _resolve(session: Session, rows: Sequence[EventRow], dataset_id: int | None) -> list[tuple[Any, ...]]:
@@ -219,6 +242,7 @@ def record_product_view(*, session: Session, account: Caller, product_id: int) -
     user = users_service.ensure_account_user(session=session, account=account)
     session.add(Event(user_id=user.id, product_id=product.id, event_type=EventType.view, occurred_at=utcnow()))
     session.flush()
+    _signal_after_commit(session, {user.external_id})
     return product
 
 
@@ -311,18 +335,47 @@ def training_columns(*, session: Session, dataset_ids: Sequence[int] | None = No
     )
 
 
-def events_after(*, session: Session, after_id: int, limit: int) -> list[tuple[int, str, str, str, float | None]]:
-    """Events stored after `after_id`, oldest first: (id, user id, product id, type, value),
-    with the shop's ids."""
-    query = (
-        select(Event.id, User.external_id, Product.external_id, Event.event_type, Event.value)
+# (event id, product id, type, value), with the shop's product id.
+UserEvent = tuple[int, str, str, float | None]
+_USERS_PER_QUERY = 500  # ids bound in one query (SQLite allows 32,766 at most)
+
+
+def user_events_after(*, session: Session, user_id: str, after_id: int, limit: int) -> list[UserEvent]:
+    """The user's `limit` latest events stored after `after_id`, oldest first."""
+    rows = session.execute(_user_events_after(), {"user_id": user_id, "after_id": after_id, "limit": limit})
+    return [tuple(row) for row in reversed(rows.all())]
+
+
+@cache
+def _user_events_after() -> Select:
+    """Built once: on the path of every recommendation request."""
+    return (
+        select(Event.id, Product.external_id, Event.event_type, Event.value)
         .join(User, User.id == Event.user_id)
         .join(Product, Product.id == Event.product_id)
-        .where(Event.id > after_id)
-        .order_by(Event.id)
-        .limit(limit)
+        .where(User.external_id == bindparam("user_id"), Event.id > bindparam("after_id"))
+        .order_by(Event.id.desc())
+        .limit(bindparam("limit"))
     )
-    return [tuple(row) for row in session.execute(query)]
+
+
+def users_events_after(
+    *, session: Session, user_ids: Sequence[str], after_id: int, limit: int
+) -> dict[str, list[UserEvent]]:
+    """Each user's `limit` latest events stored after `after_id`, oldest first (users without
+    any are left out): for many users at once."""
+    found: dict[str, list[UserEvent]] = {}
+    for start in range(0, len(user_ids), _USERS_PER_QUERY):
+        query = (
+            select(User.external_id, Event.id, Product.external_id, Event.event_type, Event.value)
+            .join(User, User.id == Event.user_id)
+            .join(Product, Product.id == Event.product_id)
+            .where(User.external_id.in_(user_ids[start : start + _USERS_PER_QUERY]), Event.id > after_id)
+            .order_by(Event.id)
+        )
+        for user, *event in session.execute(query):
+            found.setdefault(user, []).append(tuple(event))
+    return {user: events[-limit:] for user, events in found.items()}
 
 
 def popular_products(

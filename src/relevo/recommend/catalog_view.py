@@ -1,19 +1,26 @@
 """The catalog as serving needs it: each product's details for the answer, and fast masks
-for the business filters (category, store, price range, in stock), refreshed every so often."""
+for the business filters (category, store, price range, in stock), kept up to date by reading
+only what changed."""
 
+import copy
 import threading
 import time
-from collections import OrderedDict
+from datetime import timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
+from cachetools import LRUCache
 
 from relevo.catalog import service as catalog_service
-from relevo.core.db import Database
+from relevo.core.db import Database, utcnow
 
-_MASK_CACHE = 256  # filter masks kept per catalog snapshot
+_MASKS = 256  # filter masks kept per catalog snapshot
 _MODELS = 8  # models whose items are kept aligned with the catalog
+# Products changed this long before the last read are read again: a write whose transaction
+# began before that read and committed after it, or a clock a little behind, is still caught.
+# Anything later still is caught by the totals check, which then reads the whole catalog.
+_OVERLAP = timedelta(seconds=5)
 
 
 class Filters(NamedTuple):
@@ -45,20 +52,49 @@ class ProductView(NamedTuple):
 
 
 class CatalogSnapshot:
-    """Every product at one moment, as arrays."""
+    """Every product at one moment, as arrays. Rows are those of `catalog.service.serving_items`."""
 
     def __init__(self, rows: list[tuple]) -> None:
         self.ids = [row[0] for row in rows]
         self.position = {product_id: index for index, product_id in enumerate(self.ids)}
         # Made once per snapshot, so an answer's details are looked up, not built.
-        self.views = [ProductView(row[0], row[1], row[2] or None, row[3], row[4]) for row in rows]
+        self.views = [_view(row) for row in rows]
         self.category = [row[2] or "" for row in rows]
-        self.price = np.array([np.nan if row[3] is None else float(row[3]) for row in rows])
-        self.quantity = np.array([-1 if row[5] is None else row[5] for row in rows], dtype=np.int64)
-        self.store = np.array([-1 if row[6] is None else row[6] for row in rows], dtype=np.int64)
+        self.price = np.array([_price(row) for row in rows], dtype=np.float64)
+        self.quantity = np.array([_quantity(row) for row in rows], dtype=np.int64)
+        self.store = np.array([_store(row) for row in rows], dtype=np.int64)
         self.available = np.array([bool(row[7]) for row in rows], dtype=bool)
-        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.revision = np.array([row[8] for row in rows], dtype=np.int64)
+        self._masks: LRUCache[tuple, np.ndarray] = LRUCache(maxsize=_MASKS)
         self._lock = threading.Lock()
+
+    def patched(self, rows: list[tuple]) -> "CatalogSnapshot":
+        """A new snapshot: this one with these products changed or added."""
+        new = [row for row in rows if row[0] not in self.position]
+        patched = copy.copy(self)
+        patched.ids = self.ids + [row[0] for row in new]
+        if new:
+            patched.position = {**self.position, **{row[0]: len(self.ids) + n for n, row in enumerate(new)}}
+        patched.views = self.views + [_view(row) for row in new]
+        patched.category = self.category + [row[2] or "" for row in new]
+        patched.price = np.concatenate([self.price, [_price(row) for row in new]])
+        patched.quantity = np.concatenate([self.quantity, np.array([_quantity(row) for row in new], dtype=np.int64)])
+        patched.store = np.concatenate([self.store, np.array([_store(row) for row in new], dtype=np.int64)])
+        patched.available = np.concatenate([self.available, np.array([bool(row[7]) for row in new], dtype=bool)])
+        patched.revision = np.concatenate([self.revision, np.array([row[8] for row in new], dtype=np.int64)])
+        for row in rows:
+            at = patched.position[row[0]]
+            patched.views[at], patched.category[at] = _view(row), row[2] or ""
+            patched.price[at], patched.quantity[at], patched.store[at] = _price(row), _quantity(row), _store(row)
+            patched.available[at], patched.revision[at] = bool(row[7]), row[8]
+        patched._masks, patched._lock = LRUCache(maxsize=_MASKS), threading.Lock()
+        return patched
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        """(products, sum of their revisions): what `catalog.service.catalog_revision` says of
+        the catalog this snapshot shows."""
+        return len(self.ids), int(self.revision.sum())
 
     def view(self, product_id: str) -> ProductView:
         index = self.position.get(product_id)
@@ -69,9 +105,8 @@ class CatalogSnapshot:
         key = (filters.category, filters.store_id, filters.min_price, filters.max_price, filters.in_stock)
         with self._lock:
             found = self._masks.get(key)
-            if found is not None:
-                self._masks.move_to_end(key)
-                return found
+        if found is not None:
+            return found
         mask = self.available.copy()
         if filters.category:
             wanted, below = filters.category.strip().lower(), filters.category.strip().lower() + " >"
@@ -86,8 +121,6 @@ class CatalogSnapshot:
             mask &= self.quantity > 0
         with self._lock:
             self._masks[key] = mask
-            if len(self._masks) > _MASK_CACHE:
-                self._masks.popitem(last=False)
         return mask
 
     def align(self, item_ids: np.ndarray) -> np.ndarray:
@@ -96,67 +129,94 @@ class CatalogSnapshot:
         return np.fromiter((lookup(item, -1) for item in item_ids.tolist()), dtype=np.int64, count=len(item_ids))
 
 
+def _view(row: tuple) -> ProductView:
+    return ProductView(row[0], row[1], row[2] or None, row[3], row[4])
+
+
+def _price(row: tuple) -> float:
+    return np.nan if row[3] is None else float(row[3])
+
+
+def _quantity(row: tuple) -> int:
+    return -1 if row[5] is None else row[5]
+
+
+def _store(row: tuple) -> int:
+    return -1 if row[6] is None else row[6]
+
+
 class CatalogView:
-    """The latest snapshot, replaced every `refresh_seconds`."""
+    """The latest snapshot. Every `refresh_seconds` the catalog's totals (products, sum of their
+    revisions, which every change raises) are read; when they moved, the products changed since
+    the last read are read and patched into a copy of the snapshot, and the whole catalog is read
+    again only if the patched copy does not add up to the totals."""
 
     def __init__(self, database: Database, refresh_seconds: float) -> None:
         self._database = database
         self._refresh_seconds = refresh_seconds
         self._snapshot: CatalogSnapshot | None = None
-        self._revision: tuple[int, int] | None = None  # the catalog's, when the snapshot was read
+        self._read_from = utcnow()  # when the reading that made the snapshot began
         self._taken = -np.inf
         self._lock = threading.Lock()
-        self._model_masks: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._alignments: OrderedDict[int, tuple[np.ndarray, CatalogSnapshot, np.ndarray]] = OrderedDict()
+        self._masks_lock = threading.Lock()
+        self._model_masks: LRUCache[tuple, tuple[np.ndarray, np.ndarray]] = LRUCache(maxsize=_MASKS)
+        self._alignments: LRUCache[int, tuple[np.ndarray, CatalogSnapshot, np.ndarray]] = LRUCache(maxsize=_MODELS)
 
     def needs_refresh(self) -> bool:
         return time.monotonic() - self._taken >= self._refresh_seconds
 
+    def cached(self) -> CatalogSnapshot | None:
+        return self._snapshot
+
     def snapshot(self) -> CatalogSnapshot:
-        """The current snapshot; when one is due, the catalog is read again only if it changed
-        since (its revision moved), so a large, quiet catalog costs one small query per
-        refresh, and answers kept for this snapshot stay valid. Blocks: call from a thread."""
+        """The current snapshot, brought up to date if due. Blocks: call from a thread."""
         if self._snapshot is None or self.needs_refresh():
             with self._lock:
                 if self._snapshot is None or self.needs_refresh():
-                    with self._database.session(write=False) as session:
-                        # The revision before the rows: a change committed in between is read
-                        # now and seen again next time (one read too many, never one too few).
-                        revision = catalog_service.catalog_revision(session=session)
-                        if self._snapshot is None or revision != self._revision:
-                            rows = catalog_service.serving_items(session=session)
-                            self._snapshot, self._revision = CatalogSnapshot(rows), revision
-                            self._model_masks.clear()
-                            self._alignments.clear()
-                    self._taken = time.monotonic()
+                    self._refresh()
         return self._snapshot
 
-    def cached(self) -> CatalogSnapshot | None:
-        return self._snapshot
+    def _refresh(self) -> None:
+        began = utcnow()
+        with self._database.session(write=False) as session:
+            # The totals before the rows: a change committed in between is read now and seen
+            # again next time (one read too many, never one too few).
+            totals = catalog_service.catalog_revision(session=session)
+            snapshot = self._snapshot
+            if snapshot is not None and totals != snapshot.totals:
+                changed = catalog_service.serving_items(session=session, changed_since=self._read_from - _OVERLAP)
+                snapshot = snapshot.patched(changed)
+            if snapshot is None or snapshot.totals != totals:  # the first read, or a change the patch missed
+                snapshot = CatalogSnapshot(catalog_service.serving_items(session=session))
+        if snapshot is not self._snapshot:
+            self._snapshot = snapshot
+            with self._masks_lock:
+                self._model_masks.clear()
+                self._alignments.clear()
+        self._read_from = began
+        self._taken = time.monotonic()
 
     def model_mask(self, snapshot: CatalogSnapshot, item_ids: np.ndarray, filters: Filters) -> np.ndarray:
         """The filter mask over a model's items (items gone from the catalog are left out),
         kept for the next answer with the same filters."""
         key = (id(snapshot), id(item_ids), filters)
-        found = self._model_masks.get(key)
+        with self._masks_lock:
+            found = self._model_masks.get(key)
         if found is not None and found[0] is item_ids:  # the same arrays, not new ones at a freed address
             return found[1]
         alignment = self._alignment(snapshot, item_ids)
         allowed = snapshot.allowed(filters)
         mask = np.where(alignment >= 0, allowed[np.clip(alignment, 0, None)], False)
-        with self._lock:
+        with self._masks_lock:
             self._model_masks[key] = (item_ids, mask)
-            if len(self._model_masks) > _MASK_CACHE:
-                self._model_masks.popitem(last=False)
         return mask
 
     def _alignment(self, snapshot: CatalogSnapshot, item_ids: np.ndarray) -> np.ndarray:
-        found = self._alignments.get(id(item_ids))
+        with self._masks_lock:
+            found = self._alignments.get(id(item_ids))
         if found is not None and found[0] is item_ids and found[1] is snapshot:
             return found[2]
         alignment = snapshot.align(item_ids)
-        with self._lock:
+        with self._masks_lock:
             self._alignments[id(item_ids)] = (item_ids, snapshot, alignment)
-            if len(self._alignments) > _MODELS:
-                self._alignments.popitem(last=False)
         return alignment

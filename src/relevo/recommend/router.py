@@ -1,39 +1,26 @@
 """Routes of the recommendations API. Public by default (RELEVO_PUBLIC_RECOMMENDATIONS), and
-async: answers come from memory, without a database round trip."""
+async: answers come from memory, mostly without a database round trip."""
 
-import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from relevo.api.deps import ReadRoute
-from relevo.recommend import service
+from relevo.recommend import products
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.requests import catalog_snapshot, recommendations_for, served_model
-from relevo.recommend.schemas import PopularProduct, RecommendedProduct, ServedModelRead, UserRecommendations
+from relevo.recommend.request_inputs import answer_inputs, catalog_snapshot, recommendations, serving_state
+from relevo.recommend.schemas import PopularProduct, RecommendedProduct, UserRecommendations
+from relevo.recommend.service import UserRequest
 from relevo.registry.schemas import MODEL_NAME
 
 router = APIRouter(prefix="/api/v1", tags=["recommendations"], route_class=ReadRoute)
 
 Count = Annotated[int, Query(ge=1, le=200, description="How many items")]
 Window = Annotated[str | None, Query(pattern=r"^(all|[1-9][0-9]{0,3}[hdw])$", description='"24h", "7d", "4w" or "all"')]
-_POPULAR_SECONDS = 60.0  # popular lists are computed at most this often
 
 
-def filters(
-    category: str | None = None,
-    store_id: int | None = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
-    in_stock: bool = False,
-) -> Filters:
-    return Filters(category=category, store_id=store_id, min_price=min_price, max_price=max_price, in_stock=in_stock)
-
-
-@router.get("/recommendations/{user_id}", response_model=UserRecommendations)
-async def recommendations(
-    request: Request,
+def user_request(
     user_id: str,
     count: Count = 10,
     category: str | None = None,
@@ -44,51 +31,37 @@ async def recommendations(
     exclude: Annotated[str | None, Query(description="Product ids to leave out, comma-separated")] = None,
     exclude_bought: Annotated[bool, Query(description="Leave out what the user bought or rated")] = True,
     exclude_viewed: Annotated[bool, Query(description="Leave out everything the user interacted with")] = False,
-    model: Annotated[
-        str | None, Query(pattern=MODEL_NAME, description="Serve another model's deployed version")
-    ] = None,
     algorithm: Annotated[
         str | None, Query(description="Score with one component of the deployed hybrid (als, item_knn, ...)")
     ] = None,
-) -> UserRecommendations:
-    served = await served_model(request, model)
-    result = await recommendations_for(
-        request,
-        served,
-        user_id,
-        count,
-        filters(category, store_id, min_price, max_price, in_stock),
-        exclude=[item for item in (exclude or "").split(",") if item],
+) -> UserRequest:
+    """A recommendation request's parameters, as the service takes them."""
+    return UserRequest(
+        user_id=user_id,
+        count=count,
+        filters=Filters(category, store_id, min_price, max_price, in_stock),
+        exclude=tuple(sorted({item for item in (exclude or "").split(",") if item})),
         exclude_bought=exclude_bought,
         exclude_viewed=exclude_viewed,
         algorithm=algorithm,
     )
-    return UserRecommendations(
-        user_id=user_id,
-        recommendation_id=result.recommendation_id,
-        model=ServedModelRead(name=served.name, version=served.version, algorithm=result.algorithm),
-        items=[RecommendedProduct.of(item) for item in result.items],
-    )
+
+
+Asked = Annotated[UserRequest, Depends(user_request)]
+ModelName = Annotated[str | None, Query(pattern=MODEL_NAME, description="Serve another model's deployed version")]
+
+
+@router.get("/recommendations/{user_id}", response_model=UserRecommendations)
+async def recommend(request: Request, asked: Asked, model: ModelName = None) -> UserRecommendations:
+    return UserRecommendations.of(await recommendations(request, asked, model))
 
 
 @router.get("/products/{product_id}/similar", response_model=list[RecommendedProduct])
 async def similar_products(
-    request: Request,
-    product_id: str,
-    count: Count = 10,
-    category: str | None = None,
-    in_stock: bool = False,
+    request: Request, product_id: str, count: Count = 10, category: str | None = None, in_stock: bool = False
 ) -> list[RecommendedProduct]:
-    served = await served_model(request)
-    snapshot = await catalog_snapshot(request)
-    items = service.similar_products(
-        served=served,
-        snapshot=snapshot,
-        serving=request.app.state.serving,
-        product_id=product_id,
-        count=count,
-        filters=Filters(category=category, in_stock=in_stock),
-    )
+    inputs = await answer_inputs(request)
+    items = products.similar_products(inputs, product_id, count, Filters(category=category, in_stock=in_stock))
     return [RecommendedProduct.of(item) for item in items]
 
 
@@ -96,16 +69,8 @@ async def similar_products(
 async def bought_together(
     request: Request, product_id: str, count: Count = 10, in_stock: bool = False
 ) -> list[RecommendedProduct]:
-    served = await served_model(request)
-    snapshot = await catalog_snapshot(request)
-    items = service.bought_together(
-        served=served,
-        snapshot=snapshot,
-        serving=request.app.state.serving,
-        product_id=product_id,
-        count=count,
-        filters=Filters(in_stock=in_stock),
-    )
+    inputs = await answer_inputs(request)
+    items = products.bought_together(inputs, product_id, count, Filters(in_stock=in_stock))
     return [RecommendedProduct.of(item) for item in items]
 
 
@@ -118,23 +83,14 @@ async def popular(
 
 
 async def popular_products(request: Request, *, category: str | None, window: str | None, count: int) -> list:
-    cache: dict = request.app.state.serving.popular
+    """Popular lists are computed at most once a minute per (category, window, count)."""
+    state = serving_state(request)
     key = (category, window, count)
-    found = cache.get(key)
-    if found is not None and found[0] > time.monotonic():
-        return found[1]
-    rows = await run_in_threadpool(service.popular, request.app.state.database, window, category, count)
+    found = state.popular.get(key)
+    if found is not None:
+        return found
+    rows = await run_in_threadpool(products.popular, request.app.state.database, window, category, count)
     snapshot = await catalog_snapshot(request)
-    answer = [
-        PopularProduct(
-            product_id=product.product_id,
-            name=product.name,
-            category=product.category,
-            price=product.price,
-            currency=product.currency,
-            users=users,
-        )
-        for product, users in ((snapshot.view(product_id), users) for product_id, users in rows)
-    ]
-    cache[key] = (time.monotonic() + _POPULAR_SECONDS, answer)
+    answer = [PopularProduct.of(snapshot.view(product_id), users) for product_id, users in rows]
+    state.popular[key] = answer
     return answer

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from relevo.recommend.service import Recommendation
+from relevo.recommend.catalog_view import ProductView
+from relevo.recommend.service import Recommendation, RecommendationList
 
 
 class RecommendedProduct(BaseModel):
@@ -42,6 +43,16 @@ class UserRecommendations(BaseModel):
     model: ServedModelRead
     items: list[RecommendedProduct]
 
+    @classmethod
+    def of(cls, answer: RecommendationList) -> "UserRecommendations":
+        version = answer.version
+        return cls(
+            user_id=answer.user_id,
+            recommendation_id=answer.recommendation_id,
+            model=ServedModelRead(name=version.name, version=version.version, algorithm=answer.algorithm),
+            items=[RecommendedProduct.of(item) for item in answer.items],
+        )
+
 
 class PopularProduct(BaseModel):
     product_id: str
@@ -50,3 +61,14 @@ class PopularProduct(BaseModel):
     price: Decimal | None
     currency: str | None
     users: int = Field(description="How many users interacted with it in the window")
+
+    @classmethod
+    def of(cls, product: ProductView, users: int) -> "PopularProduct":
+        return cls(
+            product_id=product.product_id,
+            name=product.name,
+            category=product.category,
+            price=product.price,
+            currency=product.currency,
+            users=users,
+        )

@@ -1,30 +1,72 @@
 """Serving recommendations, in named stages: history (what the model learned plus the user's
 events since) → candidates and scores (the model) → filter (bought or rated, business
-filters, explicit exclusions) → rank (top k, with a confidence in 0..1)."""
+filters, explicit exclusions) → rank (top k, with a confidence in 0..1).
+
+A request is answered one of three ways, and its answer says which: the user's list ranked
+ahead at training time, filtered (a known user with no events since); the model ranking
+anew (new events, or options the list ranked ahead cannot serve); or the cold-start fallback
+(a user the model never saw, with no events yet). An answer computed lately for the same
+question is kept and given again."""
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
-from relevo.core.db import Database, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.engine.base import Recommender
 from relevo.engine.data import EventWeights
 from relevo.engine.rows import candidate_columns
 from relevo.engine.topk import top_k
-from relevo.events import service as events_service
-from relevo.recommend.answers import Answers
-from relevo.recommend.catalog_view import CatalogSnapshot, CatalogView, Filters, ProductView
-from relevo.recommend.models_in_memory import ServedModel
-from relevo.recommend.recent import RecentEvents
+from relevo.recommend.catalog_view import CatalogSnapshot, Filters, ProductView
+from relevo.recommend.deployed import DeployedVersion
+from relevo.recommend.state import ServingState
+from relevo.recommend.user_events import UserEvents
 
 _WEIGHTS = EventWeights()  # the weights training uses, for events since the model was trained
 _BOUGHT = frozenset({"purchase", "rating"})
+
+
+class Way(StrEnum):
+    """Which way an answer was computed."""
+
+    ranked_ahead = "ranked_ahead"  # the user's list ranked at training time, filtered
+    ranked_anew = "ranked_anew"  # the model ranking for this request
+    cold_start = "cold_start"  # a user the model never saw, with no events: the fallback
+
+
+@dataclass(frozen=True)
+class AnswerInputs:
+    """What answering needs, as this process keeps it: the deployed version, the catalog
+    snapshot the answer is checked against and shown from, and the rest of the serving state."""
+
+    version: DeployedVersion
+    snapshot: CatalogSnapshot
+    state: ServingState
+
+
+class UserRequest(NamedTuple):
+    """What is asked for one user (a named tuple: part of the key of kept answers)."""
+
+    user_id: str
+    count: int = 10
+    filters: Filters = Filters()
+    exclude: tuple[str, ...] = ()  # product ids to leave out
+    exclude_bought: bool = True  # leave out what the user bought or rated
+    exclude_viewed: bool = False  # leave out everything the user interacted with
+    algorithm: str | None = None  # rank with this component of the deployed model
+
+
+class History(NamedTuple):
+    """The user's events since the model was trained, as the engine takes them."""
+
+    weights: dict[str, float]  # extra weight per item
+    left_out: set[str]  # items the user bought or rated
+    latest: int  # the newest event's id (0: none), which changes with every new event
 
 
 class Recommendation(NamedTuple):  # a named tuple for the same reason as ProductView
@@ -36,9 +78,12 @@ class Recommendation(NamedTuple):  # a named tuple for the same reason as Produc
 @dataclass(frozen=True)
 class RecommendationList:
     user_id: str
-    model: ServedModel
-    algorithm: str  # the served model's, or that of the component asked for
+    version: DeployedVersion
+    algorithm: str  # the deployed model's, or that of the component asked for
     items: list[Recommendation]
+    way: Way
+    why: str  # why it was answered that way
+    kept: bool  # the answer was one kept from an earlier request
 
     @cached_property
     def recommendation_id(self) -> str:
@@ -47,158 +92,177 @@ class RecommendationList:
         return uuid.uuid4().hex
 
 
-@dataclass(frozen=True)
-class Serving:
-    """What a server keeps in memory to answer: the catalog, users' recent events, and the
-    popular lists computed lately ((category, window, count) → (expiry, answer))."""
-
-    catalog: CatalogView
-    recent: RecentEvents
-    answers: Answers = field(default_factory=lambda: Answers(size=0, seconds=0))
-    popular: dict = field(default_factory=dict)
-    refreshing: set = field(default_factory=set)  # what a request is refreshing right now
+# A kept answer: how it was computed and (item, score, confidence) per item, as plain tuples
+# of strings and floats, which the garbage collector stops following: kept as objects, tens
+# of thousands of answers made every full collection walk them all.
+_Kept = tuple[CatalogSnapshot, Way, str, tuple[tuple[str, float, float], ...]]
 
 
-def history(served: ServedModel, recent: RecentEvents, user_id: str) -> tuple[dict[str, float], set[str]]:
-    """The user's events since the model was trained, as extra weights per item, and the items
-    among them the user bought or rated."""
+def history_of(events: UserEvents) -> History:
+    """The events since training with the weights training gives them."""
     weights: dict[str, float] = {}
-    bought: set[str] = set()
-    for product, event_type, value in recent.since(user_id, served.watermark):
+    left_out: set[str] = set()
+    for _, product, event_type, value in events:
         weight = _WEIGHTS.of(event_type)
         if event_type == "rating" and value is not None:
             weight *= max(value, 0.0) / 3.0
         weights[product] = weights.get(product, 0.0) + weight
         if event_type in _BOUGHT:
-            bought.add(product)
-    return weights, bought
+            left_out.add(product)
+    return History(weights, left_out, events[-1][0] if events else 0)
 
 
-def recommend_for_user(
-    *,
-    served: ServedModel,
-    serving: Serving,
-    snapshot: CatalogSnapshot,
-    user_id: str,
-    count: int,
-    filters: Filters,
-    exclude: Iterable[str] = (),
-    exclude_bought: bool = True,
-    exclude_viewed: bool = False,
-    algorithm: str | None = None,
-) -> RecommendationList:
-    model = served.recommender if algorithm is None else component(served.recommender, algorithm)
-    if model is None:
-        parts = ", ".join(getattr(served.recommender, "components", None) or [served.algorithm])
-        raise InvalidArgument(f"algorithm: the served model has no {algorithm!r} part; it has {parts}")
-    exclude = tuple(sorted(set(exclude)))
-    latest = serving.recent.latest(user_id)
+def recommend_for_user(inputs: AnswerInputs, events: UserEvents, request: UserRequest) -> RecommendationList:
+    """The user's recommendations: a kept answer to the same question, or computed now."""
+    version = inputs.version
+    model = model_for(version, request.algorithm)
+    history = history_of(events)
     # Users the model never saw and with no events yet all get the same answer: one key for them.
-    who = user_id if latest or user_id in model.users else None
-    key = (served.version_id, id(snapshot), latest, who, count, filters)
-    key += (exclude, exclude_bought, exclude_viewed, model.algorithm)
-    kept = serving.answers.get(key)
-    if kept is None or kept[0] is not snapshot:
-        ids, scores = _ranked_for_user(
-            served, serving, snapshot, model, user_id, count, filters, exclude, exclude_bought, exclude_viewed
-        )
-        kept = (snapshot, with_confidence(ids, scores))
-        serving.answers.put(key, kept)
-    return RecommendationList(
-        user_id=user_id,
-        model=served,
-        algorithm=model.algorithm,
-        items=detailed(snapshot, kept[1]),
-    )
+    who = request.user_id if history.latest or request.user_id in model.users else None
+    key = (version.version_id, id(inputs.snapshot), history.latest, who, request._replace(user_id=""))
+    kept: _Kept | None = inputs.state.answers.get(key)
+    if kept is not None and kept[0] is inputs.snapshot:
+        _, way, why, items = kept
+        return _answer(inputs, request, model, items, way, why, kept=True)
+    ids, scores, way, why = _ranked(inputs, model, history, request)
+    items = with_confidence(ids, scores)
+    inputs.state.answers.put(key, (inputs.snapshot, way, why, items))
+    return _answer(inputs, request, model, items, way, why, kept=False)
 
 
-def _ranked_for_user(
-    served: ServedModel,
-    serving: Serving,
-    snapshot: CatalogSnapshot,
+def _answer(
+    inputs: AnswerInputs,
+    request: UserRequest,
     model: Recommender,
-    user_id: str,
-    count: int,
-    filters: Filters,
-    exclude: Iterable[str],
-    exclude_bought: bool,
-    exclude_viewed: bool,
-) -> tuple[list[str], list[float]]:
-    """The user's best items and their scores."""
-    recent, recently_bought = history(served, serving.recent, user_id)
-    allowed = serving.catalog.model_mask(snapshot, model.items.ids, filters)
-    if not recent and not exclude_viewed and model is served.recommender:
-        ahead = ranked_ahead(served, user_id, count, allowed, exclude, exclude_bought)
-        if ahead is not None:
-            return ahead
-    excluded = set(exclude)
-    if exclude_bought:
-        excluded |= recently_bought | bought_before(served, user_id)
-    if not recent and user_id not in model.users and model.algorithm != "hybrid":
-        # Cold start for models without a fallback of their own: what is popular, in context.
-        return popular_items(served, allowed, count, excluded)
-    result = model.recommend(
-        user_id, count, recent=[recent], exclude_history=exclude_viewed, exclude=[excluded], allowed=allowed
+    items: Sequence[tuple[str, float, float]],
+    way: Way,
+    why: str,
+    *,
+    kept: bool,
+) -> RecommendationList:
+    return RecommendationList(
+        user_id=request.user_id,
+        version=inputs.version,
+        algorithm=model.algorithm,
+        items=detailed(inputs.snapshot, items),
+        way=way,
+        why=why,
+        kept=kept,
     )
-    return result.for_user()
+
+
+def model_for(version: DeployedVersion, algorithm: str | None) -> Recommender:
+    """The deployed model, or its component of `algorithm` (InvalidArgument if it has none)."""
+    if algorithm is None:
+        return version.recommender
+    model = component(version.recommender, algorithm)
+    if model is None:
+        parts = ", ".join(getattr(version.recommender, "components", None) or [version.algorithm])
+        raise InvalidArgument(f"algorithm: the served model has no {algorithm!r} part; it has {parts}")
+    return model
+
+
+def _ranked(
+    inputs: AnswerInputs, model: Recommender, history: History, request: UserRequest
+) -> tuple[list[str], list[float], Way, str]:
+    """The user's best items and their scores, and which way they were found and why."""
+    version = inputs.version
+    allowed = inputs.state.catalog.model_mask(inputs.snapshot, model.items.ids, request.filters)
+    known = request.user_id in model.users
+    if not history.latest and not request.exclude_viewed and model is version.recommender:
+        ahead = ranked_ahead(version, request.user_id, request.count, allowed, request.exclude, request.exclude_bought)
+        if ahead is not None:
+            return *ahead, Way.ranked_ahead, "no events since training: the list ranked then, filtered"
+    why = _why_anew(version, model, history, request, known)
+    excluded = set(request.exclude)
+    if request.exclude_bought:
+        excluded |= history.left_out | left_out_before(version, request.user_id)
+    way = Way.ranked_anew if history.latest or known else Way.cold_start
+    if way is Way.cold_start and model.algorithm != "hybrid":
+        # Models without a fallback of their own: what is popular, in context.
+        return *popular_items(version, allowed, request.count, excluded), way, why
+    result = model.recommend(
+        request.user_id,
+        request.count,
+        recent=[history.weights],
+        exclude_history=request.exclude_viewed,
+        exclude=[excluded],
+        allowed=allowed,
+    )
+    return *result.for_user(), way, why
+
+
+def _why_anew(version: DeployedVersion, model: Recommender, history: History, request: UserRequest, known: bool) -> str:
+    """Why a list ranked ahead could not answer."""
+    if history.latest:
+        return f"{len(history.weights)} product(s) with events since training: the model ranks anew"
+    if not known:
+        fallback = "its own fallback" if model.algorithm == "hybrid" else "what most users touched"
+        return f"a user the model never saw, with no events yet: {fallback}, within the filters"
+    if model is not version.recommender:
+        return f"one component asked for ({model.algorithm}): it ranks anew"
+    if request.exclude_viewed:
+        return "everything the user interacted with is left out: the model ranks anew"
+    if not request.exclude_bought:
+        return "bought items asked for: the model ranks anew (lists ranked ahead leave them out)"
+    if version.ranked_ahead is None:
+        return "this version has no lists ranked ahead: the model ranks anew"
+    return "too few items of the list ranked ahead pass the filters: the model ranks anew"
 
 
 def ranked_ahead(
-    served: ServedModel,
+    version: DeployedVersion,
     user_id: str,
     count: int,
     allowed: np.ndarray,
-    exclude: Iterable[str] = (),
+    exclude: Sequence[str] = (),
     exclude_bought: bool = True,
 ) -> tuple[list[str], list[float]] | None:
     """The user's items as ranked at training time less what they bought, the items of
     `exclude` and those filtered out; None when there is no such list (nor one for answers that
     keep bought items) or too few of its items are left (the caller ranks anew). For users
     without events since training."""
-    row = served.recommender.users.index(user_id)
-    if served.precomputed is None or row < 0 or not exclude_bought:
+    model = version.recommender
+    row = model.users.index(user_id)
+    if version.ranked_ahead is None or row < 0 or not exclude_bought:
         return None
-    items, scores = served.precomputed[0][row], served.precomputed[1][row]
+    items, scores = version.ranked_ahead.items[row], version.ranked_ahead.scores[row]
     keep = (items >= 0) & allowed[items]  # padding (-1) reads the last item's flag, then is dropped
     if exclude:
         # A sorted search, not np.isin: for a list's hundred items its set-up costs more than the search.
-        keep &= ~candidate_columns(items, np.sort(served.recommender.items.indices(list(exclude))))[0]
+        keep &= ~candidate_columns(items, np.sort(model.items.indices(list(exclude))))[0]
     chosen = np.flatnonzero(keep)[:count]
     # A short list is the answer only when the list ranked every item.
-    if len(chosen) < count and len(items) < len(served.recommender.items):
+    if len(chosen) < count and len(items) < len(model.items):
         return None
-    return served.recommender.items.lookup(items[chosen]).tolist(), scores[chosen].tolist()
+    return model.items.lookup(items[chosen]).tolist(), scores[chosen].tolist()
 
 
 def popular_items(
-    served: ServedModel, allowed: np.ndarray, count: int, excluded: Iterable[str] = ()
+    version: DeployedVersion, allowed: np.ndarray, count: int, excluded: set[str] | frozenset[str] = frozenset()
 ) -> tuple[list[str], list[float]]:
-    scores = np.where(allowed & (served.popularity > 0), served.popularity, -np.inf)[np.newaxis, :]
-    left_out = served.recommender.items.indices(excluded)
+    """The items most users of the training data touched, within the filters."""
+    scores = np.where(allowed & (version.popularity > 0), version.popularity, -np.inf)[np.newaxis, :]
+    left_out = version.recommender.items.indices(excluded)
     scores[0, left_out[left_out >= 0]] = -np.inf
     indices, values = top_k(scores, count)
     keep = indices[0] >= 0
-    return served.recommender.items.lookup(indices[0][keep]).tolist(), values[0][keep].tolist()
+    return version.recommender.items.lookup(indices[0][keep]).tolist(), values[0][keep].tolist()
 
 
-def bought_before(served: ServedModel, user_id: str) -> set[str]:
-    row = served.recommender.users.index(user_id)
+def left_out_before(version: DeployedVersion, user_id: str) -> set[str]:
+    """What the user bought or rated before training."""
+    row = version.recommender.users.index(user_id)
     if row < 0:
         return set()
-    bought = served.bought
-    return set(served.recommender.items.lookup(bought.indices[bought.indptr[row] : bought.indptr[row + 1]]).tolist())
-
-
-def ranked(snapshot: CatalogSnapshot, ids: Sequence[str], scores: Sequence[float]) -> list[Recommendation]:
-    """Items with their details and a confidence: the score relative to the best one's."""
-    return detailed(snapshot, with_confidence(ids, scores))
+    matrix = version.left_out
+    columns = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+    return set(version.recommender.items.lookup(columns).tolist())
 
 
 def with_confidence(ids: Sequence[str], scores: Sequence[float]) -> tuple[tuple[str, float, float], ...]:
     """(item, score, confidence) for each item, the confidence in 0..1 and the best item's near
-    1. Plain tuples of strings and floats, which the garbage collector stops tracking, so many
-    can be kept at no cost to its collections; plain Python, since for a list's few items
-    numpy's calls cost more than the arithmetic."""
+    1. Plain Python: for a list's few items numpy's calls cost more than the arithmetic."""
     if not ids:
         return ()
     values = [float(score) for score in scores]
@@ -227,111 +291,3 @@ def component(model: Recommender, algorithm: str) -> Recommender | None:
         return model
     components = getattr(model, "components", None) or {}
     return components.get(algorithm)
-
-
-def similar_products(
-    *, served: ServedModel, snapshot: CatalogSnapshot, serving: Serving, product_id: str, count: int, filters: Filters
-) -> list[Recommendation]:
-    """Products like this one. A product the model has not seen yet (new to the catalog) is
-    placed by its category and name, through the content model."""
-    model = served.recommender
-    if product_id in model.items:
-        ids, scores = model.similar_items(product_id, count * 3 + 10)
-    else:
-        content = component(model, "content")
-        view = snapshot.view(product_id)
-        if content is None or (view.name is None and view.category is None):
-            return []
-        ids, scores = content.similar_to(view.category or "", view.name or "", count * 3 + 10)
-    return _filtered(serving.catalog, snapshot, model, ids, scores, count, filters)
-
-
-def bought_together(
-    *, served: ServedModel, snapshot: CatalogSnapshot, serving: Serving, product_id: str, count: int, filters: Filters
-) -> list[Recommendation]:
-    cooccurrence = component(served.recommender, "cooccurrence")
-    if cooccurrence is None or product_id not in cooccurrence.items:
-        return []
-    ids, scores = cooccurrence.similar_items(product_id, count * 3 + 10)
-    return _filtered(serving.catalog, snapshot, served.recommender, ids, scores, count, filters)
-
-
-def bought_with_purchases(
-    *, served: ServedModel, serving: Serving, snapshot: CatalogSnapshot, user_id: str
-) -> str | None:
-    """The purchases API's rule: the most popular item on sale bought together with the user's
-    purchases that the user has not bought yet (None for a user who bought nothing: the caller
-    answers with what is popular)."""
-    model = component(served.recommender, "cooccurrence") or served.recommender
-    recent, recently_bought = history(served, serving.recent, user_id)
-    excluded = recently_bought | bought_before(served, user_id)
-    if not excluded:
-        return None
-    allowed = serving.catalog.model_mask(snapshot, model.items.ids, Filters())
-    result = model.recommend(user_id, 1, recent=[recent], exclude_history=False, exclude=[excluded], allowed=allowed)
-    ids, _ = result.for_user()
-    return ids[0] if ids else None
-
-
-def neighbours_in_category(
-    *,
-    served: ServedModel,
-    snapshot: CatalogSnapshot,
-    serving: Serving,
-    product_id: str,
-    category: str | None,
-    count: int,
-) -> list[str]:
-    """The AI service's interaction recommendations: the product's nearest neighbours by who
-    interacted with them (item-kNN), in the category when one is given."""
-    knn = component(served.recommender, "item_knn") or served.recommender
-    if product_id not in knn.items:
-        return []
-    ids, scores = knn.similar_items(product_id, count * 3 + 10)
-    items = _filtered(serving.catalog, snapshot, knn, ids, scores, count, Filters(category=category))
-    return [item.product.product_id for item in items]
-
-
-def in_category_cluster(*, served: ServedModel, snapshot: CatalogSnapshot, category: str, count: int) -> list[str]:
-    """The AI service's category recommendations: products of the K-Means cluster the category
-    falls in (TF-IDF on categories), most popular first."""
-    content = component(served.recommender, "content")
-    if content is None:
-        return []
-    ids, _ = content.cluster_items(content.cluster_of(category, ""), count * 3 + 10)
-    allowed = snapshot.allowed(Filters())
-    return [item for item in ids.tolist() if (at := snapshot.position.get(item)) is not None and allowed[at]][:count]
-
-
-def _filtered(
-    catalog: CatalogView,
-    snapshot: CatalogSnapshot,
-    model: Recommender,
-    ids: np.ndarray,
-    scores: np.ndarray,
-    count: int,
-    filters: Filters,
-) -> list[Recommendation]:
-    allowed = snapshot.allowed(filters)
-    keep = [
-        (item, score)
-        for item, score in zip(ids.tolist(), scores.tolist(), strict=True)
-        if (position := snapshot.position.get(item)) is not None and allowed[position]
-    ][:count]
-    return ranked(snapshot, [item for item, _ in keep], [score for _, score in keep])
-
-
-def popular(database: Database, window: str | None, category: str | None, count: int) -> list[tuple[str, int]]:
-    """The products most users interacted with in the window (read from the events)."""
-    with database.session(write=False) as session:
-        return events_service.popular_products(
-            session=session, since=popular_since(window), category=category, limit=count
-        )
-
-
-def popular_since(window: str | None) -> datetime | None:
-    """The start of a popularity window: "7d", "24h", "30d"; None or "all" for all time."""
-    if window in (None, "", "all"):
-        return None
-    unit = {"h": "hours", "d": "days", "w": "weeks"}[window[-1]]
-    return utcnow() - timedelta(**{unit: int(window[:-1])})

@@ -153,6 +153,12 @@ def deployed(*, session: Session, name: str) -> ModelVersion | None:
     return session.scalar(query.execution_options(populate_existing=True))
 
 
+def deployed_names(*, session: Session) -> list[str]:
+    """Every model name that has a deployed version."""
+    query = select(ModelVersion.name).where(ModelVersion.status == VersionStatus.deployed).order_by(ModelVersion.name)
+    return list(session.scalars(query))
+
+
 def lock_versions(*, session: Session, name: str) -> None:
     """Changes to one name's versions take turns until their transactions end: numbering a new
     version (two trainings started at once would take the same number) and deploying (two at

@@ -21,9 +21,8 @@ from relevo.catalog import service as catalog_service
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import InvalidArgument, RelevoError
-from relevo.engine import artifacts
 from relevo.engine.algorithms import recommender_class
-from relevo.engine.base import FitStopped, Recommender, sparse_arrays
+from relevo.engine.base import FitStopped, Recommender
 from relevo.engine.data import EventLog, ItemCatalog, TrainingData
 from relevo.engine.evaluation.evaluate import evaluate
 from relevo.engine.evaluation.split import leave_last_n, random_holdout
@@ -32,17 +31,12 @@ from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
 from relevo.jobs.handlers import JobHandler
-from relevo.registry import service, sizing
+from relevo.registry import service, sizing, version_files
 from relevo.registry.models import ModelVersion, VersionStatus
-from relevo.storage.artifacts import LocalArtifactStore
 from relevo.users import service as users_service
 
 logger = logging.getLogger("relevo.training")
 
-BOUGHT = "bought.npz"  # beside the model: what each user bought or rated, for serving's filter
-# Beside the model: each known user's best items less what they bought, ranked ahead (a new name
-# since lists stopped holding bought items, so older versions' lists are not read as such).
-RANKED_AHEAD = "ranked_ahead.npz"
 _PRECOMPUTE_BATCH = 4_096  # users ranked between two progress reports
 EVALUATION_K = 10
 EVALUATION_USERS = 10_000  # metrics on a sample of this many held-out users: as telling, far quicker
@@ -100,7 +94,7 @@ def train_version(
     if version.status != VersionStatus.training:
         return _trained_before(version)
     key = f"{name}/{number}"
-    store = LocalArtifactStore(settings.resolved_artifacts_dir)
+    store = version_files.store_for(settings)
     try:
         cls = recommender_class(algorithm)
         engine_config = cls.make_config(config)
@@ -138,7 +132,6 @@ def train_version(
         started = time.perf_counter()
         model = fit(data)
         final_seconds = time.perf_counter() - started
-        directory = store.directory(key)
         training = {
             "events": len(data.events),
             "users": len(data.users),
@@ -152,17 +145,16 @@ def train_version(
         }
         extra = {"watermark": loaded.watermark, "metrics": metrics, "training": training}
         bought = bought_matrix(data.events)
+        ranked_ahead = None
         if settings.precompute_count:
-            items, scores = precompute(
+            ranked_ahead = precompute(
                 model,
                 settings.precompute_count,
                 bought,
                 lambda done: report(f"ranking ahead for {len(data.users):,} users", 0.8 + 0.15 * done),
             )
-            np.savez(directory / RANKED_AHEAD, items=items, scores=scores)
         report("saving the model", 0.95)
-        artifacts.save(model, directory, extra=extra)
-        np.savez(directory / BOUGHT, **sparse_arrays("bought", bought))
+        version_files.write(store, key, recommender=model, extra=extra, left_out=bought, ranked_ahead=ranked_ahead)
         # Marked ready and deployed in one transaction: should it fail, the version is marked failed
         # below, not left in training.
         with database.transaction() as session:
@@ -191,13 +183,13 @@ def train_version(
     except (Interrupted, Superseded):
         raise  # the version stays in training: trained from the start by the process that takes the job
     except Cancelled:
-        store.delete(key)  # the cancel failed the version; no half-made files stay behind
+        version_files.delete(store, key)  # the cancel failed the version; no half-made files stay behind
         raise
     except Exception as exc:
         with database.transaction() as session:
             failed = service.get(session=session, version_id=version_id)
             service.mark_failed(session=session, version=failed, error=str(exc))
-        store.delete(key)
+        version_files.delete(store, key)
         raise
 
 
@@ -211,7 +203,7 @@ def _trained_before(version: ModelVersion) -> ModelVersion:
 
 def precompute(
     model: Recommender, count: int, bought: sp.csr_matrix, progress: Callable[[float], None]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> version_files.RankedAhead:
     """Every known user's `count` best items (indices, -1 padded) and scores, from the training
     history, leaving out only what the user bought or rated (`bought`, users × items): serving
     takes a user's answer from these, filtered, while the user has no events since training
@@ -226,7 +218,7 @@ def precompute(
         )
         items[batch], scores[batch] = found
         progress(min(1.0, (start + len(batch)) / max(len(users), 1)))
-    return items, scores
+    return version_files.RankedAhead(items=items, scores=scores)
 
 
 def load_training_data(session: Any, dataset_ids: Sequence[int] | None = None) -> LoadedData:

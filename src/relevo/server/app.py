@@ -28,12 +28,8 @@ from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
-from relevo.recommend.answers import Answers
-from relevo.recommend.catalog_view import CatalogView
-from relevo.recommend.models_in_memory import DeployedModels
-from relevo.recommend.recent import RecentEvents
 from relevo.recommend.router import router as recommend_router
-from relevo.recommend.service import Serving
+from relevo.recommend.state import ServingState
 from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.router import router as registry_router
 from relevo.server.middleware import RequestMiddleware
@@ -100,12 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
     app.state.event_writer = event_writer
     app.state.executor = executor
-    app.state.models = DeployedModels(database, settings.resolved_artifacts_dir, settings.model_refresh_seconds)
-    app.state.serving = Serving(
-        catalog=CatalogView(database, settings.catalog_refresh_seconds),
-        recent=RecentEvents(database, settings.recent_events_seconds),
-        answers=Answers(settings.answer_cache_size, settings.answer_cache_seconds),
-    )
+    app.state.serving = ServingState.open(database, settings)
     install_error_handlers(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes)
     for router in ROUTERS:

@@ -11,7 +11,10 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(/[0-9]{1,9})?$")
 
 class ArtifactStore(Protocol):
     def directory(self, key: str) -> Path:
-        """A local folder holding the artifact (created, empty, when new)."""
+        """A local folder to write the artifact into (created, empty, when new)."""
+
+    def find(self, key: str) -> Path:
+        """The local folder holding a written artifact; FileNotFoundError if there is none."""
 
     def delete(self, key: str) -> None: ...
 
@@ -25,6 +28,12 @@ class LocalArtifactStore:
     def directory(self, key: str) -> Path:
         path = self.root / _checked(key)
         path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def find(self, key: str) -> Path:
+        path = self.root / _checked(key)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no artifact {key!r} in {self.root}")
         return path
 
     def delete(self, key: str) -> None:

@@ -1,0 +1,48 @@
+"""What a process keeps in memory to answer recommendation requests, built in one place for
+the API and for batch jobs: the deployed models, the catalog, users' events since training,
+answers kept for the same question and the popular lists computed lately."""
+
+from dataclasses import dataclass, field
+
+from cachetools import TTLCache
+
+from relevo.core.config import Settings
+from relevo.core.db import Database
+from relevo.recommend.answers import KeptAnswers
+from relevo.recommend.catalog_view import CatalogView
+from relevo.recommend.deployed import DeployedVersions
+from relevo.recommend.user_events import EventsSinceTraining
+from relevo.registry import version_files
+
+_POPULAR_LISTS = 256  # (category, window, count) asked for lately
+_POPULAR_SECONDS = 60.0  # a popular list is computed again after this long
+
+
+@dataclass(frozen=True)
+class ServingState:
+    versions: DeployedVersions
+    catalog: CatalogView
+    events: EventsSinceTraining
+    answers: KeptAnswers
+    # Both only touched on a server's event loop thread.
+    popular: TTLCache = field(default_factory=lambda: TTLCache(maxsize=_POPULAR_LISTS, ttl=_POPULAR_SECONDS))
+    refreshing: set = field(default_factory=set)  # what a request is refreshing right now
+
+    @classmethod
+    def open(cls, database: Database, settings: Settings, *, refresh_seconds: float | None = None) -> "ServingState":
+        """The state for this database. `refresh_seconds`: how often models and the catalog are
+        looked at again, if not as settings say (batch jobs look less often and keep no answers)."""
+        batch = refresh_seconds is not None
+        return cls(
+            versions=DeployedVersions(
+                database,
+                version_files.store_for(settings),
+                settings.model_refresh_seconds if refresh_seconds is None else refresh_seconds,
+                settings.models_in_memory,
+            ),
+            catalog=CatalogView(
+                database, settings.catalog_refresh_seconds if refresh_seconds is None else refresh_seconds
+            ),
+            events=EventsSinceTraining(database),
+            answers=KeptAnswers(0 if batch else settings.answer_cache_size, settings.answer_cache_seconds),
+        )
