@@ -102,8 +102,9 @@ def decide(*, assessment: Assessment, serving: ModelVersion | None, tolerance: f
     now, read under the name's lock: the gate decides only against the version it compared with."""
     if assessment.deploy == "always":
         return Verdict(True, {"deploy": "always", "deployed": True, "reason": "deploy: always skips the gate"})
-    if assessment.deploy == "never":
-        return Verdict(False, {"deploy": "never", "deployed": False, "reason": "deploy: never"})
+    if assessment.deploy != "gate":
+        mode = assessment.deploy
+        return Verdict(False, {"deploy": mode, "deployed": False, "reason": f"deploy: {mode}"})
     record: dict[str, Any] = {"deploy": "gate", **(assessment.figure or {})}
     serving_id = serving.id if serving is not None else None
     if serving_id != assessment.serving_id:
