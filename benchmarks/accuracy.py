@@ -36,6 +36,7 @@ from benchmarks.common import describe_machine
 from benchmarks.protocols import Data, Protocol, Scorer, Task, protocol_a, protocol_b
 from relevo.engine.algorithms import recommender_class
 from relevo.engine.base import Recommender
+from relevo.engine.evaluation.metrics import standard_error
 
 SEED = 0
 THREADS = 2
@@ -381,13 +382,6 @@ def run_check(data: Data, protocol: Protocol) -> list[str]:
 
 
 # Reporting
-
-
-def standard_error(values: np.ndarray) -> float:
-    """The standard error of the mean of per-user values: how far a figure over these users
-    may stray by which users happen to be in the split (for a difference between two models,
-    pass the per-user differences: paired, it is much smaller than either figure's)."""
-    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
 
 
 def print_table(protocol: Protocol, rows: list[Row]) -> None:

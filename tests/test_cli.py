@@ -260,3 +260,22 @@ def test_demo_loads_a_shop_once(migrated: dict[str, str | None], empty_database_
     again = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
     assert "already loaded" in again
     assert counts(empty_database_url, Store, Product, Event) == [stores, products, events]
+
+
+# train
+
+
+def test_train_prints_why_the_version_was_or_was_not_deployed(migrated: dict[str, str | None]) -> None:
+    run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")  # deploys version 1, a hybrid
+
+    routine = run(migrated, "train")
+
+    assert "default version 2 (hybrid): deployed" in routine
+    assert (
+        "version 2 of 'default' trained and deployed: a routine retrain with version 1's algorithm and settings"
+        in routine
+    )
+    other = run(migrated, "train", "--algorithm", "popular")
+    assert "default version 3 (popular): " in other
+    assert "version 3 of 'default' trained and " in other
+    assert "against version 2's " in other and "on the same " in other and "a drop up to " in other

@@ -41,6 +41,7 @@ from relevo.jobs import runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import celery_app
 from relevo.jobs.executor import make_executor
+from relevo.registry import gate
 from relevo.registry import service as registry_service
 from relevo.registry.models import ModelVersion
 from relevo.registry.retraining import RetrainScheduler
@@ -241,7 +242,9 @@ def train(
     config: Annotated[
         str, typer.Option(help="The algorithm's settings as JSON, e.g. '{\"embedding_dim\": 64}'")
     ] = "{}",
-    deploy: Annotated[str, typer.Option(help="gate (if not worse than the serving version), always or never")] = "gate",
+    deploy: Annotated[
+        str, typer.Option(help="gate (unless worse than the serving version beyond the noise), always or never")
+    ] = "gate",
     evaluation: Annotated[str, typer.Option(help="random or temporal holdout for the offline metrics")] = "random",
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 0,
 ) -> None:
@@ -260,6 +263,9 @@ def train(
         raise typer.BadParameter(describe_validation_errors(exc.errors())) from None
     version = _train(settings, database, name, algorithm, settings_given, deploy, evaluation, seed)
     typer.echo(f"{version.name} version {version.version} ({version.algorithm}): {version.status}")
+    typer.echo(
+        gate.describe(name=name, version=version.version, status=version.status, record=version.training.get("gate"))
+    )
     for metric, value in sorted(version.metrics.items()):
         typer.echo(f"  {metric:10} {value:.4f}" if isinstance(value, float) else f"  {metric:10} {value}")
 

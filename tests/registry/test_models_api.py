@@ -1,19 +1,18 @@
-"""The models API: training as a job, versions with metrics and a data watermark, the deploy
-gate, explicit deploys, rollback and archiving."""
+"""The models API: training as a job, versions with metrics and a data watermark, explicit
+deploys, rollback and archiving (the deploy gate: test_deploy_gate.py)."""
 
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account, Role
 from relevo.core.config import Settings
 from relevo.events.models import Event
-from relevo.registry import service as registry_service
-from relevo.registry.models import ModelVersion
+from relevo.registry import gate
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, recommend, train
 
@@ -31,15 +30,6 @@ JOB_STATUS_FIELDS = {
     "failed_users",
     "error",
 }
-
-
-def set_metric(session: Session, name: str, version: int, ndcg: float) -> None:
-    """Pretends a version measured `ndcg`, to put the gate on one side or the other."""
-    stored = session.scalar(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version))
-    session.execute(
-        update(ModelVersion).where(ModelVersion.id == stored.id).values(metrics={**stored.metrics, "ndcg": ndcg})
-    )
-    session.commit()
 
 
 def deploy(client: TestClient, headers: dict, version: int, name: str = "default") -> dict[str, Any]:
@@ -92,22 +82,6 @@ def test_every_algorithm_trains_and_serves(client: TestClient, admin_headers: di
         answer = recommend(client, "U000001", model=algorithm)
         assert answer["model"] == {"name": algorithm, "version": 1, "algorithm": algorithm}
         assert answer["items"], algorithm
-
-
-def test_the_gate_keeps_a_worse_version_out_and_lets_a_better_one_in(
-    client: TestClient, admin_headers: dict, trained: dict, session: Session
-) -> None:
-    set_metric(session, "default", 1, ndcg=1.0)  # nothing can beat a perfect score
-    kept = train(client, admin_headers)
-    assert kept["status"] == "ready"
-    assert recommend(client, "U000001")["model"]["version"] == 1
-
-    set_metric(session, "default", 1, ndcg=0.0)
-    better = train(client, admin_headers)
-    assert better["status"] == "deployed"
-    assert recommend(client, "U000001")["model"]["version"] == 3
-    versions = client.get(f"{MODELS}/default/versions", headers=admin_headers).json()["items"]
-    assert [(v["version"], v["status"]) for v in versions] == [(3, "deployed"), (2, "ready"), (1, "ready")]
 
 
 def test_deploy_never_and_always_override_the_gate(client: TestClient, admin_headers: dict, trained: dict) -> None:
@@ -191,10 +165,10 @@ def test_a_failure_while_marking_the_version_ready_marks_it_failed(
     """The last step (ready, gate, deploy) runs in its own transaction; a failure there must not
     leave the version in training for ever. The fault is injected: nothing real fails there on demand."""
 
-    def broken_gate(**_: Any) -> bool:
+    def broken_gate(**_: Any) -> gate.Verdict:
         raise RuntimeError("the gate broke")
 
-    monkeypatch.setattr(registry_service, "passes_gate", broken_gate)
+    monkeypatch.setattr(gate, "decide", broken_gate)
     version = train(client, admin_headers, expect="failed", algorithm="popular")
 
     assert version["status"] == "failed"

@@ -16,7 +16,9 @@ class TrainRequest(BaseModel):
     config: JsonObject = Field(default_factory=dict, description="The algorithm's settings")
     dataset_ids: list[DbId] = Field(default_factory=list, description="Only these datasets' events; all if empty")
     deploy: Literal["gate", "always", "never"] = Field(
-        default="gate", description="gate: deploy if not worse than the serving version on NDCG@10"
+        default="gate",
+        description="gate: deploy unless worse than the serving version beyond the noise, both judged on the "
+        "same held-out events (the reason is in training.gate)",
     )
     evaluation: Literal["random", "temporal"] = "random"
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Fixes the held-out split and the fit")
@@ -37,7 +39,11 @@ class ModelVersionRead(BaseModel):
     status: str
     config: dict[str, Any]
     metrics: dict[str, Any]
-    training: dict[str, Any]
+    training: dict[str, Any] = Field(
+        description="The data it saw and the time fits took; under `gate`, the deploy gate's verdict: metric, k, "
+        "users compared, challenger and champion figures (champion_version), difference, standard_error, "
+        "allowed_drop, threshold, deployed and reason"
+    )
     watermark: int
     job_id: str | None
     error: str | None

@@ -252,11 +252,3 @@ def archive(*, session: Session, version: ModelVersion) -> ModelVersion:
     version.status = VersionStatus.archived
     session.flush()
     return version
-
-
-def passes_gate(*, candidate: dict[str, Any], serving: dict[str, Any] | None, metric: str, tolerance: float) -> bool:
-    """Whether a new version may replace the serving one: not worse on `metric`, allowing a
-    relative `tolerance`. With nothing serving, or nothing to compare, it may."""
-    if not serving or metric not in serving or metric not in candidate:
-        return True
-    return float(candidate[metric]) >= float(serving[metric]) * (1.0 - tolerance)

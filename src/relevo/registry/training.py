@@ -1,6 +1,6 @@
 """Training a model version: read the events and the catalog, fit on most of the events and
-measure on the rest, fit again on everything, store the artifact, and deploy the version if
-it is not worse than the one serving (the gate).
+measure on the rest, fit again on everything, store the artifact, and deploy the version
+unless the deploy gate (gate.py) finds it worse than the one serving beyond the noise.
 
 A training stops within about a second of its job being cancelled (fits ask between their
 iterations, the rest between stages): the version is failed and its files removed. Stopped
@@ -31,7 +31,7 @@ from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
 from relevo.jobs.handlers import JobHandler
-from relevo.registry import service, sizing, version_files
+from relevo.registry import gate, service, sizing, version_files
 from relevo.registry.models import ModelVersion, VersionStatus
 from relevo.users import service as users_service
 
@@ -63,8 +63,9 @@ def run_training_job(
         seed=params.get("seed", 0),
         control=control,
     )
-    verdict = "deployed" if version.status == "deployed" else "kept (the serving version did better)"
-    message = f"version {version.version} of {version.name!r} trained and {verdict}"
+    message = gate.describe(
+        name=version.name, version=version.version, status=version.status, record=version.training.get("gate")
+    )
     return message, {"name": version.name, "version": version.version, "status": version.status}
 
 
@@ -80,8 +81,8 @@ def train_version(
     seed: int = 0,
     control: Control,
 ) -> ModelVersion:
-    """Trains a version created in `training` state, for the job `job_id`. deploy: "gate" (if
-    not worse than the serving version), "always" or "never"."""
+    """Trains a version created in `training` state, for the job `job_id`. deploy: "gate" (unless
+    worse than the serving version beyond the noise, gate.py), "always" or "never"."""
 
     def report(message: str, done: float) -> None:
         control.report(message, done)  # raises if the training must stop
@@ -100,9 +101,10 @@ def train_version(
         engine_config = cls.make_config(config)
         threads = settings.train_threads or os.cpu_count() or 1
 
-        def fit(data: TrainingData) -> Recommender:
+        def fit(data: TrainingData, model: Recommender | None = None) -> Recommender:
+            model = model if model is not None else cls(engine_config)
             try:
-                return cls(engine_config).fit(data, seed=seed, threads=threads, should_stop=control.should_stop)
+                return model.fit(data, seed=seed, threads=threads, should_stop=control.should_stop)
             except FitStopped:
                 control.stop_if_asked()  # raises why it stopped
                 raise
@@ -119,14 +121,33 @@ def train_version(
 
         report(f"fitting on {len(data.events):,} events less a held-out share", 0.1)
         held_out = _held_out(data.events, evaluation, seed)
+        training_part = _without(data, held_out)
         started = time.perf_counter()
-        trial = fit(_without(data, held_out))
+        trial = fit(training_part)
         fit_seconds = time.perf_counter() - started
         report("measuring on the held-out events", 0.45)
-        metrics = {}
+        metrics, test = {}, None
         if held_out.any():
             test = data.events.subset(held_out)
             metrics = evaluate(trial, test, EVALUATION_K, max_users=EVALUATION_USERS, seed=seed)
+        assessment = gate.assess(
+            database,
+            settings,
+            name=name,
+            deploy=deploy,
+            algorithm=algorithm,
+            config=engine_config,
+            challenger=trial,
+            training_part=training_part,
+            test=test,
+            metrics=metrics,
+            k=EVALUATION_K,
+            max_users=EVALUATION_USERS,
+            seed=seed,
+            fit=fit,
+            report=report,
+        )
+        del training_part  # held for the gate's fit only; the fit on every event needs the memory
 
         report("fitting on every event", 0.55)
         started = time.perf_counter()
@@ -158,26 +179,21 @@ def train_version(
         # Marked ready and deployed in one transaction: should it fail, the version is marked failed
         # below, not left in training.
         with database.transaction() as session:
-            # The gate compares with what serves now; a cancel waits for this, or has committed.
+            # The gate decides against what serves now; a cancel waits for this, or has committed.
             service.lock_versions(session=session, name=name)
             control.confirm(session)
             version = service.get(session=session, version_id=version_id)
+            serving = service.deployed(session=session, name=name)
+            verdict = gate.decide(assessment=assessment, serving=serving, tolerance=settings.deploy_gate_tolerance)
             service.mark_ready(
                 session=session,
                 version=version,
                 metrics=metrics,
-                training=training,
+                training={**training, "gate": verdict.record},
                 watermark=loaded.watermark,
                 artifact=key,
             )
-            serving = service.deployed(session=session, name=name)
-            gate = service.passes_gate(
-                candidate=metrics,
-                serving=serving.metrics if serving else None,
-                metric=settings.deploy_gate_metric,
-                tolerance=settings.deploy_gate_tolerance,
-            )
-            if deploy == "always" or (deploy == "gate" and gate):
+            if verdict.deployed:
                 service.deploy(session=session, version=version)
             return version
     except (Interrupted, Superseded):

@@ -43,7 +43,25 @@ def ranking_metrics(
     if len(recommended) == 0:
         return dict.fromkeys(METRICS, 0.0)
     figures = {name: float(values.mean()) for name, values in user_metrics(recommended, relevant, k).items()}
+    figures["coverage"] = coverage(recommended, k, catalog_size)
+    return figures
+
+
+def coverage(recommended: np.ndarray, k: int, catalog_size: int) -> float:
+    """The share of the catalog's items that appear in anyone's top k: one figure for all the
+    users together, not a mean over them."""
     top = recommended[:, :k]
     shown = top[top >= 0]
-    figures["coverage"] = float(len(np.unique(shown)) / catalog_size) if catalog_size else 0.0
-    return figures
+    return float(len(np.unique(shown)) / catalog_size) if catalog_size else 0.0
+
+
+def standard_error(values: np.ndarray) -> float:
+    """The standard error of the mean of per-user values (sample standard deviation over the
+    square root of their number): how far a figure over these users may stray by which users
+    happen to be held out. For two models judged on the same users, pass the per-user
+    differences: paired, the user-to-user spread that both share cancels, and it is much
+    smaller than either figure's. NaN for fewer than two values (no spread to measure)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan")
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
