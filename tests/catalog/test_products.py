@@ -70,6 +70,7 @@ def test_create_answers_in_the_store_api_shape(client: TestClient, owner_headers
         "store": store["id"],
         "views_count": 0,
         "converted_price": "10.00",
+        "converted_currency": "USD",
         "product_id": str(body["id"]),
         "currency": "USD",
         "attributes": {},
