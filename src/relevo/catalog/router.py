@@ -102,7 +102,8 @@ def most_popular_products(
 def view_product(
     product_id: DbId, caller: ReaderCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
 ) -> ProductRead:
-    """Counts a view (views_count and a `view` event for the caller) and returns the product."""
+    """Counts a view (views_count; a `view` event too when the caller is a shopper, not staff)
+    and returns the product."""
     product = events_service.record_product_view(session=session, account=caller, product_id=product_id)
     return product_read(product, settings, currency)
 

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Integer, Numeric, String, Text, func, literal, 
 from sqlalchemy.orm import Session
 
 from relevo.accounts.callers import Caller
+from relevo.accounts.models import Role
 from relevo.accounts.scopes import Scope
 from relevo.catalog.currency import check_known
 from relevo.catalog.models import Product, Store
@@ -123,6 +124,21 @@ def get_product_or_raise(*, session: Session, product_id: int) -> Product:
 
 def get_by_external_id(*, session: Session, external_id: str) -> Product | None:
     return session.scalar(select(Product).where(Product.external_id == external_id))
+
+
+# Who runs the shops: the roles that hold catalog:write (accounts/scopes.py). The store API's
+# users are its admins and store owners, who open products to check and change them; those
+# looks are their work, not a shopper's interest, and as events they would teach the models
+# what staff open. So their views (by login or by any key of theirs: a key narrows what a
+# token may do, not whose it is) raise views_count, which the store API documents, but are
+# not events. Every other account that may read products (a viewer: a signed-in shop
+# visitor, a storefront browsing as one) is a shopper, and its views are events.
+STAFF_ROLES = frozenset({Role.admin, Role.owner})
+
+
+def is_staff(caller: Caller) -> bool:
+    """Whether `caller` runs shops rather than shops in them (see STAFF_ROLES)."""
+    return caller.role in STAFF_ROLES
 
 
 def count_views(*, session: Session, product_id: int) -> Product:
