@@ -236,6 +236,23 @@ def test_import_of_a_file_with_a_bad_header_fails_with_the_reason(
     assert counts(empty_database_url, Dataset, Event, User) == [0, 0, 0]
 
 
+def test_import_refuses_a_file_imported_before_unless_asked(
+    migrated: dict[str, str | None], empty_database_url: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, "events.csv", "user_id,product_id", "u1,p1", "u2,p1")
+    run(migrated, "import", "interactions", str(path))
+
+    again = invoke(migrated, "import", "interactions", str(path))
+
+    assert again.exit_code != 0
+    assert "was imported as dataset 1 at" in again.output
+    assert "--allow-duplicate" in again.output
+    assert counts(empty_database_url, Dataset, Event) == [1, 2]
+    output = run(migrated, "import", "interactions", str(path), "--allow-duplicate")
+    assert "dataset 2: 2 rows imported" in output
+    assert counts(empty_database_url, Dataset, Event) == [2, 4]
+
+
 def test_import_refuses_a_missing_file_or_an_unknown_type(migrated: dict[str, str | None], tmp_path: Path) -> None:
     missing = invoke(migrated, "import", "interactions", str(tmp_path / "nope.csv"))
     assert missing.exit_code == 2

@@ -157,3 +157,29 @@ def test_stored_batch_results_are_rewritten_as_parallel_lists_and_back(engine: E
     assert read() == {"u1": {"product_id": ["p1", "p2"], "score": [0.9, 0.5]}, "u2": {"product_id": [], "score": []}}
     downgrade(engine, "0004")
     assert read() == {"u1": stored, "u2": []}
+
+
+def test_categories_stored_before_are_rewritten_canonically(engine: Engine) -> None:
+    """Category filters in SQL compare stored categories as they are, written canonically."""
+    upgrade(engine, "0007")
+    stored = {"p1": "Books>Fiction", "p2": "  Books  >  Science   Fiction ", "p3": "Books > Fiction", "p4": None}
+    with engine.begin() as connection:
+        for external_id, category in stored.items():
+            connection.execute(
+                text(
+                    "INSERT INTO products (external_id, category, views_count, attributes, is_active, created_at, "
+                    "updated_at) VALUES (:id, :category, 0, '{}', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": external_id, "category": category},
+            )
+
+    migrations.upgrade(engine)
+
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT external_id, category, revision FROM products ORDER BY external_id"))
+        assert [tuple(row) for row in rows] == [
+            ("p1", "Books > Fiction", 1),
+            ("p2", "Books > Science Fiction", 1),
+            ("p3", "Books > Fiction", 0),
+            ("p4", None, 0),
+        ]

@@ -325,6 +325,9 @@ def _train(
 def import_file(
     dataset_type: Annotated[DatasetType, typer.Argument(help="interactions, items or users")],
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    allow_duplicate: Annotated[
+        bool, typer.Option("--allow-duplicate", help="Import an interactions file imported before, again")
+    ] = False,
 ) -> None:
     """Import a CSV file, the same as POST /api/upload-dataset/."""
     settings, database = _open_prepared()
@@ -341,6 +344,7 @@ def import_file(
                     caller=None,
                     currencies=settings.currency_rates.keys(),
                     progress=lambda done: progress.update(task, completed=done),
+                    allow_duplicate=allow_duplicate,
                 )
         except RelevoError as exc:
             raise typer.BadParameter(exc.details) from None

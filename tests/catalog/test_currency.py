@@ -109,6 +109,7 @@ def test_without_currency_converted_price_is_the_price(client: TestClient, owner
 
     for body in (product, listed, viewed):
         assert body["converted_price"] == body["price"] == "10.00"
+        assert body["converted_currency"] == body["currency"] == "USD"
 
 
 @pytest.mark.parametrize("code", ["EUR", "eur", "Eur"])
@@ -120,8 +121,23 @@ def test_list_converts_to_the_requested_currency(
     assert response.status_code == 200
     body = response.json()[0]
     assert body["price"] == "10.00"
-    assert body["converted_price"] == "9.20"
     assert body["currency"] == "USD"
+    assert body["converted_price"] == "9.20"
+    assert body["converted_currency"] == "EUR"  # the currency of converted_price, upper-cased as rates are
+
+
+@pytest.mark.parametrize("route", ["list", "retrieve", "most popular"])
+def test_every_product_route_says_which_currency_the_converted_price_is_in(
+    client: TestClient, owner_headers: dict, product: dict, route: str
+) -> None:
+    url = {"list": PRODUCTS, "retrieve": product_url(product["id"]), "most popular": MOST_POPULAR}[route]
+
+    response = client.get(url, params={"currency": "gbp"}, headers=owner_headers)
+
+    assert response.status_code == 200, response.text
+    body = response.json() if route == "retrieve" else response.json()[0]
+    assert (body["price"], body["currency"]) == ("10.00", "USD")
+    assert (body["converted_price"], body["converted_currency"]) == ("7.90", "GBP")
 
 
 def test_retrieve_converts_and_still_counts_the_view(client: TestClient, owner_headers: dict, product: dict) -> None:
@@ -154,6 +170,7 @@ def test_product_priced_in_another_currency_converts_from_it(
     assert body["price"] == "9.20"
     assert body["currency"] == "EUR"
     assert body["converted_price"] == "10.00"
+    assert body["converted_currency"] == "USD"
 
 
 def test_configured_rates_are_used(
@@ -209,4 +226,4 @@ def test_a_product_whose_rate_was_removed_lists_without_conversion(
     del settings.currency_rates["GBP"]
     response = client.get(PRODUCTS, params={"currency": "EUR"}, headers=owner_headers)
     assert response.status_code == 200, response.text
-    assert [item["converted_price"] for item in response.json()] == [None]
+    assert [(item["converted_price"], item["converted_currency"]) for item in response.json()] == [(None, None)]

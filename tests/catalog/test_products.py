@@ -1,5 +1,5 @@
-"""The store API's products: creating, listing, viewing (with its view count and event),
-changing, deleting and the most popular products."""
+"""The store API's products: creating, listing, viewing (with its view count and a shopper's
+event: test_product_views.py says whose), changing, deleting and the most popular products."""
 
 from collections.abc import Callable
 from decimal import Decimal
@@ -70,6 +70,7 @@ def test_create_answers_in_the_store_api_shape(client: TestClient, owner_headers
         "store": store["id"],
         "views_count": 0,
         "converted_price": "10.00",
+        "converted_currency": "USD",
         "product_id": str(body["id"]),
         "currency": "USD",
         "attributes": {},
@@ -372,15 +373,21 @@ def test_view_adopts_a_shopper_already_named_after_the_account(
 
 
 def test_repeat_views_reuse_one_shopper(
-    client: TestClient, owner_headers: dict, store: dict, owner: Account, session: Session
+    client: TestClient,
+    owner_headers: dict,
+    store: dict,
+    make_account: Callable[..., Account],
+    auth: Callable,
+    session: Session,
 ) -> None:
+    viewer = make_account(Role.viewer)
     product = create_product(client, owner_headers, store["id"])
 
-    view(client, owner_headers, product["id"])
-    view(client, owner_headers, product["id"])
+    view(client, auth(viewer), product["id"])
+    view(client, auth(viewer), product["id"])
 
-    shopper = session.scalar(select(User).where(User.account_id == owner.id))
-    assert shopper.external_id == f"account:{owner.username}"
+    shopper = session.scalar(select(User).where(User.account_id == viewer.id))
+    assert shopper.external_id == f"account:{viewer.username}"
     events = session.scalars(select(Event).where(Event.product_id == product["id"])).all()
     assert [(event.user_id, event.event_type) for event in events] == [(shopper.id, "view"), (shopper.id, "view")]
 
@@ -559,10 +566,10 @@ def test_owner_deletes_a_product(client: TestClient, owner_headers: dict, store:
 
 
 def test_deleted_product_keeps_its_row_and_events(
-    client: TestClient, owner_headers: dict, store: dict, session: Session
+    client: TestClient, owner_headers: dict, store: dict, viewer_headers: dict, session: Session
 ) -> None:
     product = create_product(client, owner_headers, store["id"])
-    view(client, owner_headers, product["id"])
+    view(client, viewer_headers, product["id"])
 
     client.delete(product_url(product["id"]), headers=owner_headers)
 

@@ -287,6 +287,7 @@ def test_saved_products_appear_to_admins_without_a_store(
         "store": None,
         "views_count": 0,
         "converted_price": None,
+        "converted_currency": None,
         "currency": None,
         "attributes": {},
         "is_active": True,
@@ -313,6 +314,7 @@ def test_saved_products_can_be_viewed_and_converted(
 
     assert body["views_count"] == 1
     assert body["converted_price"] is None
+    assert body["converted_currency"] is None
 
 
 def test_upsert_fills_in_a_store_product_without_moving_it(

@@ -468,6 +468,7 @@ def test_the_file_name_keeps_only_its_last_part(session: Session) -> None:
             stream=csv_stream("user_id,product_id"),
             filename=given,
             caller=None,
+            allow_duplicate=True,  # the same file each time
         )
         assert dataset.filename == kept
 

@@ -27,6 +27,8 @@ READ_FIELDS = {
     "dataset_id",
     "dataset_type",
     "filename",
+    "content_sha256",
+    "allow_duplicate",
     "status",
     "rows_imported",
     "rows_rejected",
@@ -83,10 +85,12 @@ def test_upload_imports_interactions_and_reports_the_import(
 
 
 def test_both_upload_routes_answer_alike(client: TestClient, admin_headers: dict[str, str]) -> None:
-    content = csv_bytes("user_id,product_id", "u1,p1", "u2,")
-    smartcommerce, canonical = (upload(client, admin_headers, content, route=route) for route in UPLOAD_ROUTES)
+    files = (csv_bytes("user_id,product_id", f"{user},p1", "u2,") for user in ("u1", "u3"))
+    smartcommerce, canonical = (
+        upload(client, admin_headers, content, route=route) for route, content in zip(UPLOAD_ROUTES, files, strict=True)
+    )
     assert canonical["dataset_id"] == smartcommerce["dataset_id"] + 1
-    ignored = {"dataset_id", "created_at", "completed_at"}
+    ignored = {"dataset_id", "content_sha256", "created_at", "completed_at"}
     assert {k: v for k, v in smartcommerce.items() if k not in ignored} == {
         k: v for k, v in canonical.items() if k not in ignored
     }

@@ -23,3 +23,20 @@ def convert(amount: Decimal, *, source: str, target: str, rates: Mapping[str, De
     check_known(target, rates=rates)
     check_known(source, rates=rates, field="product currency")
     return (amount * rates[target] / rates[source]).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def shown_price(
+    amount: Decimal | None, *, source: str, wanted: str | None, rates: Mapping[str, Decimal]
+) -> tuple[Decimal | None, str | None]:
+    """A price as a product answer shows it beside its own: the amount and the currency it is
+    in. Without a `wanted` currency, the price itself in `source`; in `wanted` when the rate
+    table converts `source`; (None, None) when there is no price, or no rate for `source`
+    any more (a rate since removed from the settings: no conversion, rather than no answer)."""
+    if amount is None:
+        return None, None
+    if wanted is None:
+        return amount, source
+    if source not in rates:
+        return None, None
+    target = wanted.upper()
+    return convert(amount, source=source, target=target, rates=rates), target

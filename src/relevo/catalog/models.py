@@ -45,7 +45,8 @@ class Product(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: serving reads the products changed since its last look.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     # One more with every change to the row: serving sums it over the catalog (with the count
     # of products) and reads the catalog again only when that moved. Unlike a newest timestamp,
     # the sum moves for every committed change, whatever order transactions commit in.

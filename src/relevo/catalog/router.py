@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, status
 from relevo.api.deps import CurrentCaller, ReaderCaller, SessionDep, SettingsDep
 from relevo.api.errors import DetailRoute
 from relevo.catalog import service
-from relevo.catalog.currency import convert
+from relevo.catalog.currency import shown_price
 from relevo.catalog.models import Product, Store
 from relevo.catalog.schemas import (
     Currency,
@@ -32,13 +32,12 @@ def store_read(store: Store) -> StoreRead:
 
 
 def product_read(product: Product, settings: Settings, currency: str | None = None) -> ProductRead:
-    converted = product.price
-    if product.price is not None and currency is not None:
-        source = product.currency or settings.base_currency
-        if source in settings.currency_rates:
-            converted = convert(product.price, source=source, target=currency.upper(), rates=settings.currency_rates)
-        else:  # a rate since removed from the settings: no conversion, rather than no list
-            converted = None
+    converted, converted_currency = shown_price(
+        product.price,
+        source=product.currency or settings.base_currency,
+        wanted=currency,
+        rates=settings.currency_rates,
+    )
     return ProductRead(
         id=product.id,
         product_id=product.external_id,
@@ -50,6 +49,7 @@ def product_read(product: Product, settings: Settings, currency: str | None = No
         store=product.store_id,
         views_count=product.views_count,
         converted_price=converted,
+        converted_currency=converted_currency,
         currency=product.currency,
         attributes=product.attributes,
         is_active=product.is_active,
@@ -102,7 +102,8 @@ def most_popular_products(
 def view_product(
     product_id: DbId, caller: ReaderCaller, session: SessionDep, settings: SettingsDep, currency: CurrencyQuery = None
 ) -> ProductRead:
-    """Counts a view (views_count and a `view` event for the caller) and returns the product."""
+    """Counts a view (views_count; a `view` event too when the caller is a shopper, not staff)
+    and returns the product."""
     product = events_service.record_product_view(session=session, account=caller, product_id=product_id)
     return product_read(product, settings, currency)
 

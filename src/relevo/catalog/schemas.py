@@ -75,8 +75,11 @@ class ProductRead(BaseModel):
     category: str | None
     store: int | None
     views_count: int
-    converted_price: Decimal | None
-    currency: str | None
+    converted_price: Decimal | None = Field(description="The price in `converted_currency`")
+    converted_currency: str | None = Field(
+        description="The currency of `converted_price`: the one asked for with ?currency=, else the product's own"
+    )
+    currency: str | None = Field(description="The currency of `price`")
     attributes: dict[str, Any]
     is_active: bool
 

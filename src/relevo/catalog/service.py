@@ -11,11 +11,13 @@ from sqlalchemy import DateTime, Integer, Numeric, String, Text, func, literal, 
 from sqlalchemy.orm import Session
 
 from relevo.accounts.callers import Caller
+from relevo.accounts.models import Role
 from relevo.accounts.scopes import Scope
 from relevo.catalog.currency import check_known
 from relevo.catalog.models import Product, Store
 from relevo.catalog.ownership import NO_PERMISSION, CatalogAccess, NoStoreToWrite, NotYourProduct
 from relevo.catalog.schemas import ProductCreate, ProductUpdate, StoreCreate, StoreUpdate
+from relevo.core import categories as category_rule
 from relevo.core.db import utcnow
 from relevo.core.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from relevo.storage import bulk, ids
@@ -101,7 +103,7 @@ def list_products(*, session: Session, caller: Caller, limit: int, offset: int, 
     if not caller.sees_everything:
         query = query.join(Store, Product.store_id == Store.id).where(Store.owner_id == caller.id)
     if category is not None:
-        query = query.where(Product.category == category)
+        query = query.where(category_condition(category))
     return list(session.scalars(query.order_by(Product.id).limit(limit).offset(offset)))
 
 
@@ -124,6 +126,21 @@ def get_product_or_raise(*, session: Session, product_id: int) -> Product:
 
 def get_by_external_id(*, session: Session, external_id: str) -> Product | None:
     return session.scalar(select(Product).where(Product.external_id == external_id))
+
+
+# Who runs the shops: the roles that hold catalog:write (accounts/scopes.py). The store API's
+# users are its admins and store owners, who open products to check and change them; those
+# looks are their work, not a shopper's interest, and as events they would teach the models
+# what staff open. So their views (by login or by any key of theirs: a key narrows what a
+# token may do, not whose it is) raise views_count, which the store API documents, but are
+# not events. Every other account that may read products (a viewer: a signed-in shop
+# visitor, a storefront browsing as one) is a shopper, and its views are events.
+STAFF_ROLES = frozenset({Role.admin, Role.owner})
+
+
+def is_staff(caller: Caller) -> bool:
+    """Whether `caller` runs shops rather than shops in them (see STAFF_ROLES)."""
+    return caller.role in STAFF_ROLES
 
 
 def count_views(*, session: Session, product_id: int) -> Product:
@@ -157,7 +174,7 @@ def create_product(
         price=data.price,
         currency=currency,
         quantity=data.quantity,
-        category=data.category,
+        category=category_rule.normalise(data.category),
         attributes=data.attributes,
         is_active=data.is_active,
     )
@@ -203,6 +220,8 @@ def update_product(
         changes["store_id"] = store_id
     if changes.get("currency") is not None:
         check_known(changes["currency"].upper(), rates=currency_rates)
+    if changes.get("category") is not None:
+        changes["category"] = category_rule.normalise(changes["category"])
     for field, value in changes.items():
         if value is None:
             raise InvalidArgument(f"{field}: may not be null")
@@ -234,7 +253,7 @@ def upsert_product(
     if name is not None:
         product.name = name
     if category is not None:
-        product.category = category
+        product.category = category_rule.normalise(category)
     product.deleted_at = None  # the catalog says it exists: a deleted product comes back
     product.is_active = True
     session.flush()
@@ -245,16 +264,20 @@ def fill_missing_categories(*, session: Session, categories: dict[str, str]) -> 
     """Sets the category of products (by the shop's id) that have none and are in no store yet:
     events may know it first; a store's products are its owner's to describe."""
     for external_id, category in categories.items():
+        if not (path := category_rule.normalise(category)):
+            continue
         session.execute(
             update(Product)
             .where(Product.external_id == external_id, Product.category.is_(None), Product.store_id.is_(None))
-            .values(category=category)
+            .values(category=path)
         )
 
 
-def list_catalog(*, session: Session, limit: int, offset: int) -> list[Product]:
-    query = select(Product).where(Product.deleted_at.is_(None)).order_by(Product.id).limit(limit).offset(offset)
-    return list(session.scalars(query))
+def list_catalog(*, session: Session, limit: int, offset: int, category: str | None = None) -> list[Product]:
+    query = select(Product).where(Product.deleted_at.is_(None))
+    if category is not None:
+        query = query.where(category_condition(category))
+    return list(session.scalars(query.order_by(Product.id).limit(limit).offset(offset)))
 
 
 def known_ids(*, session: Session, external_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:
@@ -313,11 +336,9 @@ def catalog_revision(*, session: Session) -> tuple[int, int]:
 
 
 def category_condition(category: str) -> Any:
-    """Products in the category or below it in the tree ("Home" covers "Home > Kitchen")."""
-    wanted = category.strip()
-    return (func.lower(Product.category) == wanted.lower()) | func.lower(Product.category).startswith(
-        f"{wanted.lower()} >", autoescape=True
-    )
+    """Products in the category or below it in the tree ("Home" covers "Home > Kitchen"): the
+    rule of relevo.core.categories, on the categories as stored (always canonical)."""
+    return category_rule.clause(category, Product.category)
 
 
 def store_ids(*, session: Session) -> set[int]:

@@ -84,8 +84,10 @@ def save_product(body: CatalogProductIn, caller: InternalCatalogEditor, session:
 
 
 @router.get("/products", response_model=list[CatalogProductRead])
-def list_products(_: InternalReader, session: SessionDep, limit: Limit = 1000, offset: Offset = 0) -> list:
-    products = catalog_service.list_catalog(session=session, limit=limit, offset=offset)
+def list_products(
+    _: InternalReader, session: SessionDep, category: str | None = None, limit: Limit = 1000, offset: Offset = 0
+) -> list:
+    products = catalog_service.list_catalog(session=session, limit=limit, offset=offset, category=category)
     return [CatalogProductRead(product_id=p.external_id, product_name=p.name, category=p.category) for p in products]
 
 

@@ -1,11 +1,12 @@
 """The SmartCommerce API: recommendations, interactions, streaming events, dataset upload,
 training and model metrics."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator, TypeAdapter
+from pydantic_core import PydanticCustomError
 
 from relevo.api.deps import (
     EventSender,
@@ -28,8 +29,25 @@ from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
 router = APIRouter(prefix="/api", tags=["SmartCommerce API"])
 
+_TextId = Annotated[str, Field(min_length=1, max_length=255)]
+_INTEGER_ID = TypeAdapter(DbInt)
+_TEXT_ID = TypeAdapter(_TextId)
+
+
+def _shop_id(value: Any) -> int | str:
+    # Told apart by type, so that an error names the field once, with the problem of what was
+    # sent (`user_id: Input should be a valid integer, got a number with a fractional part`),
+    # not once per type the id might have had.
+    if isinstance(value, str):
+        return _TEXT_ID.validate_python(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _INTEGER_ID.validate_python(value)
+    raise PydanticCustomError("shop_id_type", "Input should be an integer or a string")
+
+
 ShopId = Annotated[
-    DbInt | Annotated[str, Field(min_length=1, max_length=255)],
+    int | str,
+    PlainValidator(_shop_id, json_schema_input_type=DbInt | _TextId),
     Field(description="Integer ids are echoed back as integers"),
 ]
 

@@ -15,14 +15,25 @@ router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 
 UploadedFile = Annotated[UploadFile, File(description="A CSV file with a header row")]
 DatasetTypeForm = Annotated[DatasetType, Form(description="interactions, items or users")]
+_ALLOW_DUPLICATE = "Import an interactions file again although the same file was imported before (its events twice)"
+# As a form field or in the query string: clients of the SmartCommerce API's upload send only the file's form.
+AllowDuplicateForm = Annotated[bool, Form(alias="allow_duplicate", description=_ALLOW_DUPLICATE)]
+AllowDuplicateQuery = Annotated[bool, Query(alias="allow_duplicate", description=_ALLOW_DUPLICATE)]
 
 
 @router.post("", response_model=DatasetRead, status_code=status.HTTP_201_CREATED)
 def upload_dataset(
-    file: UploadedFile, dataset_type: DatasetTypeForm, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
+    file: UploadedFile,
+    dataset_type: DatasetTypeForm,
+    caller: CurrentCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    allow_duplicate_form: AllowDuplicateForm = False,
+    allow_duplicate_query: AllowDuplicateQuery = False,
 ) -> DatasetRead:
     """Interactions and users need the scope events:write, items catalog:write; items of
-    products the caller may not write are refused by line."""
+    products the caller may not write are refused by line. An interactions file imported
+    before is refused (409, naming that import) unless `allow_duplicate` is true."""
     dataset = service.import_csv(
         session=session,
         dataset_type=dataset_type,
@@ -30,6 +41,7 @@ def upload_dataset(
         filename=file.filename or "",
         caller=caller,
         currencies=settings.currency_rates.keys(),
+        allow_duplicate=allow_duplicate_form or allow_duplicate_query,
     )
     return DatasetRead.from_model(dataset)
 

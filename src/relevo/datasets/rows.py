@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from relevo.core import categories
 from relevo.core.errors import InvalidArgument
 from relevo.datasets.models import DatasetType
 from relevo.events.service import EventRow
@@ -185,6 +186,7 @@ def item_parser(
         category = _optional(fields, position, "category")
         if category is not None and len(category) > 255:
             raise RowRejected("category: is longer than 255 characters")
+        category = categories.normalise(category) or None
         price = _price(_optional(fields, position, "price"))
         currency = _optional(fields, position, "currency")
         if currency is not None:

@@ -1,22 +1,25 @@
 """Dataset imports: a CSV stream is read once, each row validated, good rows stored in bulk,
-bad rows counted and the first of them reported by line with the reason."""
+bad rows counted and the first of them reported by line with the reason. An interactions
+file already imported is refused, unless the import asks to repeat it."""
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Collection, Iterator
 from pathlib import PurePath
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from relevo.accounts.callers import Caller
 from relevo.accounts.scopes import Scope
 from relevo.catalog import service as catalog_service
 from relevo.core.db import utcnow
-from relevo.core.errors import InvalidArgument, NotFound
+from relevo.core.errors import AlreadyExists, InvalidArgument, NotFound
 from relevo.core.pagination import paginate_by_id
-from relevo.datasets.models import Dataset, DatasetStatus, DatasetType
+from relevo.datasets.models import IMPORTED_ONCE, Dataset, DatasetStatus, DatasetType
 from relevo.datasets.rows import Header, RowRejected, interaction_parser, item_parser, user_parser
 from relevo.events import service as events_service
 from relevo.storage import bulk
@@ -67,17 +70,25 @@ def import_csv(
     caller: Caller | None,
     currencies: Collection[str] | None = None,
     progress: Progress | None = None,
+    allow_duplicate: bool = False,
 ) -> Dataset:
-    """Imports a CSV file for `caller` (None: an operator at the command line, who writes
-    everything). A header problem or unreadable file is refused as a whole (400); problems in
-    single rows only reject those rows, and so do products the caller may not write.
-    `currencies`: the codes item prices may be in (those the rate table converts)."""
+    """Imports a CSV file (a seekable stream) for `caller` (None: an operator at the command
+    line, who writes everything). A header problem or unreadable file is refused as a whole
+    (400); problems in single rows only reject those rows, and so do products the caller may
+    not write. An interactions file imported before (the same bytes) is refused (409) unless
+    `allow_duplicate`. `currencies`: the codes item prices may be in (those the rate table
+    converts)."""
     if caller is not None:
         caller.require(SCOPE_NEEDED[dataset_type])
-    uploaded_by = caller.id if caller is not None else None
-    dataset = Dataset(dataset_type=dataset_type, filename=_safe_name(filename), uploaded_by=uploaded_by)
-    session.add(dataset)
-    session.flush()
+    dataset = Dataset(
+        dataset_type=dataset_type,
+        filename=_safe_name(filename),
+        content_sha256=_sha256(stream),
+        allow_duplicate=allow_duplicate,
+        status=DatasetStatus.importing,
+        uploaded_by=caller.id if caller is not None else None,
+    )
+    _add_unless_imported(session, dataset)
     reader = _CsvReader(stream, progress)
     header = Header(reader.header(), dataset_type)
     with bulk.gc_paused():
@@ -97,6 +108,44 @@ def import_csv(
     dataset.completed_at = utcnow()
     session.flush()
     return dataset
+
+
+def _add_unless_imported(session: Session, dataset: Dataset) -> None:
+    """Adds the dataset's row, unless its file was imported already and may be only once
+    (models.IMPORTED_ONCE). The unique index decides: an import of the same file under way
+    in another transaction makes this one wait for it, then fail here if it committed."""
+    if dataset.imported_once and (earlier := _earlier_import(session, dataset.content_sha256)) is not None:
+        raise _already_imported(earlier)
+    try:
+        with session.begin_nested():
+            session.add(dataset)
+            session.flush()
+    except IntegrityError:
+        if dataset.imported_once and (earlier := _earlier_import(session, dataset.content_sha256)) is not None:
+            raise _already_imported(earlier) from None
+        raise
+
+
+def _earlier_import(session: Session, content_sha256: str | None) -> Dataset | None:
+    """The import of this file that holds it (there is at most one: the unique index)."""
+    return session.scalar(select(Dataset).where(Dataset.content_sha256 == content_sha256, text(IMPORTED_ONCE)))
+
+
+def _already_imported(earlier: Dataset) -> AlreadyExists:
+    when = earlier.created_at.isoformat(timespec="seconds") + "Z"
+    return AlreadyExists(
+        f"file: the same file (SHA-256 {earlier.content_sha256}) was imported as dataset {earlier.id} at "
+        f"{when}; importing it again would store its events twice. To do so all the same, send "
+        "allow_duplicate=true (relevo import: --allow-duplicate)"
+    )
+
+
+def _sha256(stream: BinaryIO) -> str:
+    """The SHA-256 of the stream's bytes from where it stands, which it is left at again."""
+    start = stream.tell()
+    digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    stream.seek(start)
+    return digest
 
 
 def _import_items(

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainValidator, TypeAdapter, field_validator
+from pydantic_core import PydanticCustomError
 
 from relevo.core.fields import ExternalId, JsonObject, Text, UtcDateTime, as_naive_utc
 
@@ -54,7 +55,11 @@ _EVENT_LIST = TypeAdapter(list[EventIn])
 def _one_or_many(value: Any) -> EventIn | list[EventIn]:
     # Told apart by shape, so that an error names the field as the caller sent it (`context.x`,
     # or `1.context.x` in the second event of a list), not once per shape it might have had.
-    return (_EVENT_LIST if isinstance(value, list) else _ONE_EVENT).validate_python(value)
+    if isinstance(value, list):
+        return _EVENT_LIST.validate_python(value)
+    if isinstance(value, dict | EventIn):
+        return _ONE_EVENT.validate_python(value)
+    raise PydanticCustomError("one_or_many", "Input should be an event (a JSON object) or a list of events")
 
 
 # A request body of the events routes: one event, or a list of them.

@@ -13,6 +13,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from relevo.catalog import service as catalog_service
+from relevo.core import categories
 from relevo.core.db import Database, utcnow
 
 _MASKS = 256  # filter masks kept per catalog snapshot
@@ -109,8 +110,7 @@ class CatalogSnapshot:
             return found
         mask = self.available.copy()
         if filters.category:
-            wanted, below = filters.category.strip().lower(), filters.category.strip().lower() + " >"
-            mask &= np.array([c.lower() == wanted or c.lower().startswith(below) for c in self.category], dtype=bool)
+            mask &= categories.mask(filters.category, self.category)
         if filters.store_id is not None:
             mask &= self.store == filters.store_id
         if filters.min_price is not None:
