@@ -10,6 +10,7 @@ from relevo import __version__
 from relevo.accounts.callers import CallerCache
 from relevo.accounts.router import router as accounts_router
 from relevo.api.deps import document_reads
+from relevo.api.docs import add_documentation_pages
 from relevo.api.errors import install_error_handlers
 from relevo.api.middleware import RequestMiddleware
 from relevo.batch.router import router as batch_router
@@ -93,7 +94,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             database.dispose()
 
-    app = FastAPI(title="Relevo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Relevo", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
@@ -109,5 +112,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    add_documentation_pages(app)  # after the API's routes, which requests match first
     document_reads(app, public=settings.public_recommendations)
     return app
