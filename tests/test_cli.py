@@ -1,11 +1,17 @@
 """The `relevo` command: db upgrade/current, createadmin, import and demo, each against a fresh
-database of its own (these commands commit, so they never touch the rolled-back test database)."""
+database of its own (these commands commit, so they never touch the rolled-back test database),
+and which modules its help and its light commands load."""
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import typer
 from click.testing import Result
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -296,3 +302,81 @@ def test_train_prints_why_the_version_was_or_was_not_deployed(migrated: dict[str
     assert "default version 3 (popular): " in other
     assert "version 3 of 'default' trained and " in other
     assert "against version 2's " in other and "on the same " in other and "a drop up to " in other
+
+
+# what a run loads
+
+ENGINE_MODULES = {"relevo.engine", "scipy", "sklearn", "implicit", "faiss"}
+APP_MODULES = {"relevo.api", "fastapi", "starlette"}
+HEAVY_MODULES = ENGINE_MODULES | APP_MODULES | {"numpy", "sqlalchemy", "alembic"}
+
+RUN_AND_LIST_MODULES = """
+import json, sys
+from relevo.command import main
+report, sys.argv[1:] = sys.argv[1], sys.argv[2:]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+else:
+    code = 0
+with open(report, "w") as file:
+    json.dump({"exit": code, "modules": sorted(sys.modules)}, file)
+"""
+
+
+def loaded(tmp_path: Path, environment: dict[str, str | None], *args: str) -> tuple[int, set[str]]:
+    """Runs `relevo *args` in a process of its own; its exit code and the modules it had loaded."""
+    report = tmp_path / "modules.json"
+    variables = {name: value for name, value in os.environ.items() if not name.startswith("RELEVO_")}
+    variables |= {name: value for name, value in environment.items() if value is not None}
+    command = [sys.executable, "-c", RUN_AND_LIST_MODULES, str(report), *args]
+    child = subprocess.run(command, env=variables, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr
+    result = json.loads(report.read_text())
+    return result["exit"], set(result["modules"])
+
+
+def among(modules: set[str], packages: set[str]) -> set[str]:
+    """Those of `modules` that are one of `packages` or inside one."""
+    return {
+        module
+        for module in modules
+        if any(module == package or module.startswith(f"{package}.") for package in packages)
+    }
+
+
+def every_command(group: typer.Typer) -> list[tuple[str, ...]]:
+    def paths(command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        yield path
+        for name, subcommand in getattr(command, "commands", {}).items():
+            yield from paths(subcommand, (*path, name))
+
+    return list(paths(typer.main.get_command(group), ()))
+
+
+@pytest.mark.parametrize("command", every_command(app), ids=lambda command: " ".join(command) or "relevo")
+def test_the_help_of_every_command_loads_neither_the_engine_nor_the_app_nor_the_database(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    exit_code, modules = loaded(tmp_path, {}, *command, "--help")
+
+    assert exit_code == 0
+    assert among(modules, HEAVY_MODULES) == set()
+
+
+def test_the_database_commands_load_neither_the_engine_nor_the_app(
+    environment: dict[str, str | None], tmp_path: Path
+) -> None:
+    """They still load numpy, which the batch results' table uses."""
+    users = write_csv(tmp_path, "users.csv", "user_id", "u1")
+    for command in (
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["createadmin", "--username", "boss", "--password", PASSWORD],
+        ["import", "users", str(users)],
+    ):
+        exit_code, modules = loaded(tmp_path, environment, *command)
+
+        assert exit_code == 0, command
+        assert among(modules, ENGINE_MODULES | APP_MODULES) == set(), command

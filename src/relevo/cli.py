@@ -1,52 +1,22 @@
 """The `relevo` command: serve, worker, scheduler, db upgrade, createadmin, demo, train, import."""
 
-import contextlib
-import json
 import logging
-import os
-import re
-import shutil
-import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from pydantic import ValidationError
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskProgressColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from threadpoolctl import threadpool_limits
 
-from relevo import migrations, startup
-from relevo.accounts import service as accounts_service
-from relevo.accounts.models import Role
-from relevo.accounts.schemas import AccountCreate
-from relevo.api.errors import describe_validation_errors
-from relevo.core.config import Settings
-from relevo.core.db import Database
-from relevo.core.errors import RelevoError
-from relevo.core.logging import configure_logging, uvicorn_log_config
-from relevo.datasets import service as datasets_service
-from relevo.datasets.models import DatasetType
-from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, ShopSize, load_demo
-from relevo.job_kinds import HANDLERS
-from relevo.jobs import runner
-from relevo.jobs import service as jobs_service
-from relevo.jobs.celery_executor import celery_app
-from relevo.jobs.executor import make_executor
-from relevo.registry import gate
-from relevo.registry import service as registry_service
-from relevo.registry.models import ModelVersion
-from relevo.registry.retraining import RetrainScheduler
-from relevo.registry.schemas import MAX_SEED, MODEL_NAME, TrainRequest
+from relevo.datasets.types import DatasetType
+from relevo.demo_size import ShopSize
 
+if TYPE_CHECKING:
+    from relevo.core.config import Settings
+    from relevo.core.db import Database
+    from relevo.registry.models import ModelVersion
+
+# Each command imports what it needs in its own body: `relevo --help`, `relevo <command> --help`
+# and the commands that need neither the engine nor the web app then load neither (a test in
+# tests/test_cli.py looks at which modules a run loads).
 app = typer.Typer(help="Relevo: a self-hosted recommendation engine for online shops.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -54,8 +24,12 @@ app.add_typer(db_app, name="db")
 DEMO_ADMIN = ("admin", "relevo-admin")
 
 
-def _settings() -> Settings:
+def _settings() -> "Settings":
     """The RELEVO_* settings, or what is wrong with them and exit 1."""
+    from pydantic import ValidationError
+
+    from relevo.core.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -66,14 +40,19 @@ def _settings() -> Settings:
         raise typer.Exit(1) from None
 
 
-def _open() -> tuple[Settings, Database]:
+def _open() -> tuple["Settings", "Database"]:
+    from relevo.core.db import Database
+    from relevo.core.logging import configure_logging
+
     settings = _settings()
     configure_logging(settings.log_level)
     return settings, Database(settings.resolved_database_url)
 
 
-def _open_prepared() -> tuple[Settings, Database]:
+def _open_prepared() -> tuple["Settings", "Database"]:
     """_open, then the database made ready (see startup.prepare), or a plain message and exit 1."""
+    from relevo import startup
+
     settings, database = _open()
     try:
         startup.prepare(settings, database)
@@ -92,6 +71,13 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
 ) -> None:
     """Serve the API (migrating a SQLite database first)."""
+    import os
+    import shutil
+
+    import uvicorn
+
+    from relevo.core.logging import uvicorn_log_config
+
     settings, database = _open_prepared()
     database.dispose()
     if workers > 1:
@@ -116,6 +102,8 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending schema migration."""
+    from relevo import migrations
+
     _, database = _open()
     migrations.upgrade(database.engine)
     typer.echo(f"database at revision {migrations.head_revision()}")
@@ -124,6 +112,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision."""
+    from relevo import migrations
+
     _, database = _open()
     with database.engine.connect() as connection:
         typer.echo(migrations.current_revision(connection) or "empty")
@@ -132,6 +122,8 @@ def db_current() -> None:
 @db_app.command("revision")
 def db_revision(message: Annotated[str, typer.Option("--message", "-m", help="What the change does")]) -> None:
     """Write a migration for model changes (for developers; read it before committing)."""
+    from relevo import migrations
+
     _, database = _open()
     migrations.upgrade(database.engine)
     migrations.create_revision(database.engine, message)
@@ -143,6 +135,11 @@ def worker(
 ) -> None:
     """Run jobs from Redis (RELEVO_EXECUTOR=celery): on any machine that reaches the database,
     Redis and the artifacts folder; start as many as the work needs."""
+    from threadpoolctl import threadpool_limits
+
+    from relevo.job_kinds import HANDLERS
+    from relevo.jobs.celery_executor import celery_app
+
     settings, database = _open()
     database.dispose()
     try:
@@ -160,6 +157,12 @@ def scheduler() -> None:
     """Look whether retraining is due (RELEVO_RETRAIN_*) every RELEVO_RETRAIN_CHECK_SECONDS and
     start it on the executor. With RELEVO_SCHEDULER=process the API leaves this to these
     processes; several may run (for availability), one training still runs at a time."""
+    import signal
+
+    from relevo.job_kinds import HANDLERS
+    from relevo.jobs.executor import make_executor
+    from relevo.registry.retraining import RetrainScheduler
+
     settings, database = _open()
     executor = make_executor(database, settings, HANDLERS)
     retraining = RetrainScheduler(database, settings, executor)
@@ -185,9 +188,18 @@ def createadmin(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create an admin account."""
+    from pydantic import ValidationError
+
+    from relevo.accounts import service as accounts_service
+    from relevo.accounts.models import Role
+    from relevo.accounts.schemas import AccountCreate
+    from relevo.core.errors import RelevoError
+
     try:
         data = AccountCreate(username=username, password=password, role=Role.admin)
     except ValidationError as exc:
+        from relevo.api.errors import describe_validation_errors  # here: it loads the web layer
+
         raise typer.BadParameter(describe_validation_errors(exc.errors())) from None
     _, database = _open_prepared()
     try:
@@ -207,6 +219,10 @@ def demo(
     seed: Annotated[int, typer.Option(min=0)] = ShopSize.seed,
 ) -> None:
     """Load a synthetic demo shop (skipped if one is loaded already)."""
+    from relevo.accounts import service as accounts_service
+    from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, load_demo
+    from relevo.registry import service as registry_service
+
     settings, database = _open_prepared()
     size = ShopSize(stores=stores, products=products, users=users, sessions=sessions, seed=seed)
     with database.transaction() as session:
@@ -246,9 +262,18 @@ def train(
         str, typer.Option(help="gate (unless worse than the serving version beyond the noise), always or never")
     ] = "gate",
     evaluation: Annotated[str, typer.Option(help="random or temporal holdout for the offline metrics")] = "random",
-    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED)] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Fixes the held-out split and the fit")] = 0,
 ) -> None:
     """Train a model version from every event, as POST /api/v1/models/{name}/train does."""
+    import json
+    import re
+
+    from pydantic import ValidationError
+
+    from relevo.api.errors import describe_validation_errors
+    from relevo.registry import gate
+    from relevo.registry.schemas import MODEL_NAME, TrainRequest
+
     settings, database = _open_prepared()
     try:
         settings_given = json.loads(config)
@@ -271,15 +296,25 @@ def train(
 
 
 def _train(
-    settings: Settings,
-    database: Database,
+    settings: "Settings",
+    database: "Database",
     name: str,
     algorithm: str,
     config: dict,
     deploy: str,
     evaluation: str,
     seed: int,
-) -> ModelVersion:
+) -> "ModelVersion":
+    import contextlib
+
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
+
+    from relevo.core.errors import RelevoError
+    from relevo.job_kinds import HANDLERS
+    from relevo.jobs import runner
+    from relevo.jobs import service as jobs_service
+    from relevo.registry import service as registry_service
+
     params = {"dataset_ids": [], "deploy": deploy, "evaluation": evaluation, "seed": seed}
     try:
         with database.transaction() as session:
@@ -330,6 +365,11 @@ def import_file(
     ] = False,
 ) -> None:
     """Import a CSV file, the same as POST /api/upload-dataset/."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    from relevo.core.errors import RelevoError
+    from relevo.datasets import service as datasets_service
+
     settings, database = _open_prepared()
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress("[progress.description]{task.description}", *columns) as progress, path.open("rb") as stream:

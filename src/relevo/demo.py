@@ -20,6 +20,7 @@ from relevo.catalog import service as catalog_service
 from relevo.catalog.models import Store
 from relevo.catalog.schemas import StoreCreate
 from relevo.core.db import utcnow
+from relevo.demo_size import ShopSize
 from relevo.events import service as events_service
 from relevo.events.service import EventRow
 
@@ -52,16 +53,6 @@ CATEGORY_TREE: dict[str, dict[str, dict[str, tuple[int, int]]]] = {
 }
 _ADJECTIVES = ("Classic", "Pro", "Ultra", "Eco", "Compact", "Premium", "Smart", "Light", "Urban", "Max", "Air", "Core")
 _STORE_NAMES = ("Northwind", "Bluebird", "Cedar & Co", "Lumen", "Harbor", "Atlas", "Juniper", "Meridian")
-
-
-@dataclass(frozen=True)
-class ShopSize:
-    stores: int = 4
-    products: int = 2_000
-    users: int = 1_000
-    sessions: int = 10_000
-    days: int = 90
-    seed: int = 42
 
 
 @dataclass(frozen=True)

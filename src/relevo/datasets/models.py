@@ -8,12 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relevo.core.db import Base, JsonDocument, utcnow
-
-
-class DatasetType(StrEnum):
-    interactions = "interactions"
-    items = "items"
-    users = "users"
+from relevo.datasets.types import DatasetType as DatasetType  # the package names it with its models
 
 
 class DatasetStatus(StrEnum):

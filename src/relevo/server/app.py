@@ -32,6 +32,7 @@ from relevo.recommend.router import router as recommend_router
 from relevo.recommend.state import ServingState
 from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.router import router as registry_router
+from relevo.server.docs import add_documentation_pages
 from relevo.server.middleware import RequestMiddleware
 from relevo.users.router import router as users_router
 
@@ -90,7 +91,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owns_database:
             database.dispose()
 
-    app = FastAPI(title="Relevo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Relevo", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
@@ -101,5 +104,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    add_documentation_pages(app)  # after the API's routes, which requests match first
     document_reads(app, public=settings.public_recommendations)
     return app
