@@ -1,6 +1,7 @@
 """The SmartCommerce API: recommendations, interactions, streaming events, dataset upload,
 training and model metrics."""
 
+import dataclasses
 from typing import Annotated, Any
 
 import orjson
@@ -21,6 +22,8 @@ from relevo.api.deps import (
 from relevo.core.fields import MAX_DB_INT, DbId, DbInt, JsonObject
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
+from relevo.engine.algorithms import ALGORITHMS
+from relevo.engine.base import Recommender
 from relevo.events.schemas import EventIn, EventTypeName
 from relevo.recommend.request_inputs import recommendations
 from relevo.recommend.service import UserRequest
@@ -190,6 +193,30 @@ class EnhancedTrainRequest(BaseModel):
     algorithm: str = "hybrid"
 
 
+# The hybrid's BPR part, when the SmartCommerce API's training asks for a learning rate.
+BPR_WEIGHT = 0.25
+
+
+def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The SmartCommerce API's training settings (embedding_dim, learning_rate, epochs) as the
+    algorithm's config: each goes to the models that have it (ALS has no learning rate), inside
+    a hybrid to its matrix-factorisation components; a learning rate brings the hybrid's BPR
+    part in (left out by default), so that it is used."""
+    if not settings or algorithm not in ALGORITHMS:
+        return settings  # an unknown algorithm is refused when training starts
+
+    def applicable(cls: type[Recommender]) -> dict[str, Any]:
+        names = {field.name for field in dataclasses.fields(cls.Config)}
+        return {name: value for name, value in settings.items() if name in names}
+
+    if algorithm != "hybrid":
+        return applicable(ALGORITHMS[algorithm])
+    config: dict[str, Any] = {"components": {name: applicable(ALGORITHMS[name]) for name in ("als", "bpr")}}
+    if "learning_rate" in settings:
+        config["weights"] = {"bpr": BPR_WEIGHT}
+    return config
+
+
 @router.post("/enhanced-train/", response_model=TrainingStarted, status_code=status.HTTP_202_ACCEPTED)
 def enhanced_train(
     body: EnhancedTrainRequest,
@@ -199,7 +226,7 @@ def enhanced_train(
     executor: ExecutorDep,
     tasks: BackgroundTasks,
 ) -> TrainingStarted:
-    config = registry_service.factor_settings(body.algorithm, body.config.model_dump(exclude_none=True))
+    config = factor_settings(body.algorithm, body.config.model_dump(exclude_none=True))
     params = {"dataset_ids": body.dataset_ids, "deploy": "gate", "evaluation": "random", "seed": 0}
     version, job = registry_service.start_training(
         session=session,

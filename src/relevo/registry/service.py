@@ -1,6 +1,5 @@
 """Model versions: created for training, marked ready or failed, deployed, rolled back."""
 
-import dataclasses
 import hashlib
 from typing import Any
 
@@ -12,8 +11,7 @@ from relevo.core.db import utcnow
 from relevo.core.errors import Conflict, InvalidArgument, NotFound
 from relevo.core.pagination import paginate_by_id
 from relevo.datasets import service as datasets_service
-from relevo.engine.algorithms import ALGORITHMS, recommender_class
-from relevo.engine.base import Recommender
+from relevo.engine.algorithms import recommender_class
 from relevo.engine.bounds import ConfigError
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind
@@ -39,30 +37,6 @@ def create_version(
     session.add(version)
     session.flush()
     return version
-
-
-# The hybrid's BPR part, when the SmartCommerce API's training asks for a learning rate.
-SMARTCOMMERCE_BPR_WEIGHT = 0.25
-
-
-def factor_settings(algorithm: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The SmartCommerce API's training settings (embedding_dim, learning_rate, epochs) as the
-    algorithm's config: each goes to the models that have it (ALS has no learning rate), inside
-    a hybrid to its matrix-factorisation components; a learning rate brings the hybrid's BPR
-    part in (left out by default), so that it is used."""
-    if not settings or algorithm not in ALGORITHMS:
-        return settings  # an unknown algorithm is refused when training starts
-
-    def applicable(cls: type[Recommender]) -> dict[str, Any]:
-        names = {field.name for field in dataclasses.fields(cls.Config)}
-        return {name: value for name, value in settings.items() if name in names}
-
-    if algorithm != "hybrid":
-        return applicable(ALGORITHMS[algorithm])
-    config: dict[str, Any] = {"components": {name: applicable(ALGORITHMS[name]) for name in ("als", "bpr")}}
-    if "learning_rate" in settings:
-        config["weights"] = {"bpr": SMARTCOMMERCE_BPR_WEIGHT}
-    return config
 
 
 def start_training(
