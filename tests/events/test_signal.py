@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from relevo import migrations
 from relevo.core.db import Database, utcnow
 from relevo.events import service
 from relevo.events.service import EventRow
