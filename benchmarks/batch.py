@@ -55,7 +55,8 @@ from relevo.jobs.celery_executor import CeleryExecutor
 from relevo.jobs.models import JobStatus
 from relevo.recommend import service as recommend_service
 from relevo.recommend.catalog_view import CatalogView, Filters
-from relevo.recommend.models_in_memory import DeployedModels, ServedModel
+from relevo.recommend.deployed import DeployedVersion
+from relevo.recommend.service import UserRequest
 from relevo.registry import service as registry_service
 
 MODEL = "default"
@@ -90,7 +91,7 @@ def shop_database(backend: str, postgres_url: str, size: ShopSize) -> Iterator[s
         yield url
 
 
-def deploy_als(database: Database, settings: Settings) -> ServedModel:
+def deploy_als(database: Database, settings: Settings) -> DeployedVersion:
     params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
     with database.transaction() as session:
         _, job = registry_service.start_training(
@@ -105,7 +106,7 @@ def deploy_als(database: Database, settings: Settings) -> ServedModel:
         job_id = job.id
     started = time.perf_counter()
     runner.run(database, settings, job_id, handlers=HANDLERS)
-    served = DeployedModels(database, settings.resolved_artifacts_dir, refresh_seconds=3600).get(MODEL)
+    served = generation.inputs_for(database, settings).version
     assert served is not None and served.algorithm == "als", "the ALS model did not deploy"
     model = served.recommender
     print(
@@ -126,14 +127,14 @@ def median_rate(users: int, run: Callable[[], object], repeats: int) -> tuple[fl
 
 
 def in_memory_rates(
-    database: Database, settings: Settings, served: ServedModel, sample: int, repeats: int
+    database: Database, settings: Settings, served: DeployedVersion, sample: int, repeats: int
 ) -> dict[str, float]:
     """naive, pipeline, implicit and Relevo's batch scoring (exact and approximate), all on the
     same factors and exclusions."""
     model = served.recommender
     allowed = CatalogView(database, 3600).model_mask(CatalogView(database, 3600).snapshot(), model.items.ids, Filters())
     users = np.arange(len(model.users), dtype=np.int32)
-    bought = gather_rows(served.bought, users)
+    bought = gather_rows(served.left_out, users)
     print(f"left out: what each user bought or rated, and {int((~allowed).sum()):,} products filtered out", flush=True)
     rates = {}
 
@@ -147,14 +148,12 @@ def in_memory_rates(
     rates["naive"], runs = median_rate(sample, naive, repeats)
     report("naive per-user loop", rates["naive"], runs, f"{sample:,} users")
 
-    _, serving = generation.serving_for(database, settings)
+    inputs = generation.inputs_for(database, settings)
 
     def pipeline() -> None:
-        snapshot = serving.catalog.snapshot()
         for user in ids:
-            recommend_service.recommend_for_user(
-                served=served, serving=serving, snapshot=snapshot, user_id=user, count=TOP_K, filters=Filters()
-            )
+            events = inputs.state.events.of(user, inputs.version.watermark)
+            recommend_service.recommend_for_user(inputs, events, UserRequest(user, TOP_K))
 
     rates["pipeline"], runs = median_rate(sample, pipeline, repeats)
     report("request pipeline per user", rates["pipeline"], runs, f"{sample:,} users")

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from relevo import migrations
 from relevo.accounts import service as accounts_service
+from relevo.accounts.callers import Caller
 from relevo.accounts.models import Role
 from relevo.accounts.schemas import AccountCreate
 from relevo.core.db import Database
@@ -83,7 +84,10 @@ def create_api_key(database_url: str, role: Role = Role.service) -> str:
         account = accounts_service.create(
             session=session, data=AccountCreate(username=f"bench-{uuid.uuid4().hex[:6]}", password="x" * 12, role=role)
         )
-        _, secret = accounts_service.create_api_key(session=session, caller=account, name="benchmark", account_id=None)
+        caller = Caller.of(account)
+        _, secret = accounts_service.create_api_key(
+            session=session, caller=caller, name="benchmark", scopes=caller.scopes, account_id=None
+        )
     database.dispose()
     return secret
 

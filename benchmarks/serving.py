@@ -1,6 +1,7 @@
 """Serving speed on a large demo shop (100,000 products, about 1,000,000 events): training time
-per algorithm, in-process recommendation latency with the hybrid deployed, and the HTTP rate
-of GET /api/recommendations/{id}/?count=10 against `relevo serve --workers 2`.
+per algorithm, in-process recommendation latency with the hybrid deployed, the HTTP rate of
+GET /api/recommendations/{id}/?count=10 against `relevo serve --workers 2`, and how fresh its
+answers are (benchmarks/freshness.py: right after an event, after a product is deleted).
 
 Baselines measured in the same run: for latency, exact scoring of every item with 64 factors
 (one matrix-vector product and a top-k over the whole catalog); for HTTP, GET /health.
@@ -20,8 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DEFAULT_POSTGRES_ADMIN_URL, describe_machine, fresh_database, relevo_server
+from benchmarks import freshness
+from benchmarks.common import (
+    DEFAULT_POSTGRES_ADMIN_URL,
+    create_api_key,
+    describe_machine,
+    fresh_database,
+    relevo_server,
+)
 from benchmarks.http_load import LoadResult, build_request, run_load
+from relevo.accounts.models import Role
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.demo import ShopSize, SyntheticShop, load_demo
@@ -29,10 +38,8 @@ from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.topk import top_k
 from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
-from relevo.recommend.catalog_view import CatalogView, Filters
-from relevo.recommend.models_in_memory import DeployedModels, ServedModel
-from relevo.recommend.recent import RecentEvents
-from relevo.recommend.service import Serving, recommend_for_user
+from relevo.recommend.service import AnswerInputs, UserRequest, recommend_for_user
+from relevo.recommend.state import ServingState
 from relevo.registry import service as registry_service
 from relevo.registry.training import load_training_data
 
@@ -119,19 +126,16 @@ def deploy_hybrid(database: Database, settings: Settings) -> None:
 
 
 def in_process(database: Database, settings: Settings, users: list[str]) -> None:
-    models = DeployedModels(database, settings.resolved_artifacts_dir, refresh_seconds=3600)
-    served = models.get(MODEL)
-    serving = Serving(catalog=CatalogView(database, 3600), recent=RecentEvents(database, 3600))
-    snapshot = serving.catalog.snapshot()
-    serving.recent.read(served.watermark)
-    model = served.recommender
+    state = ServingState.open(database, settings, refresh_seconds=3600)  # keeps no answers
+    version = state.versions.get(MODEL)
+    inputs = AnswerInputs(version=version, snapshot=state.catalog.snapshot(), state=state)
+    model = version.recommender
 
-    def pipeline(user: str, served: ServedModel = served) -> object:
-        return recommend_for_user(
-            served=served, serving=serving, snapshot=snapshot, user_id=user, count=10, filters=Filters()
-        )
+    def pipeline(user: str, inputs: AnswerInputs = inputs) -> object:
+        events = state.events.of(user, version.watermark)
+        return recommend_for_user(inputs, events, UserRequest(user, 10))
 
-    anew = dataclasses.replace(served, precomputed=None)
+    anew = dataclasses.replace(inputs, version=dataclasses.replace(version, ranked_ahead=None))
 
     def engine_only(user: str) -> object:
         return model.recommend(user, 10)
@@ -173,11 +177,13 @@ def over_http(
     connections: int,
     turn_seconds: float,
     rounds: int,
+    fresh_rounds: int,
 ) -> None:
     """/health, the same users asked again and again (after a first pass, answers are the kept
     ones) and users asked once each (every answer computed) take turns in short slices, `rounds`
     times: a shared host that slows down for a while (CPU taken by its neighbours, for seconds
-    to minutes) then slows all three alike, and each ratio to /health is taken within a round."""
+    to minutes) then slows all three alike, and each ratio to /health is taken within a round.
+    Then freshness: `fresh_rounds` purchase-then-ask rounds, and products deleted."""
     env = {"RELEVO_ARTIFACTS_DIR": str(settings.resolved_artifacts_dir)}
     with relevo_server(url, workers=2, extra_env=env) as port:
         host = f"127.0.0.1:{port}"
@@ -201,9 +207,16 @@ def over_http(
             }
             # A slice cut short by the last first-time users is left out (its connections idled).
             turns.append({name: result for name, result in played.items() if not result.ran_out})
+        key = create_api_key(url, Role.admin)
+        print("freshness, relevo serve --workers 2, a new connection per request:")
+        freshness.after_events(port, key, users[:fresh_rounds])
+        freshness.after_deletes(port, key, url)
     print(f"HTTP, relevo serve --workers 2, {connections} connections, {rounds} rounds of {turn_seconds:g} s per kind:")
     for name in kinds:
         slices = [turn[name] for turn in turns if name in turn]
+        if not slices:
+            print(f"  {name:38} not measured: too few users for a whole slice (raise --events)")
+            continue
         latencies = sorted(latency for result in slices for latency in result.latencies)
         p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(0.99 * (len(latencies) - 1))] * 1000
         rate = statistics.median(answered(result) for result in slices)
@@ -232,6 +245,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--turn-seconds", type=float, default=0.5, help="HTTP: seconds of each kind's turn")
     parser.add_argument("--rounds", type=int, default=20, help="HTTP: turns of each kind")
+    parser.add_argument("--fresh-rounds", type=int, default=300, help="HTTP: purchase-then-ask rounds")
     parser.add_argument("--skip-training-table", action="store_true", help="only train and deploy the hybrid")
     args = parser.parse_args()
 
@@ -262,6 +276,7 @@ def main() -> None:
             connections=args.connections,
             turn_seconds=args.turn_seconds,
             rounds=args.rounds,
+            fresh_rounds=args.fresh_rounds,
         )
 
 
