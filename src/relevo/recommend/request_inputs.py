@@ -38,10 +38,11 @@ async def deployed_version(request: Request, name: str | None = None) -> Deploye
     if version is not None:
         return version
     names = await run_in_threadpool(versions.deployed_names)
-    deployed = f"deployed models: {', '.join(names)}" if names else "no model is deployed yet"
+    deployed = f"; deployed models: {', '.join(names)}" if names else ""
     if name != serving_model:
-        raise NotFound(f"model: no model named {name!r} is deployed; {deployed}", error="No model")
-    raise NotReady(f"{TRAIN_FIRST.format(name=name)}; {deployed}", error="No model")
+        others = deployed or "; no model is deployed yet"
+        raise NotFound(f"model: no model named {name!r} is deployed{others}", error="No model")
+    raise NotReady(TRAIN_FIRST.format(name=name) + deployed, error="No model")
 
 
 async def catalog_snapshot(request: Request) -> CatalogSnapshot:
