@@ -79,3 +79,9 @@ def test_the_left_out_matrix_marks_what_each_user_bought_or_rated() -> None:
     assert left_out.dtype == np.float32
     # Columns a, b, c; a rating of 0 weighs nothing, but the item is still left out.
     assert left_out.toarray().tolist() == [[1.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+
+
+def test_each_call_gets_weights_of_its_own() -> None:
+    first = request_history([])
+    first.weights["x"] = 1.0
+    assert request_history([]).weights == {}

@@ -79,9 +79,6 @@ class RequestHistory:
     left_out: frozenset[str]
 
 
-_NOTHING_SINCE = RequestHistory(weights={}, purchased=frozenset(), left_out=frozenset())
-
-
 def request_history(
     events: Iterable[tuple[str, str, float | None]],
     weights: EventWeights | None = None,
@@ -97,8 +94,8 @@ def request_history(
     is at or after it. The user's training row keeps the fading it was trained with.
     `purchase_types`: a co-purchase model configured with other purchase types passes its own."""
     events = list(events)
-    if not events:
-        return _NOTHING_SINCE
+    if not events:  # a fresh dict each time: the caller owns what it is given
+        return RequestHistory(weights={}, purchased=frozenset(), left_out=frozenset())
     items, types, values = zip(*events, strict=True)
     codes: dict[str, int] = {}
     event_type = np.fromiter((codes.setdefault(name, len(codes)) for name in types), dtype=np.int32, count=len(types))
