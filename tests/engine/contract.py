@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from relevo.engine import artifacts
 from relevo.engine.base import FitStopped, Recommender
 from relevo.engine.data import TrainingData
+from relevo.engine.events import PURCHASE_TYPES, EventWeights, indicator
 from tests.engine.shop_data import small_shop
 
 
@@ -62,6 +64,28 @@ class RecommenderContract:
         recent = {first[0]: 8.0, first[1]: 1.0}
         again = model.recommend(user, self.k, recent=[recent]).for_user()[0]
         assert not set(recent) & set(again)
+
+    def test_request_time_purchases_are_honoured(self, model: Recommender, data: TrainingData) -> None:
+        """Purchases since training reach every model that learns from purchases (a co-purchase
+        model, or a hybrid with one), in id and index space alike, and change nothing for the others."""
+        bought = indicator(data.events, PURCHASE_TYPES)
+        together = (bought.T @ bought).tocsr()
+        together.setdiag(0)
+        item = data.items.ids[int(np.argmax(np.asarray(together.sum(axis=1)).ravel()))]
+        recent = [{item: EventWeights().of("purchase")}]
+        plain = model.recommend(["stranger", "other"], self.k, recent=[*recent, {}])
+        bought_now = model.recommend(["stranger", "other"], self.k, recent=[*recent, {}], purchases=[[item], []])
+        users = model.users.indices(["stranger"])
+        purchases = sp.csr_matrix(([1.0], ([0], [model.items.index(item)])), shape=(1, len(model.items)))
+        indexed, scores = model.recommend_indices(
+            users, self.k, histories=model.histories(users, recent), purchases=purchases.astype(np.float32)
+        )
+        np.testing.assert_array_equal(model.items.lookup(indexed[0][indexed[0] >= 0]), bought_now.for_user(0)[0])
+        np.testing.assert_allclose(scores[0], bought_now.scores[0], rtol=1e-5)  # one user, or two
+        np.testing.assert_array_equal(plain.ids[1], bought_now.ids[1])  # the other user bought nothing
+        learns_purchases = model.algorithm == "cooccurrence" or "cooccurrence" in getattr(model, "components", {})
+        changed = not np.array_equal(plain.scores[0], bought_now.scores[0], equal_nan=True)
+        assert changed == learns_purchases
 
     def test_explicitly_excluded_items_are_left_out(self, model: Recommender, data: TrainingData) -> None:
         user = self.known_users(data, 1)[0]

@@ -5,7 +5,8 @@ import pytest
 import scipy.sparse as sp
 
 from relevo.engine.algorithms.als import ALS
-from relevo.engine.data import HIGHEST_RATING, EventLog, EventWeights, ItemCatalog, TrainingData
+from relevo.engine.data import EventLog, ItemCatalog, TrainingData
+from relevo.engine.events import HIGHEST_RATING, EventWeights
 
 
 def test_last_touched_is_each_entrys_newest_event_in_csr_order() -> None:

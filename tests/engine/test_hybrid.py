@@ -133,3 +133,19 @@ def test_reweighting_a_fitted_hybrid_matches_fitting_with_those_weights() -> Non
     np.testing.assert_array_equal(reweighted.recommend(users, 10).ids, expected.ids)
     with pytest.raises(ValueError, match="bpr"):
         fitted.reweighted({"bpr": 1.0})
+
+
+@pytest.mark.parametrize("exhaustive_items", [20_000, 0])
+def test_request_time_purchases_reach_the_co_purchase_part_and_its_candidates(exhaustive_items: int) -> None:
+    """Scoring every item and scoring candidates (co-purchases among them) alike: a purchase
+    since training counts as the co-purchase model counts it, two adds to cart do not."""
+    data = small_shop()
+    weights = {**dict.fromkeys(DEFAULT_WEIGHTS, 0.0), "cooccurrence": 1.0}
+    hybrid = Hybrid(HybridConfig(weights=weights, exhaustive_items=exhaustive_items)).fit(data)
+    alone = hybrid.components["cooccurrence"]
+    item = data.items.ids[int(np.argmax(np.diff(alone.together.indptr)))]  # bought with the most items
+    for purchases in ([[item]], None):
+        asked = {"recent": [{item: 8.0}], "purchases": purchases}
+        expected = alone.recommend("stranger", 10, **asked)
+        np.testing.assert_array_equal(hybrid.recommend("stranger", 10, **asked).ids, expected.ids)
+        assert (expected.scores.max() > 0.5) == (purchases is not None)  # co-purchases, or the fill only

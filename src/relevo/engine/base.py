@@ -8,7 +8,9 @@ Results are always (ids, scores) arrays, for one user or a batch.
 
 Scoring runs in stages: candidates and their scores (`_scored_candidates`: by default every
 item; a model may narrow a large catalog down to the items worth scoring) → filters (history,
-exclusions, allowed items) → top k.
+exclusions, allowed items) → top k. What a request adds beyond the histories, its purchases
+since training and a recorder of each component's part (`engine/parts.py`), goes down the
+stages with each batch as arguments, never kept on the model: requests run on many threads.
 """
 
 import dataclasses
@@ -23,6 +25,7 @@ import scipy.sparse as sp
 
 from relevo.engine.blas import one_blas_thread
 from relevo.engine.data import TrainingData
+from relevo.engine.parts import BatchParts, ScoreParts
 from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, row_block, weighted_sum
 from relevo.engine.topk import top_k
 from relevo.engine.vocab import Vocabulary
@@ -100,11 +103,19 @@ class Recommender(ABC):
         """Takes back what `_state` returned."""
 
     def _scored_candidates(
-        self, users: np.ndarray, histories: sp.csr_matrix, allowed: np.ndarray | None
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        allowed: np.ndarray | None,
+        *,
+        purchases: sp.csr_matrix | None = None,
+        parts: BatchParts | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray]:
         """The items worth scoring for this batch of users (sorted, unique indices; None for
         every item) and their scores. Scoring everything is exact; a model may narrow a large
-        catalog down (`allowed` tells which items the filters will keep)."""
+        catalog down (`allowed` tells which items the filters will keep). `purchases`: the
+        users' request-time purchases (rows × items, None for none), for the models that care;
+        `parts`: where a blend of several models records each one's part."""
         return None, self._scores(users, histories)
 
     def _top_k(
@@ -114,10 +125,13 @@ class Recommender(ABC):
         k: int,
         excluded: Sequence[sp.csr_matrix],
         allowed: np.ndarray | None,
+        *,
+        purchases: sp.csr_matrix | None = None,
+        parts: BatchParts | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """One batch through the stages: candidates scored, each row's `excluded` items (rows ×
         items matrices) and items not `allowed` left out, the k best (indices, scores) kept."""
-        candidates, scores = self._scored_candidates(users, histories, allowed)
+        candidates, scores = self._scored_candidates(users, histories, allowed, purchases=purchases, parts=parts)
         scores = np.asarray(scores, dtype=np.float32)
         for matrix in excluded:
             _mask(scores, matrix, candidates)
@@ -175,6 +189,7 @@ class Recommender(ABC):
         k: int = 10,
         *,
         recent: Sequence[Mapping[str, float]] | None = None,
+        purchases: Sequence[Collection[str]] | None = None,
         exclude_history: bool = True,
         exclude: Sequence[Collection[str]] | None = None,
         allowed: np.ndarray | None = None,
@@ -182,21 +197,36 @@ class Recommender(ABC):
         """The k best items for each user (the shop's ids; unknown users get what their
         `recent` history, or the model's fallback, suggests).
 
-        exclude_history: leave out items in the user's history; exclude: more items per user;
-        allowed: a boolean mask over items (catalog filters), or None for all.
+        recent: per user, the weight of their events since training per item
+        (`events.request_history`); purchases: per user, the items among those they bought
+        (for co-purchase); exclude_history: leave out items in the user's history; exclude:
+        more items per user; allowed: a boolean mask over items (catalog filters), or None for all.
         """
-        single = isinstance(users, str)
-        user_ids = [users] if single else list(users)
+        indices, options = self.indexed(users, recent=recent, purchases=purchases, exclude=exclude)
+        items, scores = self.recommend_indices(indices, k, exclude_history=exclude_history, allowed=allowed, **options)
+        return Recommendations(ids=self.item_ids(items), scores=scores)
+
+    def indexed(
+        self,
+        users: str | Sequence[str],
+        *,
+        recent: Sequence[Mapping[str, float]] | None = None,
+        purchases: Sequence[Collection[str]] | None = None,
+        exclude: Sequence[Collection[str]] | None = None,
+    ) -> tuple[np.ndarray, dict[str, sp.csr_matrix | None]]:
+        """recommend()'s users and per-user arguments in index space: the users' indices, and
+        the `histories`, `purchases` and `excluded` matrices recommend_indices() takes."""
+        user_ids = [users] if isinstance(users, str) else list(users)
         indices = self.users.indices(user_ids)
-        histories = self.histories(indices, recent)
-        excluded = None
-        if exclude and any(exclude):
-            excluded = _weights_matrix([dict.fromkeys(items, 1.0) for items in exclude], self.items)
-        items, scores = self.recommend_indices(
-            indices, k, histories=histories, exclude_history=exclude_history, excluded=excluded, allowed=allowed
-        )
-        ids = np.where(items >= 0, self.items.lookup(np.clip(items, 0, None)), "")
-        return Recommendations(ids=ids, scores=scores)
+        return indices, {
+            "histories": self.histories(indices, recent),
+            "purchases": _id_sets(purchases, self.items),
+            "excluded": _id_sets(exclude, self.items),
+        }
+
+    def item_ids(self, items: np.ndarray) -> np.ndarray:
+        """Item indices (-1 padded) as the shop's ids ("" padded)."""
+        return np.where(items >= 0, self.items.lookup(np.clip(items, 0, None)), "")
 
     def recommend_indices(
         self,
@@ -207,9 +237,13 @@ class Recommender(ABC):
         exclude_history: bool = True,
         excluded: sp.csr_matrix | None = None,
         allowed: np.ndarray | None = None,
+        purchases: sp.csr_matrix | None = None,
+        parts: ScoreParts | None = None,
         threads: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
         """recommend() in index space, for batches: item indices (-1 as padding) and scores.
+        `purchases`: the users' request-time purchases (users × items, None for none); `parts`:
+        filled with each component's part of the chosen items' scores (`engine/explain.py`).
         With `threads` above 1, batches of users are scored side by side (BLAS kept to one
         thread each, as the threads already fill the cores)."""
         k = min(k, len(self.items))
@@ -223,7 +257,13 @@ class Recommender(ABC):
             left_out = [rows] if exclude_history else []
             if excluded is not None:
                 left_out.append(row_block(excluded, start, stop))
-            best, best_scores = self._top_k(users[start:stop], rows, k, left_out, allowed)
+            bought = None if purchases is None else row_block(purchases, start, stop)
+            recorder = None if parts is None else parts.batch(start, stop)
+            best, best_scores = self._top_k(
+                users[start:stop], rows, k, left_out, allowed, purchases=bought, parts=recorder
+            )
+            if recorder is not None:
+                recorder.take(best, best_scores)
             width = best.shape[1]  # fewer than k when there were fewer candidates
             out_items[start:stop, :width], out_scores[start:stop, :width] = best, best_scores
 
@@ -310,6 +350,13 @@ def _mask(scores: np.ndarray, matrix: sp.csr_matrix, candidates: np.ndarray | No
         return
     inside, columns = candidate_columns(matrix.indices, candidates)
     scores[rows[inside], columns] = -np.inf
+
+
+def _id_sets(rows: Sequence[Collection[str]] | None, items: Vocabulary) -> sp.csr_matrix | None:
+    """Per row, a set of item ids as a rows × items matrix of ones; None when every set is empty."""
+    if not rows or not any(rows):
+        return None
+    return _weights_matrix([dict.fromkeys(ids, 1.0) for ids in rows], items)
 
 
 def _weights_matrix(rows: Sequence[Mapping[str, float]], items: Vocabulary) -> sp.csr_matrix:

@@ -1,5 +1,6 @@
 """What the engine learns from: the event log, the catalog's item metadata, and how events
-turn into the weighted user × item matrix every algorithm starts from."""
+turn into the weighted user × item matrix every algorithm starts from (what one event weighs
+is `events.py`'s rule)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -7,35 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from relevo.engine.events import EventWeights, event_weights
 from relevo.engine.rows import entry_rows
 from relevo.engine.vocab import Vocabulary
 
 _SECONDS_PER_DAY = 86_400.0
-# A rating weighs by its value up to this: one mistyped value (a price, 1e30) must not outweigh
-# everything else, nor overflow the models into NaN.
-HIGHEST_RATING = 10.0
-
-
-@dataclass(frozen=True)
-class EventWeights:
-    """How much each kind of event says about a user's interest in an item, and how fast it
-    fades: an event `half_life_days` old counts half (0 turns fading off)."""
-
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "view": 1.0,
-            "click": 2.0,
-            "add_to_cart": 4.0,
-            "purchase": 8.0,
-            "rating": 3.0,
-            "remove_from_cart": 0.0,
-        }
-    )
-    default: float = 1.0  # custom event types
-    half_life_days: float = 90.0
-
-    def of(self, event_type: str) -> float:
-        return self.weights.get(event_type, self.default)
 
 
 @dataclass(frozen=True)
@@ -117,18 +94,12 @@ class EventLog:
     def matrix(self, weights: EventWeights | None = None, *, now: int | None = None) -> sp.csr_matrix:
         """The users × items matrix of summed event weights (float32), faded by age.
 
-        Ratings weigh by their value (a 5 counts more than a 1, anything above HIGHEST_RATING
-        as that); negative sums are clipped to zero, so removing from the cart can cancel
+        Each event weighs what `events.event_weights` says (ratings by their value, capped at
+        HIGHEST_RATING); negative sums are clipped to zero, so removing from the cart can cancel
         adding to it but never counts against.
         """
         weights = weights or EventWeights()
-        per_type = np.array([weights.of(name) for name in self.types.ids], dtype=np.float32)
-        weight = per_type[self.event_type] if len(per_type) else np.zeros(0, dtype=np.float32)
-        if "rating" in self.types:
-            rating = self.event_type == self.types.index("rating")
-            value = np.clip(self.value, 0.0, HIGHEST_RATING)
-            scale = np.where(np.isnan(self.value), 1.0, value / 3.0).astype(np.float32)
-            weight = np.where(rating, weight * scale, weight)
+        weight = event_weights(weights, self.types.ids.tolist(), self.event_type, self.value)
         if weights.half_life_days > 0 and len(self.timestamp):
             reference = int(self.timestamp.max()) if now is None else now
             age_days = np.clip(reference - self.timestamp, 0, None) / _SECONDS_PER_DAY

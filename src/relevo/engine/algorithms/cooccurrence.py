@@ -12,23 +12,22 @@ import scipy.sparse as sp
 from relevo.engine.base import Recommender, StopCheck, sparse_arrays, sparse_from_arrays
 from relevo.engine.bounds import ConfigError
 from relevo.engine.data import TrainingData
-from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, unchanged_rows, weighted_sum
+from relevo.engine.events import PURCHASE_TYPES, indicator
+from relevo.engine.parts import BatchParts
+from relevo.engine.rows import candidate_columns, entry_rows, gather_rows, weighted_sum
 from relevo.engine.topk import top_k
 
 # Candidates score in (0.5, 1], the popularity fill below in [0, 0.45]: the gap keeps every
 # candidate ahead of every filler even after the float32 rounding of the scores.
 _CANDIDATE_FLOOR = 0.5
 _FILL_CEILING = 0.45
-# A request-time item counts as bought when its weight reaches a purchase's, give or take the
-# rounding of adding it to the training row and taking that row away again.
-_PURCHASE_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
 class CooccurrenceConfig:
     # The event types that count as buying; when the data has none of them (a ratings-only
-    # dataset), every event counts.
-    purchase_types: tuple[str, ...] = ("purchase",)
+    # dataset), every event counts, at training and at request time.
+    purchase_types: tuple[str, ...] = tuple(sorted(PURCHASE_TYPES))
     # "popularity": candidates by how many users bought them, co-purchases breaking ties (the
     # purchases API's rule); "cooccurrence": by how often they were bought with the user's items.
     rank_by: Literal["popularity", "cooccurrence"] = "popularity"
@@ -49,17 +48,10 @@ class Cooccurrence(Recommender):
 
     def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
         events = data.events
-        mask = events.of_type(*self.config.purchase_types)
-        types = [name for name in self.config.purchase_types if name in events.types]
-        if not mask.any():
-            mask = np.ones(len(events), dtype=bool)
-            types = []
-        shape = (len(data.users), len(data.items))
-        ones = np.ones(int(mask.sum()), dtype=np.float32)
-        bought = sp.csr_matrix((ones, (events.user[mask], events.item[mask])), shape=shape)
-        bought.sum_duplicates()
-        bought.data[:] = 1.0  # who bought what, however many times
-        self.bought = bought
+        # A ratings-only dataset has no purchases: then every event counts as buying.
+        self.every_event_buys = not events.of_type(*self.config.purchase_types).any()
+        types = events.types.ids.tolist() if self.every_event_buys else self.config.purchase_types
+        bought = self.bought = indicator(events, types)  # who bought what, however many times
         stop()
         # How many users bought both of two items; an item is not bought "with" itself.
         together = (bought.T @ bought).tocsr().astype(np.float32)
@@ -69,7 +61,6 @@ class Cooccurrence(Recommender):
         self.buyers = np.asarray(bought.sum(axis=0), dtype=np.float32).ravel()
         # Items nobody bought still get an order for the fill: how many users touched them.
         self.touched = np.diff(matrix.tocsc().indptr).astype(np.float32)
-        self.purchase_weight = np.float32(min((data.weights.of(name) for name in types), default=0.0))
         self._prepare()
 
     def _prepare(self) -> None:
@@ -80,8 +71,25 @@ class Cooccurrence(Recommender):
     def _scores(self, users: np.ndarray, histories: sp.csr_matrix) -> np.ndarray:
         return self._candidate_scores(users, histories, np.arange(len(self.buyers)))
 
-    def _candidate_scores(self, users: np.ndarray, histories: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
-        return self.ranked(self.bought_with(users, histories), candidates)
+    def _candidate_scores(
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        candidates: np.ndarray,
+        purchases: sp.csr_matrix | None = None,
+    ) -> np.ndarray:
+        return self.ranked(self.bought_with(users, histories, purchases), candidates)
+
+    def _scored_candidates(
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        allowed: np.ndarray | None,
+        *,
+        purchases: sp.csr_matrix | None = None,
+        parts: BatchParts | None = None,
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        return None, self._candidate_scores(users, histories, np.arange(len(self.buyers)), purchases)
 
     def ranked(self, together: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
         """Scores of the candidates from what `bought_with` found: co-purchased items first,
@@ -105,10 +113,12 @@ class Cooccurrence(Recommender):
         scores[rows[inside], columns] = _CANDIDATE_FLOOR + (1.0 - _CANDIDATE_FLOOR) * relative[inside]
         return scores
 
-    def bought_with(self, users: np.ndarray, histories: sp.csr_matrix) -> sp.csr_matrix:
-        """Per user, how often each item was bought with the user's purchases, for items the
-        user has not bought yet (sparse: only items bought with something)."""
-        bought = self._bought(users, histories)
+    def bought_with(
+        self, users: np.ndarray, histories: sp.csr_matrix, purchases: sp.csr_matrix | None = None
+    ) -> sp.csr_matrix:
+        """Per user, how often each item was bought with the user's purchases (`bought`), for
+        items the user has not bought yet (sparse: only items bought with something)."""
+        bought = self.bought_by(users, histories, purchases)
         if bought.nnz == 0:  # nothing bought: nothing bought with it (many shoppers only look)
             return sp.csr_matrix(bought.shape, dtype=np.float32)
         together = bought @ self.together  # scipy's product: no duplicates, rows maybe unsorted
@@ -121,16 +131,17 @@ class Cooccurrence(Recommender):
         together.eliminate_zeros()
         return together
 
-    def _bought(self, users: np.ndarray, histories: sp.csr_matrix) -> sp.csr_matrix:
-        """Who bought what, for these users: their training purchases, plus request-time
-        items weighing at least a purchase (`histories` beyond the training rows)."""
+    def bought_by(
+        self, users: np.ndarray, histories: sp.csr_matrix, purchases: sp.csr_matrix | None = None
+    ) -> sp.csr_matrix:
+        """Who bought what, for these users (1 where bought): their training purchases plus
+        `purchases`, the request-time ones (users × items, rows aligned with `users`; None:
+        none). Trained on data without purchases, every item of a history counts as bought."""
         rows = gather_rows(self.bought, users)
-        if unchanged_rows(users, histories, self.history).all():  # nothing since training: the common case
+        recent = histories if self.every_event_buys else purchases
+        if recent is None or recent.nnz == 0:  # nothing bought since training: the common case
             return rows
-        recent = weighted_sum([(1.0, histories), (-1.0, gather_rows(self.history, users))])
-        purchase = (recent.data >= self.purchase_weight * (1.0 - _PURCHASE_TOLERANCE)) & (recent.data > 0)
-        recent.data = purchase.astype(np.float32)
-        bought = weighted_sum([(1.0, rows), (1.0, recent)])  # what is not a purchase (0) drops out
+        bought = weighted_sum([(1.0, rows), (1.0, _ones(recent))])
         bought.data = np.minimum(bought.data, 1.0)
         return bought
 
@@ -152,7 +163,7 @@ class Cooccurrence(Recommender):
             **sparse_arrays("together", self.together),
             "buyers": self.buyers,
             "touched": self.touched,
-            "purchase_weight": np.asarray(self.purchase_weight, dtype=np.float32),
+            "every_event_buys": np.asarray(self.every_event_buys),
         }
 
     def _restore(self, state: Mapping[str, np.ndarray]) -> None:
@@ -160,8 +171,22 @@ class Cooccurrence(Recommender):
         self.together = sparse_from_arrays("together", state)
         self.buyers = state["buyers"]
         self.touched = state["touched"]
+        if "every_event_buys" in state:
+            self.every_event_buys = bool(state["every_event_buys"])
+        else:  # saved before purchases were passed explicitly: a purchase weight of 0 meant this
+            self.every_event_buys = float(state["purchase_weight"]) <= 0
         self._prepare()
-        self.purchase_weight = np.float32(state["purchase_weight"])
+
+
+def _ones(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The same entries, each 1 (stored zeros left out)."""
+    kept = matrix.data != 0
+    if kept.all():
+        return sp.csr_matrix((np.ones(len(kept), dtype=np.float32), matrix.indices, matrix.indptr), shape=matrix.shape)
+    ones = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    ones.data = kept.astype(np.float32)
+    ones.eliminate_zeros()
+    return ones
 
 
 def _row_max(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:

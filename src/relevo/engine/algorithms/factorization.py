@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from relevo.engine import pruned
 from relevo.engine.ann import ItemIndex
 from relevo.engine.base import BATCH_USERS, Recommender
+from relevo.engine.parts import BatchParts
 from relevo.engine.rows import entry_rows, gather_rows, unchanged_rows
 
 _building = threading.Lock()
@@ -61,9 +62,12 @@ class FactorModel(Recommender):
         k: int,
         excluded: Sequence[sp.csr_matrix],
         allowed: np.ndarray | None,
+        *,
+        purchases: sp.csr_matrix | None = None,
+        parts: BatchParts | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         if not self._skips():
-            return super()._top_k(users, histories, k, excluded, allowed)
+            return super()._top_k(users, histories, k, excluded, allowed, purchases=purchases, parts=parts)
         vectors = self.user_vectors(users, histories)
         return self._length_order().top_k(vectors, k, excluded=excluded, allowed=allowed)
 

@@ -27,6 +27,7 @@ from relevo.engine.algorithms.popular import Popular
 from relevo.engine.base import Recommender, StopCheck, config_values
 from relevo.engine.bounds import ConfigError, bounded, check_bounds
 from relevo.engine.data import TrainingData
+from relevo.engine.parts import BatchParts
 from relevo.engine.rows import dense_columns, entry_rows, sorted_unique
 
 COMPONENTS: dict[str, type[Recommender]] = {
@@ -147,14 +148,26 @@ class Hybrid(Recommender):
         return len(self.items) <= self.config.exhaustive_items
 
     def _scored_candidates(
-        self, users: np.ndarray, histories: sp.csr_matrix, allowed: np.ndarray | None
+        self,
+        users: np.ndarray,
+        histories: sp.csr_matrix,
+        allowed: np.ndarray | None,
+        *,
+        purchases: sp.csr_matrix | None = None,
+        parts: BatchParts | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray]:
-        if self._exhaustive():
-            return None, self._scores(users, histories)
-        # What the neighbourhood models find is computed once: candidates, then their scores.
         knn, cooccurrence = self.components.get("item_knn"), self.components.get("cooccurrence")
+        if self._exhaustive():
+            everything = np.arange(len(self.items), dtype=np.int32)
+            known = {}
+            if cooccurrence is not None and purchases is not None:
+                known["cooccurrence"] = cooccurrence.ranked(
+                    cooccurrence.bought_with(users, histories, purchases), everything
+                )
+            return None, self._blend(users, histories, everything, known, None, parts)
+        # What the neighbourhood models find is computed once: candidates, then their scores.
         neighbourhood = knn.neighbourhood(histories) if knn else None
-        together = cooccurrence.bought_with(users, histories) if cooccurrence else None
+        together = cooccurrence.bought_with(users, histories, purchases) if cooccurrence else None
         rows, columns = self._own_candidates(
             histories, allowed, [m for m in (neighbourhood, together) if m is not None]
         )
@@ -169,7 +182,7 @@ class Hybrid(Recommender):
             scores["item_knn"] = dense_columns(neighbourhood, candidates)
         if cooccurrence:
             scores["cooccurrence"] = cooccurrence.ranked(together, candidates)
-        return candidates, self._blend(users, histories, candidates, scores, own)
+        return candidates, self._blend(users, histories, candidates, scores, own, parts)
 
     def _own_candidates(
         self, histories: sp.csr_matrix, allowed: np.ndarray | None, found: list[sp.csr_matrix]
@@ -210,15 +223,22 @@ class Hybrid(Recommender):
         candidates: np.ndarray,
         known: dict[str, np.ndarray],
         own: np.ndarray | None,
+        parts: BatchParts | None = None,
     ) -> np.ndarray:
         """The weighted sum of the components' scaled scores of the candidates (`known`: scores
-        already computed, by component; `own`: which candidates are each user's, None for all)."""
+        already computed, by component; `own`: which candidates are each user's, None for all),
+        each component's part recorded in `parts` when given."""
         blended = np.zeros((len(users), len(candidates)), dtype=np.float32)
+        if parts is not None:
+            parts.begin(None if len(candidates) == len(self.items) else candidates, own)
         for name, component in self.components.items():
             scores = known.get(name)
             if scores is None:
                 scores = component._candidate_scores(users, histories, candidates)
-            blended += self.config.weights[name] * _scaled(np.asarray(scores, dtype=np.float32), own)
+            part = self.config.weights[name] * _scaled(np.asarray(scores, dtype=np.float32), own)
+            blended += part
+            if parts is not None:
+                parts.add(name, part)
         if own is not None:
             blended[~own] = -np.inf
         return blended
