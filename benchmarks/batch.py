@@ -54,9 +54,9 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.celery_executor import CeleryExecutor
 from relevo.jobs.models import JobStatus
 from relevo.recommend import service as recommend_service
+from relevo.recommend.answer import UserRequest
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.deployed import DeployedVersion
-from relevo.recommend.service import UserRequest
 from relevo.registry import service as registry_service
 
 MODEL = "default"

@@ -38,7 +38,8 @@ from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.topk import top_k
 from relevo.job_kinds import HANDLERS
 from relevo.jobs import runner
-from relevo.recommend.service import AnswerInputs, UserRequest, recommend_for_user
+from relevo.recommend.answer import AnswerInputs, UserRequest
+from relevo.recommend.service import recommend_for_user
 from relevo.recommend.state import ServingState
 from relevo.registry import service as registry_service
 from relevo.registry.training import load_training_data

@@ -76,6 +76,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/stats"): Rule(Scope.read),
     # Recommendation reads.
     ("GET", "/api/v1/recommendations/{user_id}"): Rule(READ),
+    ("GET", "/api/v1/recommendations/{user_id}/explain"): Rule(Scope.models_manage),
     ("GET", "/api/v1/products/{product_id}/similar"): Rule(READ),
     ("GET", "/api/v1/products/{product_id}/bought-together"): Rule(READ),
     ("GET", "/api/v1/popular"): Rule(READ),

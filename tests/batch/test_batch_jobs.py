@@ -19,7 +19,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import JobStatus
-from relevo.recommend.service import AnswerInputs, RecommendationList, UserRequest
+from relevo.recommend.answer import AnswerInputs, RecommendationList, UserRequest
 from relevo.server.app import create_app
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, purchases_of, train

@@ -80,6 +80,25 @@ def test_the_parts_sum_to_each_items_score(mode: str) -> None:
     assert first.component == max(first.parts, key=first.parts.get)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_the_parts_of_a_list_given_are_those_recorded_when_it_was_ranked(mode: str) -> None:
+    model, request = hybrid(mode), asked(hybrid(mode))
+    explained = explain.recommend_explained(model, **request, k=10)
+    indices, options = model.indexed(request["users"], recent=request["recent"], purchases=request["purchases"])
+    items = np.where(explained.ids != "", model.items.indices(explained.ids.ravel().tolist()).reshape(3, 10), -1)
+
+    parts = explain.item_parts(
+        model,
+        indices,
+        items,
+        histories=options["histories"],
+        allowed=request["allowed"],
+        purchases=options["purchases"],
+    )
+
+    np.testing.assert_array_equal(parts, explained.parts)
+
+
 def test_a_model_that_is_not_a_hybrid_has_one_part_its_own_score() -> None:
     model = ItemKNN().fit(small_shop())
     explained = explain.recommend_explained(model, **asked(model), k=10)

@@ -44,9 +44,13 @@ def test_size_zero_keeps_nothing() -> None:
 def test_a_kept_list_is_nothing_the_garbage_collector_follows() -> None:
     # Tens of thousands of answers are kept; objects the collector tracks would each cost
     # every full collection a visit (about a fifth of a first-time request's time, measured).
-    kept = with_confidence(["p1", "p2", "p3"], [0.9, 0.5, 0.1])
+    kept = with_confidence(["p1", "p2", "p3"], [0.9, 0.5, 0.1], ["als", "popular", "item_knn"], ["p9", None, "p8"])
     gc.collect()
     gc.collect()
 
-    assert kept == (("p1", 0.9, 1.0), ("p2", 0.5, 0.5556), ("p3", 0.1, 0.1111))
+    assert kept == (
+        ("p1", 0.9, 1.0, "als", "p9"),
+        ("p2", 0.5, 0.5556, "popular", None),
+        ("p3", 0.1, 0.1111, "item_knn", "p8"),
+    )
     assert not gc.is_tracked(kept) and not any(gc.is_tracked(item) for item in kept)

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from relevo.core.config import Settings
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.service import left_out_before, ranked_ahead
+from relevo.recommend.ranking import ranked_ahead
 from relevo.registry import version_files
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, recommend, train
 
@@ -44,9 +44,9 @@ def test_a_known_users_answer_is_the_list_ranked_ahead_and_what_ranking_anew_giv
     served = app.state.serving.versions.get("default")
     snapshot = app.state.serving.catalog.snapshot()
     allowed = app.state.serving.catalog.model_mask(snapshot, served.recommender.items.ids, Filters())
-    excluded = left_out_before(served, user)
+    excluded = served.left_out_of(user)
 
-    ahead, _ = ranked_ahead(served, user, 10, allowed)
+    ahead = ranked_ahead(served, user, 10, allowed).ids
     anew, _ = served.recommender.recommend(
         user, 10, recent=[{}], exclude_history=False, exclude=[excluded], allowed=allowed
     ).for_user()

@@ -1,6 +1,7 @@
 """The canonical recommendation routes: a user's recommendations with business filters, cold
 start, the session effect, similar and bought-together products, popular products."""
 
+import math
 import shutil
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from relevo.catalog.models import Store
 from relevo.core.config import Settings
-from relevo.recommend.service import RecommendationList, Way
+from relevo.recommend.answer import RecommendationList, Way
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, purchases_of, recommend, top_category, train
 
@@ -278,3 +279,23 @@ def test_strangers_without_events_share_one_answer_and_one_with_events_gets_thei
 
     post_events(client, admin_headers, "stranger-2", [shop.products[-1].external_id] * 3, kind="add_to_cart")
     assert product_ids(recommend(client, "stranger-2")) != product_ids(first)
+
+
+def test_a_huge_rating_since_training_weighs_as_training_weighs_it(
+    client: TestClient, admin_headers: dict, shop: DemoShop, trained: dict
+) -> None:
+    # One rule for what an event weighs (engine/events.py): a rating counts at most 10, at
+    # training and at request time alike, so one mistyped value cannot swamp an answer.
+    user = most_active_user(shop)
+    rated = product_ids(recommend(client, user, count=3))[-1]
+    rating = {"user_id": user, "product_id": rated, "event_type": "rating", "value": 1e30}
+    assert client.post("/api/v1/events", json=rating, headers=admin_headers).status_code < 300
+    capped = {"user_id": "twin", "product_id": rated, "event_type": "rating", "value": 10}
+    assert client.post("/api/v1/events", json=capped, headers=admin_headers).status_code < 300
+
+    answer = recommend(client, user, count=10, exclude_bought=False)
+    assert all(math.isfinite(item["score"]) for item in answer["items"])
+    # A stranger who rated the product 1e30 gets the answer of one who rated it 10.
+    huge = {"user_id": "stranger-huge", "product_id": rated, "event_type": "rating", "value": 1e30}
+    assert client.post("/api/v1/events", json=huge, headers=admin_headers).status_code < 300
+    assert recommend(client, "stranger-huge")["items"] == recommend(client, "twin")["items"]

@@ -26,8 +26,10 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Control
 from relevo.jobs.handlers import Chunked, JobHandler
 from relevo.jobs.models import JobStatus
+from relevo.recommend.answer import AnswerInputs, UserRequest
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.service import AnswerInputs, UserRequest, component, recommend_for_user
+from relevo.recommend.ranking import component
+from relevo.recommend.service import recommend_for_user
 from relevo.recommend.state import ServingState
 from relevo.recommend.user_events import UserEvents
 

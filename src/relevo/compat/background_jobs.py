@@ -20,8 +20,9 @@ from relevo.batch import service as batch_service
 from relevo.batch.schemas import GenerateRecommendationsRequest
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
+from relevo.recommend.answer import UserRequest
 from relevo.recommend.request_inputs import answer_inputs, events_since_training
-from relevo.recommend.service import UserRequest, recommend_for_user
+from relevo.recommend.service import recommend_for_user
 
 router = APIRouter(tags=["background-jobs API"])
 

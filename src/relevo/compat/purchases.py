@@ -20,9 +20,11 @@ from relevo.batch import service as batch_service
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
+from relevo.recommend.answer import UserRequest
+from relevo.recommend.ranking import component
 from relevo.recommend.request_inputs import answer_inputs_if_any, events_since_training
 from relevo.recommend.router import popular_products
-from relevo.recommend.service import UserRequest, component, recommend_for_user
+from relevo.recommend.service import recommend_for_user
 
 router = APIRouter(tags=["purchases API"])
 

@@ -25,8 +25,8 @@ from relevo.datasets.schemas import DatasetRead
 from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.base import Recommender
 from relevo.events.schemas import EventIn, EventTypeName
+from relevo.recommend.answer import UserRequest
 from relevo.recommend.request_inputs import recommendations
-from relevo.recommend.service import UserRequest
 from relevo.registry import service as registry_service
 from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 

@@ -5,15 +5,12 @@ Training weighs its whole event log at once (`EventLog.matrix`); serving weighs 
 a user sent since training (`request_history`). Both go through `event_weights`, so a rule
 changed here changes both."""
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
-
-if TYPE_CHECKING:  # data.py imports this module for EventWeights
-    from relevo.engine.data import EventLog
 
 # A rating weighs by its value up to this: one mistyped value (a price, 1e30) must not outweigh
 # everything else, nor overflow the models into NaN.
@@ -112,7 +109,18 @@ def request_history(
     return RequestHistory(weights=per_item, purchased=frozenset(purchased), left_out=frozenset(left_out))
 
 
-def indicator(events: "EventLog", types: Collection[str]) -> sp.csr_matrix:
+class EventColumns(Protocol):
+    """What these rules read of an event log (data.EventLog, which builds on this module)."""
+
+    users: Sized
+    items: Sized
+    user: np.ndarray
+    item: np.ndarray
+
+    def of_type(self, *names: str) -> np.ndarray: ...
+
+
+def indicator(events: EventColumns, types: Collection[str]) -> sp.csr_matrix:
     """Users × items (float32): 1 where the user had an event of one of `types` on the item,
     however many."""
     chosen = events.of_type(*types)
@@ -124,7 +132,7 @@ def indicator(events: "EventLog", types: Collection[str]) -> sp.csr_matrix:
     return matrix
 
 
-def left_out_matrix(events: "EventLog") -> sp.csr_matrix:
+def left_out_matrix(events: EventColumns) -> sp.csr_matrix:
     """Users × items: 1 where the user bought or rated the item (LEFT_OUT_TYPES), the items
     serving leaves out of that user's answers."""
     return indicator(events, LEFT_OUT_TYPES)

@@ -8,6 +8,7 @@ is largest, and the user's own history item behind that part. The public side of
 - `list_reasons` gives, for lists ranked earlier by `recommend_indices` (the lists training
   ranks ahead for every known user), each item's top component and source, batch by batch.
 - `sources` finds the source of given items for given components.
+- `item_parts` gives a hybrid's parts of given items (a list kept or ranked earlier).
 
 A part is what the hybrid's blend adds for a component (its weight × its score scaled per
 user), so an item's parts sum to its score; a model that is not a hybrid has one part, its own
@@ -177,6 +178,28 @@ def list_reasons(
             top[start:stop] = np.where(wanted >= 0, PART_CODES[model.algorithm], NO_PART)
         found[start:stop] = sources(model, batch, histories, wanted, top[start:stop])
     return ListReasons(top=top, sources=found)
+
+
+def item_parts(
+    model: Hybrid,
+    users: np.ndarray,
+    items: np.ndarray,
+    *,
+    histories: sp.csr_matrix,
+    allowed: np.ndarray | None = None,
+    purchases: sp.csr_matrix | None = None,
+) -> np.ndarray:
+    """Each component's part of the hybrid's scores of given items (users × k indices, -1
+    padded), scored as a list was scored for these users: with these histories, filter mask
+    (which picks a large catalog's candidates, and so the scaling) and request-time purchases.
+    (users, k, components in `part_names` order), NaN where an item was not among the user's
+    candidates. For a list kept or ranked earlier, whose parts were not kept."""
+    parts = ScoreParts(part_names(model), len(users), items.shape[1], wanted=items)
+    # Only the recorded parts are of use: the smallest top k is asked for.
+    model.recommend_indices(
+        users, 1, histories=histories, exclude_history=False, allowed=allowed, purchases=purchases, parts=parts
+    )
+    return parts.values
 
 
 def largest_parts(names: Sequence[str], parts: np.ndarray, items: np.ndarray) -> np.ndarray:

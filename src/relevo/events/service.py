@@ -362,6 +362,12 @@ def _user_events_after() -> Select:
     )
 
 
+def count_user_events(*, session: Session, user_id: str, up_to: int) -> int:
+    """How many events of the user are stored with ids up to `up_to`."""
+    query = select(func.count()).select_from(Event).join(User, User.id == Event.user_id)
+    return session.scalar(query.where(User.external_id == user_id, Event.id <= up_to)) or 0
+
+
 def users_events_after(
     *, session: Session, user_ids: Sequence[str], after_id: int, limit: int
 ) -> dict[str, list[UserEvent]]:

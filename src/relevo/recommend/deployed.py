@@ -34,6 +34,14 @@ class DeployedVersion:
     popularity: np.ndarray  # per item, for users the model cannot say anything about
     ranked_ahead: RankedAhead | None  # each known user's list, ranked at training time
 
+    def left_out_of(self, user_id: str) -> frozenset[str]:
+        """What the user had bought or rated when the model was trained."""
+        row = self.recommender.users.index(user_id)
+        if row < 0:
+            return frozenset()
+        columns = self.left_out.indices[self.left_out.indptr[row] : self.left_out.indptr[row + 1]]
+        return frozenset(self.recommender.items.lookup(columns).tolist())
+
 
 class DeployedVersions:
     """Each model name's deployed version, loaded once per deploy; the `capacity` names used

@@ -9,8 +9,10 @@ import numpy as np
 from relevo.core.db import Database, utcnow
 from relevo.engine.base import Recommender
 from relevo.events import service as events_service
+from relevo.recommend.answer import AnswerInputs, Recommendation
 from relevo.recommend.catalog_view import CatalogSnapshot, Filters
-from relevo.recommend.service import AnswerInputs, Recommendation, component, detailed, with_confidence
+from relevo.recommend.ranking import component
+from relevo.recommend.service import detailed, with_confidence
 
 
 def similar_products(inputs: AnswerInputs, product_id: str, count: int, filters: Filters) -> list[Recommendation]:

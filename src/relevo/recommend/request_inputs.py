@@ -11,9 +11,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from relevo.core.errors import NotFound, NotReady
+from relevo.recommend.answer import AnswerInputs, RecommendationList, UserRequest
 from relevo.recommend.catalog_view import CatalogSnapshot
 from relevo.recommend.deployed import DeployedVersion
-from relevo.recommend.service import AnswerInputs, RecommendationList, UserRequest, recommend_for_user
+from relevo.recommend.service import recommend_for_user
 from relevo.recommend.state import ServingState
 from relevo.recommend.user_events import UserEvents
 

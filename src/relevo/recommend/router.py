@@ -4,14 +4,27 @@ async: answers come from memory, mostly without a database round trip."""
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import ReadRoute
+from relevo.api.deps import ModelManager, ReadRoute
 from relevo.recommend import products
+from relevo.recommend.answer import UserRequest
 from relevo.recommend.catalog_view import Filters
-from relevo.recommend.request_inputs import answer_inputs, catalog_snapshot, recommendations, serving_state
-from relevo.recommend.schemas import PopularProduct, RecommendedProduct, UserRecommendations
-from relevo.recommend.service import UserRequest
+from relevo.recommend.explanation import explain_for_user
+from relevo.recommend.request_inputs import (
+    answer_inputs,
+    catalog_snapshot,
+    events_since_training,
+    recommendations,
+    serving_state,
+)
+from relevo.recommend.schemas import (
+    PopularProduct,
+    RecommendationExplanation,
+    RecommendedProduct,
+    UserRecommendations,
+)
 from relevo.registry.schemas import MODEL_NAME
 
 router = APIRouter(prefix="/api/v1", tags=["recommendations"], route_class=ReadRoute)
@@ -54,6 +67,28 @@ ModelName = Annotated[str | None, Query(pattern=MODEL_NAME, description="Serve a
 @router.get("/recommendations/{user_id}", response_model=UserRecommendations)
 async def recommend(request: Request, asked: Asked, model: ModelName = None) -> UserRecommendations:
     return UserRecommendations.of(await recommendations(request, asked, model))
+
+
+async def explain(
+    request: Request, asked: Asked, _: ModelManager, model: ModelName = None
+) -> RecommendationExplanation:
+    """What GET /api/v1/recommendations/{user_id} would answer with these parameters, and why:
+    which way it was found, the history it was found from, what each filter removed, and each
+    item's score from each part of the model. For admins and keys allowed to manage models."""
+    inputs = await answer_inputs(request, model)
+    events = await events_since_training(inputs, asked.user_id)
+    explained = await run_in_threadpool(explain_for_user, request.app.state.database, inputs, events, asked)
+    return RecommendationExplanation.of(explained)
+
+
+# Not a public read: an ordinary route, which checks its caller as its dependencies say.
+router.add_api_route(
+    "/recommendations/{user_id}/explain",
+    explain,
+    methods=["GET"],
+    response_model=RecommendationExplanation,
+    route_class_override=APIRoute,
+)
 
 
 @router.get("/products/{product_id}/similar", response_model=list[RecommendedProduct])

@@ -4,8 +4,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from relevo.recommend.answer import Recommendation, RecommendationList, Way
 from relevo.recommend.catalog_view import ProductView
-from relevo.recommend.service import Recommendation, RecommendationList
+from relevo.recommend.explanation import Explanation
+from relevo.recommend.reasons import reason
 
 
 class RecommendedProduct(BaseModel):
@@ -31,26 +33,40 @@ class RecommendedProduct(BaseModel):
         )
 
 
+class RecommendedForUser(RecommendedProduct):
+    reason: str = Field(
+        description='Why, in words a shop can show its shopper ("bought together with P000123", "like P000456 '
+        'you viewed", "popular in Electronics"): from the part of the model that gave the item most of its score'
+    )
+
+    @classmethod
+    def of_answer(cls, item: Recommendation, answer: RecommendationList) -> "RecommendedForUser":
+        return cls(**RecommendedProduct.of(item).model_dump(), reason=reason(item, answer.way, answer.bought))
+
+
 class ServedModelRead(BaseModel):
     name: str
     version: int
     algorithm: str
+
+    @classmethod
+    def of(cls, answer: RecommendationList) -> "ServedModelRead":
+        return cls(name=answer.version.name, version=answer.version.version, algorithm=answer.algorithm)
 
 
 class UserRecommendations(BaseModel):
     user_id: str
     recommendation_id: str = Field(description="Send it back with clicks and purchases (event recommendation_id)")
     model: ServedModelRead
-    items: list[RecommendedProduct]
+    items: list[RecommendedForUser]
 
     @classmethod
     def of(cls, answer: RecommendationList) -> "UserRecommendations":
-        version = answer.version
         return cls(
             user_id=answer.user_id,
             recommendation_id=answer.recommendation_id,
-            model=ServedModelRead(name=version.name, version=version.version, algorithm=answer.algorithm),
-            items=[RecommendedProduct.of(item) for item in answer.items],
+            model=ServedModelRead.of(answer),
+            items=[RecommendedForUser.of_answer(item, answer) for item in answer.items],
         )
 
 
@@ -71,4 +87,79 @@ class PopularProduct(BaseModel):
             price=product.price,
             currency=product.currency,
             users=users,
+        )
+
+
+class ItemExplained(RecommendedForUser):
+    component: str | None = Field(description="The part of the model that gave the item most of its score")
+    source: str | None = Field(description="The shopper's own product behind that part")
+    parts: dict[str, float] | None = Field(
+        description="The item's score from each part of the model (they add up to the score); null when the "
+        "item was not among the candidates a scoring anew would consider"
+    )
+
+
+class AnsweredBy(BaseModel):
+    way: Way = Field(
+        description="ranked_ahead: the shopper's list ranked at training, filtered; ranked_anew: the model "
+        "ranking for this request; cold_start: a shopper the model never saw, with no events yet"
+    )
+    why: str
+    kept_answer: bool = Field(description="The same question was answered lately and that answer was given again")
+
+
+class EventSince(BaseModel):
+    event_id: int
+    product_id: str
+    event_type: str
+    value: float | None
+
+
+class HistoryUsed(BaseModel):
+    events_in_training: int = Field(description="The shopper's events the version learned from")
+    products_in_training: int = Field(description="Products in the shopper's history as the version learned it")
+    events_since_training: list[EventSince] = Field(description="Added to that history for this answer, oldest first")
+    newest: EventSince | None
+
+
+class FilterEffect(BaseModel):
+    filter: str
+    value: str | float | int | bool | None
+    removed: int = Field(description="How many of the model's products on sale this filter alone leaves out")
+
+
+class RecommendationExplanation(BaseModel):
+    user_id: str
+    model: ServedModelRead
+    watermark: int = Field(description="The last event the version learned from")
+    answered_by: AnsweredBy
+    history: HistoryUsed
+    filters: list[FilterEffect]
+    items: list[ItemExplained]
+
+    @classmethod
+    def of(cls, explained: Explanation) -> "RecommendationExplanation":
+        answer = explained.answer
+        since = [EventSince(event_id=i, product_id=p, event_type=t, value=v) for i, p, t, v in explained.events_since]
+        return cls(
+            user_id=answer.user_id,
+            model=ServedModelRead.of(answer),
+            watermark=answer.version.watermark,
+            answered_by=AnsweredBy(way=answer.way, why=answer.why, kept_answer=answer.kept),
+            history=HistoryUsed(
+                events_in_training=explained.events_in_training,
+                products_in_training=explained.products_in_training,
+                events_since_training=since,
+                newest=since[-1] if since else None,
+            ),
+            filters=[FilterEffect(filter=name, value=value, removed=count) for name, value, count in explained.removed],
+            items=[
+                ItemExplained(
+                    **RecommendedForUser.of_answer(item, answer).model_dump(),
+                    component=item.component,
+                    source=item.source,
+                    parts=parts,
+                )
+                for item, parts in zip(answer.items, explained.parts, strict=True)
+            ],
         )

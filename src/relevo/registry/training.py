@@ -26,6 +26,8 @@ from relevo.engine.base import FitStopped, Recommender
 from relevo.engine.data import EventLog, ItemCatalog, TrainingData
 from relevo.engine.evaluation.evaluate import evaluate
 from relevo.engine.evaluation.split import leave_last_n, random_holdout
+from relevo.engine.events import left_out_matrix
+from relevo.engine.explain import list_reasons
 from relevo.engine.vocab import Vocabulary
 from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
@@ -165,7 +167,7 @@ def train_version(
             "dataset_ids": list(dataset_ids or []),
         }
         extra = {"watermark": loaded.watermark, "metrics": metrics, "training": training}
-        bought = bought_matrix(data.events)
+        bought = left_out_matrix(data.events)
         ranked_ahead = None
         if settings.precompute_count:
             ranked_ahead = precompute(
@@ -173,6 +175,7 @@ def train_version(
                 settings.precompute_count,
                 bought,
                 lambda done: report(f"ranking ahead for {len(data.users):,} users", 0.8 + 0.15 * done),
+                threads=threads,
             )
         report("saving the model", 0.95)
         version_files.write(store, key, recommender=model, extra=extra, left_out=bought, ranked_ahead=ranked_ahead)
@@ -218,12 +221,19 @@ def _trained_before(version: ModelVersion) -> ModelVersion:
 
 
 def precompute(
-    model: Recommender, count: int, bought: sp.csr_matrix, progress: Callable[[float], None]
+    model: Recommender,
+    count: int,
+    bought: sp.csr_matrix,
+    progress: Callable[[float], None],
+    *,
+    threads: int = 1,
 ) -> version_files.RankedAhead:
     """Every known user's `count` best items (indices, -1 padded) and scores, from the training
-    history, leaving out only what the user bought or rated (`bought`, users × items): serving
-    takes a user's answer from these, filtered, while the user has no events since training
-    (Gorse's offline cache, done at training time)."""
+    history, leaving out only what the user bought or rated (`bought`, users × items), and why
+    each was ranked (the model's part that gave it most, and the user's item behind it):
+    serving takes a user's answer from these, filtered, while the user has no events since
+    training (Gorse's offline cache, done at training time). Progress: ranking is the first
+    two thirds of the work, finding the reasons the rest."""
     users = np.arange(len(model.users), dtype=np.int32)
     items = np.full((len(users), min(count, len(model.items))), -1, dtype=np.int32)
     scores = np.full(items.shape, np.nan, dtype=np.float32)
@@ -233,8 +243,10 @@ def precompute(
             batch, count, histories=model.histories(batch), exclude_history=False, excluded=bought[batch]
         )
         items[batch], scores[batch] = found
-        progress(min(1.0, (start + len(batch)) / max(len(users), 1)))
-    return version_files.RankedAhead(items=items, scores=scores)
+        progress(min(1.0, (start + len(batch)) / max(len(users), 1)) * 2 / 3)
+    reasons = list_reasons(model, items, users=users, threads=threads)
+    progress(1.0)
+    return version_files.RankedAhead(items=items, scores=scores, top=reasons.top, sources=reasons.sources)
 
 
 def load_training_data(session: Any, dataset_ids: Sequence[int] | None = None) -> LoadedData:
@@ -271,16 +283,6 @@ def load_training_data(session: Any, dataset_ids: Sequence[int] | None = None) -
     }
     catalog = ItemCatalog.from_records(item_vocabulary, records)
     return LoadedData(data=TrainingData(events=events, catalog=catalog), watermark=columns.watermark)
-
-
-def bought_matrix(events: EventLog) -> sp.csr_matrix:
-    """Users × items: 1 where the user bought or rated the item (serving leaves those out)."""
-    chosen = events.subset(events.of_type("purchase", "rating"))
-    shape = (len(events.users), len(events.items))
-    matrix = sp.csr_matrix((np.ones(len(chosen), dtype=np.float32), (chosen.user, chosen.item)), shape=shape)
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
 
 
 def _held_out(events: EventLog, evaluation: str, seed: int) -> np.ndarray:

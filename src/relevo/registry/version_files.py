@@ -22,10 +22,13 @@ _RANKED_AHEAD = "ranked_ahead.npz"
 @dataclass(frozen=True)
 class RankedAhead:
     """Each known user's best items (rows by the model's user index; item indices, -1 padded)
-    and their scores, less what the user bought or rated, ranked at training time."""
+    and their scores, less what the user bought or rated, ranked at training time; and why
+    (engine/explain.py), which versions trained before reasons were kept lack."""
 
     items: np.ndarray  # users × count, int32
     scores: np.ndarray  # users × count, float32
+    top: np.ndarray | None = None  # users × count, int8: the explain.PART_CODES of each item's largest part
+    sources: np.ndarray | None = None  # users × count, int32: the user's item behind it, -1 for none
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def write(
 ) -> None:
     directory = store.directory(key)
     if ranked_ahead is not None:
-        np.savez(directory / _RANKED_AHEAD, items=ranked_ahead.items, scores=ranked_ahead.scores)
+        arrays = {name: getattr(ranked_ahead, name) for name in ("items", "scores", "top", "sources")}
+        np.savez(directory / _RANKED_AHEAD, **{name: array for name, array in arrays.items() if array is not None})
     np.savez(directory / _LEFT_OUT, **sparse_arrays("bought", left_out))
     artifacts.save(recommender, directory, extra=extra)
 
@@ -65,7 +69,7 @@ def read(store: ArtifactStore, key: str) -> VersionFiles:
     ranked_ahead = None
     if (directory / _RANKED_AHEAD).exists():
         with np.load(directory / _RANKED_AHEAD, allow_pickle=False) as stored:
-            ranked_ahead = RankedAhead(items=stored["items"], scores=stored["scores"])
+            ranked_ahead = RankedAhead(**{name: stored[name] for name in stored.files})
     return VersionFiles(recommender=recommender, manifest=manifest, left_out=left_out, ranked_ahead=ranked_ahead)
 
 
