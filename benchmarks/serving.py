@@ -132,9 +132,9 @@ def in_process(database: Database, settings: Settings, users: list[str]) -> None
     inputs = AnswerInputs(version=version, snapshot=state.catalog.snapshot(), state=state)
     model = version.recommender
 
-    def pipeline(user: str, inputs: AnswerInputs = inputs) -> object:
+    def pipeline(user: str, inputs: AnswerInputs = inputs, reasons: bool = False) -> object:
         events = state.events.of(user, version.watermark)
-        return recommend_for_user(inputs, events, UserRequest(user, 10))
+        return recommend_for_user(inputs, events, UserRequest(user, 10, reasons=reasons))
 
     anew = dataclasses.replace(inputs, version=dataclasses.replace(version, ranked_ahead=None))
 
@@ -160,6 +160,7 @@ def in_process(database: Database, settings: Settings, users: list[str]) -> None
         "engine recommend": engine_only,
         "engine recommend, 2 new events": engine_with_new_events,
         "full pipeline, ranking anew": lambda user: pipeline(user, anew),
+        "the same, with reasons": lambda user: pipeline(user, anew, reasons=True),
         "full pipeline, lists ranked ahead": pipeline,
     }
     timings = latencies(runs, users)

@@ -40,13 +40,16 @@ class UserRequest(NamedTuple):
     exclude_bought: bool = True  # leave out what the user bought or rated
     exclude_viewed: bool = False  # leave out everything the user interacted with
     algorithm: str | None = None  # rank with this component of the deployed model
+    # Keep what produced each item (Recommendation.component and .source), for answers that
+    # say why: ranking anew that way costs about half as much again (engine/explain.py).
+    reasons: bool = False
 
 
 class Recommendation(NamedTuple):  # a named tuple for the same reason as ProductView
     product: ProductView
     score: float
     confidence: float  # 0..1, the best item of the list near 1
-    component: str | None  # the part of the model that gave the item most of its score
+    component: str | None  # the part of the model that gave the item most of its score (if asked)
     source: str | None  # the user's own product behind that part (None: none, as for popularity)
 
 

@@ -35,6 +35,7 @@ class Explanation:
 
 def explain_for_user(database: Database, inputs: AnswerInputs, events: UserEvents, request: UserRequest) -> Explanation:
     """Blocks (it counts the user's events): call from a thread."""
+    request = request._replace(reasons=True)
     answer = recommend_for_user(inputs, events, request)
     model = model_for(inputs.version, request.algorithm)
     history = history_of(model, events)

@@ -54,7 +54,9 @@ def rank(inputs: AnswerInputs, model: Recommender, history: History, request: Us
     allowed = inputs.state.catalog.model_mask(inputs.snapshot, model.items.ids, request.filters)
     known = request.user_id in model.users
     if not history.latest and not request.exclude_viewed and model is version.recommender:
-        ahead = ranked_ahead(version, request.user_id, request.count, allowed, request.exclude, request.exclude_bought)
+        ahead = ranked_ahead(
+            version, request.user_id, request.count, allowed, request.exclude, request.exclude_bought, request.reasons
+        )
         if ahead is not None:
             return ahead
     why = why_anew(version, model, history, request, known)
@@ -66,16 +68,17 @@ def rank(inputs: AnswerInputs, model: Recommender, history: History, request: Us
         # Models without a fallback of their own: what is popular, in context.
         ids, scores = popular_items(version, allowed, request.count, excluded)
         return Ranked(ids, scores, ["popular"] * len(ids), [None] * len(ids), way, why)
-    explained = recommend_explained(
-        model,
-        request.user_id,
-        request.count,
-        recent=[history.events.weights],
-        purchases=[history.events.purchased],
-        exclude_history=request.exclude_viewed,
-        exclude=[excluded],
-        allowed=allowed,
-    ).for_user()
+    options = {
+        "recent": [history.events.weights],
+        "purchases": [history.events.purchased],
+        "exclude_history": request.exclude_viewed,
+        "exclude": [excluded],
+        "allowed": allowed,
+    }
+    if not request.reasons:
+        ids, scores = model.recommend(request.user_id, request.count, **options).for_user()
+        return Ranked(ids, scores, [None] * len(ids), [None] * len(ids), way, why)
+    explained = recommend_explained(model, request.user_id, request.count, **options).for_user()
     return Ranked(
         [reason.item for reason in explained],
         [reason.score for reason in explained],
@@ -111,6 +114,7 @@ def ranked_ahead(
     allowed: np.ndarray,
     exclude: Sequence[str] = (),
     exclude_bought: bool = True,
+    reasons: bool = True,
 ) -> Ranked | None:
     """The user's items as ranked at training time less what they bought, the items of
     `exclude` and those filtered out; None when there is no such list (nor one for answers that
@@ -133,7 +137,7 @@ def ranked_ahead(
     ids = model.items.lookup(items[chosen]).tolist()
     components: list[str | None] = [None] * len(ids)
     sources: list[str | None] = [None] * len(ids)
-    if lists.top is not None:  # versions trained before reasons were kept have none
+    if reasons and lists.top is not None:  # versions trained before reasons were kept have none
         components = [PART_NAMES[code] if code >= 0 else None for code in lists.top[row][chosen].tolist()]
         found = lists.sources[row][chosen]
         sources = [

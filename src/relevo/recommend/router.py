@@ -57,6 +57,7 @@ def user_request(
         exclude_bought=exclude_bought,
         exclude_viewed=exclude_viewed,
         algorithm=algorithm,
+        reasons=True,  # this route's answers say why, and so does the explain route
     )
 
 

@@ -10,27 +10,27 @@ from relevo.recommend.explanation import Explanation
 from relevo.recommend.reasons import reason
 
 
-class RecommendedProduct(BaseModel):
+class ShownProduct(BaseModel):
+    """A product as answers show it."""
+
     product_id: str
     name: str | None
     category: str | None
     price: Decimal | None
     currency: str | None
+
+    @staticmethod
+    def fields_of(product: ProductView) -> dict:
+        return product._asdict()
+
+
+class RecommendedProduct(ShownProduct):
     score: float
     confidence: float = Field(description="0..1: the score relative to the list's best")
 
     @classmethod
     def of(cls, item: Recommendation) -> "RecommendedProduct":
-        product = item.product
-        return cls(
-            product_id=product.product_id,
-            name=product.name,
-            category=product.category,
-            price=product.price,
-            currency=product.currency,
-            score=round(item.score, 6),
-            confidence=item.confidence,
-        )
+        return cls(**cls.fields_of(item.product), score=round(item.score, 6), confidence=item.confidence)
 
 
 class RecommendedForUser(RecommendedProduct):
@@ -70,24 +70,12 @@ class UserRecommendations(BaseModel):
         )
 
 
-class PopularProduct(BaseModel):
-    product_id: str
-    name: str | None
-    category: str | None
-    price: Decimal | None
-    currency: str | None
+class PopularProduct(ShownProduct):
     users: int = Field(description="How many users interacted with it in the window")
 
     @classmethod
     def of(cls, product: ProductView, users: int) -> "PopularProduct":
-        return cls(
-            product_id=product.product_id,
-            name=product.name,
-            category=product.category,
-            price=product.price,
-            currency=product.currency,
-            users=users,
-        )
+        return cls(**cls.fields_of(product), users=users)
 
 
 class ItemExplained(RecommendedForUser):
