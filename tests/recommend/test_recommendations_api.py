@@ -299,3 +299,10 @@ def test_a_huge_rating_since_training_weighs_as_training_weighs_it(
     huge = {"user_id": "stranger-huge", "product_id": rated, "event_type": "rating", "value": 1e30}
     assert client.post("/api/v1/events", json=huge, headers=admin_headers).status_code < 300
     assert recommend(client, "stranger-huge")["items"] == recommend(client, "twin")["items"]
+
+
+def test_popular_lists_kept_are_bounded_whatever_categories_are_asked_for(client: TestClient, app: FastAPI) -> None:
+    for number in range(300):
+        assert client.get("/api/v1/popular", params={"category": f"made up {number}"}).status_code == 200
+
+    assert len(app.state.serving.popular) == 256

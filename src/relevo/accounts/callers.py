@@ -1,7 +1,6 @@
 """Who is calling: the authenticated caller of a request, and a short-lived memory of tokens
 already checked, so that a busy integration does not cost a database query per request."""
 
-import time
 from dataclasses import dataclass
 from weakref import WeakSet
 
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account, Role
 from relevo.accounts.scopes import ROLE_SCOPES, Scope
+from relevo.core.caches import LockedCache
 from relevo.core.errors import PermissionDenied
 
 CHANGED = "relevo.accounts_changed"  # set in session.info by changes that can revoke access
@@ -57,6 +57,9 @@ class Caller:
         return self.sees_everything or (owner_id is not None and owner_id == self.id)
 
 
+_CALLERS = 10_000  # tokens remembered per process, those used last
+
+
 class CallerCache:
     """Tokens checked in the last `seconds`, by token digest.
 
@@ -66,22 +69,19 @@ class CallerCache:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._entries: dict[str, tuple[float, Caller]] = {}
+        self._entries = LockedCache.ttl(_CALLERS, seconds) if seconds > 0 else None
         _all_caches.add(self)
 
     def get(self, digest: str) -> Caller | None:
-        entry = self._entries.get(digest)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
+        return None if self._entries is None else self._entries.get(digest)
 
     def put(self, digest: str, caller: Caller) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[digest] = (time.monotonic() + self.seconds, caller)
+        if self._entries is not None:
+            self._entries.put(digest, caller)
 
     def clear(self) -> None:
-        self._entries.clear()
+        if self._entries is not None:
+            self._entries.clear()
 
 
 _all_caches: "WeakSet[CallerCache]" = WeakSet()

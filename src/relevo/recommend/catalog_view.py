@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
-from cachetools import LRUCache
 
 from relevo.catalog import service as catalog_service
 from relevo.core import categories
+from relevo.core.caches import LockedCache
 from relevo.core.db import Database, utcnow
 
 _MASKS = 256  # filter masks kept per catalog snapshot
@@ -66,8 +66,7 @@ class CatalogSnapshot:
         self.store = np.array([_store(row) for row in rows], dtype=np.int64)
         self.available = np.array([bool(row[7]) for row in rows], dtype=bool)
         self.revision = np.array([row[8] for row in rows], dtype=np.int64)
-        self._masks: LRUCache[tuple, np.ndarray] = LRUCache(maxsize=_MASKS)
-        self._lock = threading.Lock()
+        self._masks = LockedCache.lru(_MASKS)
 
     def patched(self, rows: list[tuple]) -> "CatalogSnapshot":
         """A new snapshot: this one with these products changed or added."""
@@ -88,7 +87,7 @@ class CatalogSnapshot:
             patched.views[at], patched.category[at] = _view(row), row[2] or ""
             patched.price[at], patched.quantity[at], patched.store[at] = _price(row), _quantity(row), _store(row)
             patched.available[at], patched.revision[at] = bool(row[7]), row[8]
-        patched._masks, patched._lock = LRUCache(maxsize=_MASKS), threading.Lock()
+        patched._masks = LockedCache.lru(_MASKS)
         return patched
 
     @property
@@ -104,8 +103,7 @@ class CatalogSnapshot:
     def allowed(self, filters: Filters) -> np.ndarray:
         """A mask over this snapshot's products: available, and passing the filters."""
         key = (filters.category, filters.store_id, filters.min_price, filters.max_price, filters.in_stock)
-        with self._lock:
-            found = self._masks.get(key)
+        found = self._masks.get(key)
         if found is not None:
             return found
         mask = self.available.copy()
@@ -119,8 +117,7 @@ class CatalogSnapshot:
             mask &= self.price <= filters.max_price
         if filters.in_stock:
             mask &= self.quantity > 0
-        with self._lock:
-            self._masks[key] = mask
+        self._masks.put(key, mask)
         return mask
 
     def align(self, item_ids: np.ndarray) -> np.ndarray:
@@ -158,9 +155,9 @@ class CatalogView:
         self._read_from = utcnow()  # when the reading that made the snapshot began
         self._taken = -np.inf
         self._lock = threading.Lock()
-        self._masks_lock = threading.Lock()
-        self._model_masks: LRUCache[tuple, tuple[np.ndarray, np.ndarray]] = LRUCache(maxsize=_MASKS)
-        self._alignments: LRUCache[int, tuple[np.ndarray, CatalogSnapshot, np.ndarray]] = LRUCache(maxsize=_MODELS)
+        # Keyed by the ids of the arrays they were made for, and checked to be those arrays.
+        self._model_masks = LockedCache.lru(_MASKS)
+        self._alignments = LockedCache.lru(_MODELS)
 
     def needs_refresh(self) -> bool:
         return time.monotonic() - self._taken >= self._refresh_seconds
@@ -190,9 +187,8 @@ class CatalogView:
                 snapshot = CatalogSnapshot(catalog_service.serving_items(session=session))
         if snapshot is not self._snapshot:
             self._snapshot = snapshot
-            with self._masks_lock:
-                self._model_masks.clear()
-                self._alignments.clear()
+            self._model_masks.clear()
+            self._alignments.clear()
         self._read_from = began
         self._taken = time.monotonic()
 
@@ -200,23 +196,19 @@ class CatalogView:
         """The filter mask over a model's items (items gone from the catalog are left out),
         kept for the next answer with the same filters."""
         key = (id(snapshot), id(item_ids), filters)
-        with self._masks_lock:
-            found = self._model_masks.get(key)
+        found = self._model_masks.get(key)
         if found is not None and found[0] is item_ids:  # the same arrays, not new ones at a freed address
             return found[1]
         alignment = self._alignment(snapshot, item_ids)
         allowed = snapshot.allowed(filters)
         mask = np.where(alignment >= 0, allowed[np.clip(alignment, 0, None)], False)
-        with self._masks_lock:
-            self._model_masks[key] = (item_ids, mask)
+        self._model_masks.put(key, (item_ids, mask))
         return mask
 
     def _alignment(self, snapshot: CatalogSnapshot, item_ids: np.ndarray) -> np.ndarray:
-        with self._masks_lock:
-            found = self._alignments.get(id(item_ids))
+        found = self._alignments.get(id(item_ids))
         if found is not None and found[0] is item_ids and found[1] is snapshot:
             return found[2]
         alignment = snapshot.align(item_ids)
-        with self._masks_lock:
-            self._alignments[id(item_ids)] = (item_ids, snapshot, alignment)
+        self._alignments.put(id(item_ids), (item_ids, snapshot, alignment))
         return alignment

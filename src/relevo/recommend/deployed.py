@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from cachetools import LRUCache
 
+from relevo.core.caches import LockedCache
 from relevo.core.db import Database
 from relevo.core.errors import NotReady
 from relevo.engine.base import Recommender
@@ -52,20 +52,21 @@ class DeployedVersions:
         self._store = store
         self._refresh_seconds = refresh_seconds
         # name → (when the database was last asked, the version loaded or None)
-        self._kept: LRUCache[str, tuple[float, DeployedVersion | None]] = LRUCache(maxsize=capacity)
-        self._lock = threading.Lock()
+        self._kept = LockedCache.lru(capacity)
+        self._loading = threading.Lock()  # one load at a time, and no name loaded twice
 
     def get(self, name: str) -> DeployedVersion | None:
         """The deployed version (None if there is none), looking for a new deploy at most every
         `refresh_seconds`. Loading blocks: call from a worker thread."""
         if not self.needs_check(name):
             return self.cached(name)
-        with self._lock:
+        with self._loading:
             if self.needs_check(name):
-                loaded = self._current(name, self.cached(name))
-                if loaded is None and name not in self._kept:
+                kept = self._kept.get(name)
+                loaded = self._current(name, None if kept is None else kept[1])
+                if loaded is None and kept is None:
                     return None  # any caller may send any name: nothing is kept for an unknown one
-                self._kept[name] = (time.monotonic(), loaded)
+                self._kept.put(name, (time.monotonic(), loaded))
         return self.cached(name)
 
     def cached(self, name: str) -> DeployedVersion | None:

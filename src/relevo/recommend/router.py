@@ -128,5 +128,5 @@ async def popular_products(request: Request, *, category: str | None, window: st
     rows = await run_in_threadpool(products.popular, request.app.state.database, window, category, count)
     snapshot = await catalog_snapshot(request)
     answer = [PopularProduct.of(snapshot.view(product_id), users) for product_id, users in rows]
-    state.popular[key] = answer
+    state.popular.put(key, answer)
     return answer

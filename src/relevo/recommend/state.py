@@ -4,8 +4,7 @@ answers kept for the same question and the popular lists computed lately."""
 
 from dataclasses import dataclass, field
 
-from cachetools import TTLCache
-
+from relevo.core.caches import LockedCache
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.recommend.answers import KeptAnswers
@@ -24,9 +23,9 @@ class ServingState:
     catalog: CatalogView
     events: EventsSinceTraining
     answers: KeptAnswers
-    # Both only touched on a server's event loop thread.
-    popular: TTLCache = field(default_factory=lambda: TTLCache(maxsize=_POPULAR_LISTS, ttl=_POPULAR_SECONDS))
-    refreshing: set = field(default_factory=set)  # what a request is refreshing right now
+    popular: LockedCache = field(default_factory=lambda: LockedCache.ttl(_POPULAR_LISTS, _POPULAR_SECONDS))
+    # What a request is refreshing right now (only touched on a server's event loop thread).
+    refreshing: set = field(default_factory=set)
 
     @classmethod
     def open(cls, database: Database, settings: Settings, *, refresh_seconds: float | None = None) -> "ServingState":

@@ -6,10 +6,7 @@ newer than the model, and whether any arrived since this process last read the u
 users have none, and most requests therefore read nothing. Without a signal (PostgreSQL),
 every request for a user reads that user's latest events: one indexed query."""
 
-import threading
-
-from cachetools import LRUCache
-
+from relevo.core.caches import LockedCache
 from relevo.core.db import Database
 from relevo.events import service as events_service
 from relevo.events.service import UserEvent
@@ -27,8 +24,7 @@ class EventsSinceTraining:
         self._signal_looked_up = False
         self._signal: SharedFileSignal | None = None
         # user → (the signal's value, the watermark, the events) when last read
-        self._kept: LRUCache[str, tuple[int, int, UserEvents]] = LRUCache(maxsize=_USERS)
-        self._lock = threading.Lock()
+        self._kept = LockedCache.lru(_USERS)
 
     def known(self, user_id: str, watermark: int) -> UserEvents | None:
         """The user's events after `watermark` when known without reading the database (none
@@ -39,8 +35,7 @@ class EventsSinceTraining:
         latest = signal.latest(user_id)
         if latest <= watermark:
             return ()
-        with self._lock:
-            kept = self._kept.get(user_id)
+        kept = self._kept.get(user_id)
         if kept is not None and kept[0] == latest and kept[1] == watermark:
             return kept[2]
         return None
@@ -56,8 +51,7 @@ class EventsSinceTraining:
                 events_service.user_events_after(session=session, user_id=user_id, after_id=watermark, limit=PER_USER)
             )
         if latest is not None:
-            with self._lock:
-                self._kept[user_id] = (latest, watermark, events)
+            self._kept.put(user_id, (latest, watermark, events))
         return events
 
     def _look_up_signal(self) -> SharedFileSignal | None:

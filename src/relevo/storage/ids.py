@@ -1,6 +1,7 @@
 """The shop's own ids of users and products, resolved to internal ids: looked up, created on
 first sight, and remembered once the transaction that saw them has committed."""
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -9,22 +10,24 @@ from sqlalchemy import Connection, String, Table, any_, bindparam, event, func, 
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from relevo.core.caches import LockedCache
 from relevo.storage.bulk import batched, upsert_statement
 
 _SLICE = 10_000  # keeps SQLite's IN lists under its parameter limit
-_CACHE_LIMIT = 200_000  # ids remembered per table before the memory is given back
+_REMEMBERED = 200_000  # ids remembered per table: those used last
 _PENDING = "relevo.resolved_ids"
 
 # Internal ids never change and users and products are never deleted, so a resolved id can be
 # remembered for the life of the process: single events then need no lookup at all. One
 # memory per database (per test connection in the tests, whose data is rolled back).
-_caches: "WeakKeyDictionary[Any, dict[str, dict[str, int]]]" = WeakKeyDictionary()
+_caches: "WeakKeyDictionary[Any, dict[str, LockedCache]]" = WeakKeyDictionary()
+_making = threading.Lock()
 
 
 def known_ids(session: Session, table: Table, external_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:
     """The ids already resolved (by this transaction or committed ones), and the external ids
     still to look up. No database access: callers may use it while the connection is busy."""
-    remembered = _cache(session).setdefault(table.name, {})
+    remembered = _remembered(session, table.name)
     pending = session.info.setdefault(_PENDING, {}).setdefault(table.name, {})
     found: dict[str, int] = {}
     unknown = []
@@ -57,25 +60,21 @@ def ensure_external_ids(
     return found
 
 
-def _cache(session: Session) -> dict[str, dict[str, int]]:
+def _remembered(session: Session, table_name: str) -> LockedCache:
     bind = session.get_bind()
     key = bind if isinstance(bind, Connection) else bind.pool  # engines with options share the pool
-    cache = _caches.get(key)
-    if cache is None:
-        cache = _caches[key] = {}
-    return cache
+    with _making:
+        tables = _caches.setdefault(key, {})
+        if table_name not in tables:
+            tables[table_name] = LockedCache.lru(_REMEMBERED)
+        return tables[table_name]
 
 
 @event.listens_for(Session, "after_commit")
 def _remember_committed(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if pending:
-        cache = _cache(session)
-        for table_name, ids in pending.items():
-            remembered = cache.setdefault(table_name, {})
-            if len(remembered) + len(ids) > _CACHE_LIMIT:
-                remembered.clear()
-            remembered.update(ids)
+    for table_name, ids in (pending or {}).items():
+        _remembered(session, table_name).update(ids)
 
 
 @event.listens_for(Session, "after_rollback")
