@@ -1,2 +1,3 @@
-"""Recommendations in real time: the deployed model, the catalog and each user's latest
-events, kept in every API server's memory so that answering needs no database round trip."""
+"""Recommendations in real time: the deployed model and the catalog kept in every API server's
+memory, the user's events since training read as each request needs them, and every answer
+able to say why."""
