@@ -205,6 +205,8 @@ def reference_terms(kind: str, model: Recommender, weights: np.ndarray, item: in
     the plain definitions, one history item at a time."""
     terms = np.full(len(weights), -np.inf)
     for history in np.flatnonzero(weights).tolist():
+        if history == item:  # an item is never its own source
+            continue
         w = float(weights[history])
         if kind == "item_knn":
             terms[history] = w * model.similarity.toarray()[history, item]
@@ -259,3 +261,14 @@ def test_popularity_names_no_source() -> None:
     items = np.arange(len(model.items), dtype=np.int32)[np.newaxis, :]
     top = np.full(items.shape, explain.PART_CODES["popular"], dtype=np.int8)
     assert (explain.sources(model, users, model.histories(users), items, top) == -1).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_item_the_user_touched_is_never_its_own_source(mode: str) -> None:
+    model = hybrid(mode)
+    users = model.users.ids[:20].tolist()
+    explained = explain.recommend_explained(model, users, 10, exclude_history=False)
+
+    touched = explained.ids[np.isin(explained.ids, explained.sources)]
+    assert len(touched) > 0  # some items were the source of others
+    assert not (explained.ids == explained.sources).any()

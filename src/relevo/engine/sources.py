@@ -95,7 +95,7 @@ def best_terms(
 ) -> np.ndarray:
     """For each (row, item) pair, the history item (of row) whose term(history item, its
     weight, item) is the largest, if above zero; -1 otherwise. Equal terms go to the one stored
-    first in the row."""
+    first in the row; the item itself is never its own source."""
     starts = histories.indptr[rows].astype(np.int64)
     counts = histories.indptr[rows + 1].astype(np.int64) - starts
     best = np.full(len(rows), -1, dtype=np.int32)
@@ -109,10 +109,11 @@ def best_terms(
         offsets = np.cumsum(sizes) - sizes
         positions = np.arange(int(sizes.sum())) + np.repeat(starts[first:last] - offsets, sizes)
         history = histories.indices[positions]
-        values = np.asarray(
-            term(history, histories.data[positions].astype(np.float32), np.repeat(items[first:last], sizes)),
-            dtype=np.float64,
-        )
+        wanted = np.repeat(items[first:last], sizes)
+        values = np.asarray(term(history, histories.data[positions].astype(np.float32), wanted), dtype=np.float64)
+        # An item is never its own source: a factor or a description is most like itself, which
+        # says nothing about why a product the user touched comes back.
+        values[history == wanted] = -np.inf
         pair = np.repeat(np.arange(last - first), sizes)
         filled = sizes > 0
         largest = np.full(last - first, -np.inf)
