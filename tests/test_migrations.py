@@ -28,6 +28,8 @@ TABLES = {
     "jobs",
     "job_results",
     "model_versions",
+    "experiments",
+    "exposures",
 }
 
 

@@ -6,6 +6,7 @@ from relevo.catalog.models import Product, Store
 from relevo.core.db import Base
 from relevo.datasets.models import Dataset
 from relevo.events.models import Event
+from relevo.experiments.models import Experiment, Exposure
 from relevo.jobs.models import Job
 from relevo.registry.models import ModelVersion
 from relevo.users.models import User
@@ -16,6 +17,8 @@ __all__ = [
     "Base",
     "Dataset",
     "Event",
+    "Experiment",
+    "Exposure",
     "Job",
     "JobResult",
     "ModelVersion",

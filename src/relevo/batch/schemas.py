@@ -5,17 +5,10 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from relevo.core.fields import DbId, ExternalId
+from relevo.catalog.schemas import FiltersIn
+from relevo.core.fields import ExternalId
 
 TopK = Field(default=20, ge=1, le=200, description="Recommendations per user")
-
-
-class FiltersIn(BaseModel):
-    category: str | None = None
-    store_id: DbId | None = None
-    min_price: float | None = Field(default=None, ge=0)
-    max_price: float | None = Field(default=None, ge=0)
-    in_stock: bool = False
 
 
 class BatchJobCreate(BaseModel):

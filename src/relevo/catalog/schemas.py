@@ -17,6 +17,18 @@ Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterVa
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 
 
+class FiltersIn(BaseModel):
+    """Business filters over the catalog, as batch jobs and experiments' variants take them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = None
+    store_id: DbId | None = None
+    min_price: float | None = Field(default=None, ge=0)
+    max_price: float | None = Field(default=None, ge=0)
+    in_stock: bool = False
+
+
 class StoreCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 

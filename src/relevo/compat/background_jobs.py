@@ -21,8 +21,8 @@ from relevo.batch.schemas import GenerateRecommendationsRequest
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
 from relevo.recommend.answer import UserRequest
-from relevo.recommend.request_inputs import answer_inputs, events_since_training
-from relevo.recommend.service import recommend_for_user
+from relevo.recommend.in_experiments import assignment_for, served
+from relevo.recommend.request_inputs import answer_inputs
 
 router = APIRouter(tags=["background-jobs API"])
 
@@ -84,16 +84,16 @@ async def recommendations_for_user(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[StoredRecommendation]:
     """The user's result from the newest batch job that has one, computed with the serving
-    model version; computed now otherwise."""
-    inputs = await answer_inputs(request)
-    stored = await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
-    if stored is not None:
-        return [
-            StoredRecommendation(product_id=item["product_id"], score=item["score"], rank=rank)
-            for rank, item in enumerate(stored[:count], start=1)
-        ]
-    events = await events_since_training(inputs, user_id)
-    result = recommend_for_user(inputs, events, UserRequest(user_id, count))
+    model version; computed now otherwise, and always for a user inside an experiment."""
+    if await assignment_for(request, user_id) is None:
+        inputs = await answer_inputs(request)
+        stored = await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
+        if stored is not None:
+            return [
+                StoredRecommendation(product_id=item["product_id"], score=item["score"], rank=rank)
+                for rank, item in enumerate(stored[:count], start=1)
+            ]
+    result = await served(request, UserRequest(user_id, count), route="background_jobs")
     return [
         StoredRecommendation(product_id=item.product.product_id, score=round(item.score, 6), rank=rank)
         for rank, item in enumerate(result.items, start=1)

@@ -21,10 +21,9 @@ from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
 from relevo.recommend.answer import UserRequest
-from relevo.recommend.ranking import component
-from relevo.recommend.request_inputs import answer_inputs_if_any, events_since_training
+from relevo.recommend.in_experiments import assignment_for, served
+from relevo.recommend.request_inputs import answer_inputs_if_any
 from relevo.recommend.router import popular_products
-from relevo.recommend.service import recommend_for_user
 
 router = APIRouter(tags=["purchases API"])
 
@@ -65,14 +64,13 @@ async def recommended_product(request: Request, user_id: Annotated[str, Query(mi
     purchases and not bought yet; the most popular product for users who bought nothing (or
     before any model is trained)."""
     product = None
+    inside = await assignment_for(request, user_id) is not None
     inputs = await answer_inputs_if_any(request)
-    if inputs is not None:
-        stored = await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
+    if inputs is not None or inside:
+        stored = None if inside else await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
         if stored is not None:
             return RecommendedProduct(user_id=user_id, product=stored)
-        events = await events_since_training(inputs, user_id)
-        algorithm = RULE if component(inputs.version.recommender, RULE) else None
-        answer = recommend_for_user(inputs, events, UserRequest(user_id, 1, algorithm=algorithm))
+        answer = await served(request, UserRequest(user_id, 1), route="purchases", rule=RULE)
         product = answer.items[0].product.product_id if answer.items else None
     if product is None:
         popular = await popular_products(request, category=None, window=None, count=1)

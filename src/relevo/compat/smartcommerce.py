@@ -26,7 +26,7 @@ from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.base import Recommender
 from relevo.events.schemas import EventIn, EventTypeName
 from relevo.recommend.answer import UserRequest
-from relevo.recommend.request_inputs import recommendations
+from relevo.recommend.in_experiments import served
 from relevo.registry import service as registry_service
 from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
@@ -118,7 +118,7 @@ class SmartCommerceRecommendations(BaseModel):
 async def personalized_recommendations(
     request: Request, user_id: str, count: Annotated[int, Query(ge=1, le=200)] = 10
 ) -> Response:
-    result = await recommendations(request, UserRequest(user_id, count))
+    result = await served(request, UserRequest(user_id, count), route="smartcommerce")
     algorithm = "hybrid_ensemble" if result.algorithm == "hybrid" else result.algorithm
     items = [
         {

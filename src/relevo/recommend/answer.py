@@ -63,6 +63,7 @@ class RecommendationList:
     why: str  # why it was found that way
     kept: bool  # the answer was one kept from an earlier request
     bought_since: frozenset[str] = frozenset()  # what the user bought or rated since training
+    experiment: tuple[str, str] | None = None  # (experiment id, variant) when served inside one
 
     @cached_property
     def bought(self) -> frozenset[str]:

@@ -69,6 +69,28 @@ class DeployedVersions:
                 self._kept.put(name, (time.monotonic(), loaded))
         return self.cached(name)
 
+    def pinned(self, name: str, number: int) -> DeployedVersion:
+        """One version of a model, deployed or not (an experiment's variant may name one):
+        versions never change, so it is loaded once and kept like a name. Blocks."""
+        key = (name, number)
+        kept = self._kept.get(key)
+        if kept is not None:
+            return kept[1]
+        with self._loading:
+            kept = self._kept.get(key)
+            if kept is None:
+                with self._database.session(write=False) as session:
+                    version = registry_service.get_or_raise(session=session, name=name, version=number)
+                    version_id, algorithm, artifact = version.id, version.algorithm, version.artifact
+                try:
+                    kept = (time.monotonic(), self._load(name, version_id, number, algorithm, artifact or ""))
+                except (OSError, ValueError, KeyError) as exc:
+                    raise NotReady(
+                        f"version {number} of {name!r} cannot be read ({exc})", error="Model unavailable"
+                    ) from None
+                self._kept.put(key, kept)
+        return kept[1]
+
     def cached(self, name: str) -> DeployedVersion | None:
         """The version as last loaded, without looking for a newer one."""
         kept = self._kept.get(name)

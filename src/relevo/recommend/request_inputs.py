@@ -11,10 +11,9 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from relevo.core.errors import NotFound, NotReady
-from relevo.recommend.answer import AnswerInputs, RecommendationList, UserRequest
+from relevo.recommend.answer import AnswerInputs
 from relevo.recommend.catalog_view import CatalogSnapshot
 from relevo.recommend.deployed import DeployedVersion
-from relevo.recommend.service import recommend_for_user
 from relevo.recommend.state import ServingState
 from relevo.recommend.user_events import UserEvents
 
@@ -26,14 +25,17 @@ def serving_state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
-async def deployed_version(request: Request, name: str | None = None) -> DeployedVersion:
-    """The deployed version of model `name` (by default the serving model). Without one, the
-    serving model is not ready yet (503); any other name is one the caller got wrong (404)."""
+async def deployed_version(request: Request, name: str | None = None, number: int | None = None) -> DeployedVersion:
+    """The deployed version of model `name` (by default the serving model), or its version
+    `number`. Without one, the serving model is not ready yet (503); any other name is one the
+    caller got wrong (404)."""
     state = serving_state(request)
+    if name is not None and number is not None:
+        return await run_in_threadpool(state.versions.pinned, name, number)
     serving_model = request.app.state.settings.serving_model
     name = name or serving_model
     versions = state.versions
-    version = await _refreshed(
+    version = await refreshed(
         state, ("model", name), versions.cached(name), versions.needs_check(name), versions.get, name
     )
     if version is not None:
@@ -49,11 +51,11 @@ async def deployed_version(request: Request, name: str | None = None) -> Deploye
 async def catalog_snapshot(request: Request) -> CatalogSnapshot:
     state = serving_state(request)
     catalog = state.catalog
-    return await _refreshed(state, ("catalog",), catalog.cached(), catalog.needs_refresh(), catalog.snapshot)
+    return await refreshed(state, ("catalog",), catalog.cached(), catalog.needs_refresh(), catalog.snapshot)
 
 
-async def answer_inputs(request: Request, model: str | None = None) -> AnswerInputs:
-    version = await deployed_version(request, model)
+async def answer_inputs(request: Request, model: str | None = None, number: int | None = None) -> AnswerInputs:
+    version = await deployed_version(request, model, number)
     return AnswerInputs(version=version, snapshot=await catalog_snapshot(request), state=serving_state(request))
 
 
@@ -72,14 +74,7 @@ async def events_since_training(inputs: AnswerInputs, user_id: str) -> UserEvent
     return known if known is not None else await run_in_threadpool(events.read, user_id, watermark)
 
 
-async def recommendations(request: Request, asked: UserRequest, model: str | None = None) -> RecommendationList:
-    """The user's recommendations from the deployed version of `model` (the serving model by default)."""
-    inputs = await answer_inputs(request, model)
-    events = await events_since_training(inputs, asked.user_id)
-    return recommend_for_user(inputs, events, asked)
-
-
-async def _refreshed(
+async def refreshed(
     state: ServingState, key: tuple, kept: Kept | None, due: bool, refresh: Callable[..., Kept], *args: Any
 ) -> Kept | None:
     """`kept`, or what `refresh(*args)` gives when it is due and no other request is at it."""

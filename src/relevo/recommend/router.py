@@ -12,11 +12,11 @@ from relevo.recommend import products
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.explanation import explain_for_user
+from relevo.recommend.in_experiments import served
 from relevo.recommend.request_inputs import (
     answer_inputs,
     catalog_snapshot,
     events_since_training,
-    recommendations,
     serving_state,
 )
 from relevo.recommend.schemas import (
@@ -67,7 +67,7 @@ ModelName = Annotated[str | None, Query(pattern=MODEL_NAME, description="Serve a
 
 @router.get("/recommendations/{user_id}", response_model=UserRecommendations)
 async def recommend(request: Request, asked: Asked, model: ModelName = None) -> UserRecommendations:
-    return UserRecommendations.of(await recommendations(request, asked, model))
+    return UserRecommendations.of(await served(request, asked, route="canonical", model=model))
 
 
 async def explain(

@@ -1,12 +1,14 @@
 """What a process keeps in memory to answer recommendation requests, built in one place for
 the API and for batch jobs: the deployed models, the catalog, users' events since training,
-answers kept for the same question and the popular lists computed lately."""
+answers kept for the same question, the popular lists computed lately and the experiments
+serving now."""
 
 from dataclasses import dataclass, field
 
 from relevo.core.caches import LockedCache
 from relevo.core.config import Settings
 from relevo.core.db import Database
+from relevo.experiments.live import LiveExperiments
 from relevo.recommend.answers import KeptAnswers
 from relevo.recommend.catalog_view import CatalogView
 from relevo.recommend.deployed import DeployedVersions
@@ -23,6 +25,7 @@ class ServingState:
     catalog: CatalogView
     events: EventsSinceTraining
     answers: KeptAnswers
+    experiments: LiveExperiments
     popular: LockedCache = field(default_factory=lambda: LockedCache.ttl(_POPULAR_LISTS, _POPULAR_SECONDS))
     # What a request is refreshing right now (only touched on a server's event loop thread).
     refreshing: set = field(default_factory=set)
@@ -44,4 +47,5 @@ class ServingState:
             ),
             events=EventsSinceTraining(database),
             answers=KeptAnswers(0 if batch else settings.answer_cache_size, settings.answer_cache_seconds),
+            experiments=LiveExperiments(database, settings),
         )

@@ -7,9 +7,8 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 from relevo.api.deps import ExecutorDep, ModelManager, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import DbId
 from relevo.core.pagination import Page
-from relevo.registry import service
+from relevo.registry import service, version_files
 from relevo.registry.schemas import MODEL_NAME, ModelSummary, ModelVersionRead, TrainingStarted, TrainRequest
-from relevo.storage.artifacts import LocalArtifactStore
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 Name = Annotated[str, Path(pattern=MODEL_NAME, description="Letters, digits, _ . -")]
@@ -81,10 +80,11 @@ def rollback(name: Name, _: ModelManager, session: SessionDep) -> ModelVersionRe
 def archive(
     name: Name, version: DbId, _: ModelManager, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
 ) -> ModelVersionRead:
-    """Archives a version that does not serve; its files are deleted once that is committed."""
+    """Archives a version that does not serve; its files are deleted once that is committed
+    (unless another version shares them)."""
     chosen = service.archive(session=session, version=service.get_or_raise(session=session, name=name, version=version))
-    if chosen.artifact:
-        tasks.add_task(LocalArtifactStore(settings.resolved_artifacts_dir).delete, chosen.artifact)
+    if chosen.artifact and not service.files_shared(session=session, version=chosen):
+        tasks.add_task(version_files.delete, version_files.store_for(settings), chosen.artifact)
     return ModelVersionRead.from_model(chosen)
 
 

@@ -197,6 +197,35 @@ def deploy(*, session: Session, version: ModelVersion) -> ModelVersion:
     return version
 
 
+def adopt(*, session: Session, source: ModelVersion, name: str) -> ModelVersion:
+    """Deploys a trained version under another model name: a new version of `name` with the
+    same algorithm, config, figures and files (versions never change, so they can share them),
+    deployed as any other (rollback goes back to what served before)."""
+    if source.status not in (VersionStatus.ready, VersionStatus.deployed):
+        raise Conflict(f"version {source.version} of {source.name!r} is {source.status}; only ready ones deploy")
+    if source.name == name:
+        return deploy(session=session, version=source)
+    adopted = create_version(
+        session=session, name=name, algorithm=source.algorithm, config=dict(source.config), created_by=source.created_by
+    )
+    adopted.status, adopted.artifact, adopted.watermark = VersionStatus.ready, source.artifact, source.watermark
+    adopted.metrics = dict(source.metrics)
+    adopted.training = {**source.training, "adopted_from": f"{source.name}/{source.version}"}
+    adopted.trained_at = source.trained_at
+    session.flush()
+    return deploy(session=session, version=adopted)
+
+
+def files_shared(*, session: Session, version: ModelVersion) -> bool:
+    """Whether another version not archived uses this version's files (`adopt`)."""
+    query = select(ModelVersion.id).where(
+        ModelVersion.artifact == version.artifact,
+        ModelVersion.id != version.id,
+        ModelVersion.status != VersionStatus.archived,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def rollback(*, session: Session, name: str) -> ModelVersion:
     """Deploys again the version that served before the current one."""
     lock_versions(session=session, name=name)

@@ -24,6 +24,7 @@ from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
+from relevo.experiments.exposures import ExposureWriter
 from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.resolved_database_url)
 
     event_writer = EventWriter(database)
+    exposure_writer = ExposureWriter(database)
     executor = make_executor(database, settings, HANDLERS)
     retraining = RetrainScheduler(database, settings, executor)
 
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         blas.restore_original_limits()
         executor.shutdown()
         event_writer.close()
+        exposure_writer.close()
         if owns_database:
             database.dispose()
 
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
     app.state.event_writer = event_writer
+    app.state.exposures = exposure_writer
     app.state.executor = executor
     app.state.serving = ServingState.open(database, settings)
     install_error_handlers(app)
