@@ -158,6 +158,7 @@ def settings(tmp_path: Path) -> Settings:
         job_threads=0,  # jobs run in the request that starts them, inside the test's transaction
         model_refresh_seconds=0,
         catalog_refresh_seconds=0,
+        experiments_refresh_seconds=0,
     )
 
 

@@ -143,6 +143,18 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/models/{name}/metrics"): Rule(Scope.read),
     ("POST", "/api/enhanced-train/"): Rule(Scope.models_manage),
     ("GET", "/api/model-metrics/"): Rule(Scope.read),
+    # Experiments: read by any reader, run only with models:manage (they decide what serves).
+    ("POST", "/api/v1/experiments"): Rule(Scope.models_manage),
+    ("GET", "/api/v1/experiments"): Rule(Scope.read),
+    ("GET", "/api/v1/experiments/plan"): Rule(Scope.read),
+    ("GET", "/api/v1/experiments/{experiment_id}"): Rule(Scope.read),
+    ("PATCH", "/api/v1/experiments/{experiment_id}"): Rule(Scope.models_manage),
+    ("POST", "/api/v1/experiments/{experiment_id}/start"): Rule(Scope.models_manage),
+    ("POST", "/api/v1/experiments/{experiment_id}/pause"): Rule(Scope.models_manage),
+    ("POST", "/api/v1/experiments/{experiment_id}/stop"): Rule(Scope.models_manage),
+    ("DELETE", "/api/v1/experiments/{experiment_id}"): Rule(Scope.models_manage),
+    ("GET", "/api/v1/experiments/{experiment_id}/results"): Rule(Scope.read),
+    ("POST", "/api/ab-test/create/"): Rule(Scope.models_manage),
     # Accounts and keys.
     ("GET", "/api/v1/auth/me"): Rule(SIGNED_IN),
     ("GET", "/api/v1/accounts"): Rule(Scope.admin),
@@ -189,6 +201,7 @@ class Objects:
             "name": "default",
             "version": 1,
             "user_id": "U1",
+            "experiment_id": "some-experiment",
         }
         return re.sub(r"\{([^}]+)\}", lambda match: str(values[match.group(1)]), path)
 

@@ -25,6 +25,9 @@ from relevo.datasets.schemas import DatasetRead
 from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.base import Recommender
 from relevo.events.schemas import EventIn, EventTypeName
+from relevo.experiments import router as experiments_router
+from relevo.experiments import service as experiments_service
+from relevo.experiments.schemas import ExperimentCreate, ExperimentRead
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.in_experiments import served
 from relevo.registry import service as registry_service
@@ -241,6 +244,26 @@ def enhanced_train(
     return TrainingStarted(
         job_id=job.id, status=job.status, name=version.name, version=version.version, algorithm=version.algorithm
     )
+
+
+@router.post("/ab-test/create/", response_model=ExperimentRead, status_code=status.HTTP_201_CREATED)
+def create_ab_test(
+    body: ExperimentCreate,
+    caller: ModelManager,
+    session: SessionDep,
+    settings: SettingsDep,
+    executor: ExecutorDep,
+    tasks: BackgroundTasks,
+) -> ExperimentRead:
+    """The experiment, started when every variant can be served (it then runs between its
+    dates); otherwise a draft whose `blockers` say which variant cannot be served and why."""
+    experiment = experiments_service.create(session=session, settings=settings, data=body, created_by=caller.id)
+    experiment, jobs = experiments_service.start_if_servable(
+        session=session, settings=settings, experiment=experiment, created_by=caller.id
+    )
+    for job in jobs:
+        tasks.add_task(executor.submit, job.id)
+    return experiments_router.read(session, settings, experiment)
 
 
 @router.get("/model-metrics/", response_model=ModelVersionRead)

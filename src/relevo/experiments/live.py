@@ -1,6 +1,6 @@
 """The experiments serving now, as each server process keeps them: looked at again every
-second, so a start, a pause or a stop reaches every process within about that, and the user's
-variant found without a query (experiments/assignment.py)."""
+RELEVO_EXPERIMENTS_REFRESH_SECONDS (1), so a start, a pause or a stop reaches every process
+within about that, and the user's variant found without a query (experiments/assignment.py)."""
 
 import threading
 import time
@@ -13,7 +13,6 @@ from relevo.experiments import service
 from relevo.experiments.assignment import BUCKETS, bucket, thresholds, variant_of
 from relevo.experiments.service import Target
 
-REFRESH_SECONDS = 1.0
 _SHARED_OUT = "relevo: experiments serving at once"  # the salt that shares users out among them
 
 
@@ -34,8 +33,9 @@ class Assignment:
 
 
 class LiveExperiments:
-    def __init__(self, database: Database, settings: Settings, refresh_seconds: float = REFRESH_SECONDS) -> None:
-        self._database, self._settings, self._refresh_seconds = database, settings, refresh_seconds
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self._database, self._settings = database, settings
+        self._refresh_seconds = settings.experiments_refresh_seconds
         self._live: tuple[LiveExperiment, ...] = ()
         self._read = -float("inf")
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from relevo.catalog.schemas import FiltersIn
 from relevo.core.fields import UtcDateTime
 from relevo.experiments.models import Experiment, ExperimentKind
+from relevo.experiments.results import Results
 from relevo.registry.schemas import MODEL_NAME
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -61,8 +62,10 @@ class VariantIn(BaseModel):
     )
 
 
-def _naive_utc(value: datetime) -> datetime:
-    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 class ExperimentCreate(BaseModel):
@@ -185,3 +188,145 @@ class ExperimentRead(BaseModel):
             started_at=experiment.started_at,
             stopped_at=experiment.stopped_at,
         )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+class EstimateRead(BaseModel):
+    value: float
+    low: float | None = Field(description="The 95% interval's bounds (null: unbounded)")
+    high: float | None
+
+    @classmethod
+    def of(cls, estimate: Any) -> "EstimateRead | None":
+        if estimate is None:
+            return None
+        return cls(value=estimate.value, low=_finite(estimate.low), high=_finite(estimate.high))
+
+
+class VariantResultRead(BaseModel):
+    name: str
+    users: int
+    exposures: int
+    clicks: int
+    add_to_carts: int
+    purchases: int
+    revenue: float
+    metrics: dict[str, EstimateRead | None] = Field(description="Each success metric (null: too little data yet)")
+    minimum_sample_size_reached: bool
+
+
+class ComparisonRead(BaseModel):
+    metric: str
+    variant: str
+    control: EstimateRead
+    treatment: EstimateRead
+    absolute_lift: EstimateRead
+    relative_lift: EstimateRead | None
+    p_value: float = Field(description="Two-sided, fixed horizon: valid read once, at the planned sample size")
+    always_valid_p_value: float = Field(description="Valid however often the results are looked at (mSPRT)")
+    confidence_sequence: EstimateRead = Field(description="The absolute lift's always-valid 95% interval")
+
+
+class SampleRatioRead(BaseModel):
+    p_value: float
+    mismatch: bool = Field(description="Users per variant do not match the allocation (p < 0.001): untrustworthy")
+
+
+class InterleavingRead(BaseModel):
+    wins: dict[str, int] = Field(description="Sessions (interleaved answers) whose clicks went more to each ranker")
+    ties: int
+    without_clicks: int
+    share_first: EstimateRead | None = Field(description="The first ranker's share of the decided sessions")
+    p_value: float | None = Field(description="Two-sided sign (binomial) test on the decided sessions")
+    always_valid_p_value: float | None
+
+
+class VerdictRead(BaseModel):
+    outcome: str = Field(description="not_enough_data, winner, no_difference or sample_ratio_mismatch")
+    winner: str | None
+    metric: str | None
+    words: str
+
+
+class ResultsRead(BaseModel):
+    experiment_id: str
+    kind: str
+    status: str
+    variants: list[VariantResultRead]
+    comparisons: list[ComparisonRead] = Field(description="Each treatment against the control, per success metric")
+    sample_ratio: SampleRatioRead | None
+    interleaving: InterleavingRead | None
+    verdict: VerdictRead
+
+
+def results_read(found: Results, status: str) -> ResultsRead:
+    """The results as the API shows them."""
+    comparisons = [
+        ComparisonRead(
+            metric=metric,
+            variant=variant,
+            control=EstimateRead.of(comparison.control),
+            treatment=EstimateRead.of(comparison.treatment),
+            absolute_lift=EstimateRead.of(comparison.absolute_lift),
+            relative_lift=EstimateRead.of(comparison.relative_lift),
+            p_value=comparison.p_value,
+            always_valid_p_value=comparison.always_valid_p_value,
+            confidence_sequence=EstimateRead(
+                value=comparison.absolute_lift.value,
+                low=_finite(comparison.sequence_low),
+                high=_finite(comparison.sequence_high),
+            ),
+        )
+        for metric, treatments in found.comparisons.items()
+        for variant, comparison in treatments.items()
+        if comparison is not None
+    ]
+    sessions = found.interleaving
+    interleaving = None
+    if sessions is not None:
+        result = sessions.result
+        interleaving = InterleavingRead(
+            wins=sessions.wins,
+            ties=sessions.ties,
+            without_clicks=sessions.without_clicks,
+            share_first=None if result is None else EstimateRead.of(result.share_a),
+            p_value=None if result is None else result.p_value,
+            always_valid_p_value=None if result is None else result.always_valid_p_value,
+        )
+    verdict = found.verdict
+    return ResultsRead(
+        experiment_id=found.experiment.id,
+        kind=found.experiment.kind,
+        status=status,
+        variants=[
+            VariantResultRead(
+                name=variant.name,
+                users=variant.users,
+                exposures=variant.exposures,
+                clicks=variant.outcomes["click"],
+                add_to_carts=variant.outcomes["add_to_cart"],
+                purchases=variant.outcomes["purchase"],
+                revenue=round(variant.revenue, 2),
+                metrics={metric: EstimateRead.of(estimate) for metric, estimate in variant.metrics.items()},
+                minimum_sample_size_reached=variant.minimum_sample_size_reached,
+            )
+            for variant in found.variants
+        ],
+        comparisons=comparisons,
+        sample_ratio=None
+        if found.sample_ratio is None
+        else SampleRatioRead(p_value=found.sample_ratio.p_value, mismatch=found.sample_ratio.mismatch),
+        interleaving=interleaving,
+        verdict=VerdictRead(outcome=verdict.outcome, winner=verdict.winner, metric=verdict.metric, words=verdict.words),
+    )
+
+
+class PlanRead(BaseModel):
+    baseline_rate: float
+    minimum_detectable_effect: float
+    alpha: float
+    power: float
+    users_per_variant: int

@@ -211,6 +211,28 @@ def start(
     return experiment, jobs
 
 
+def described(*, session: Session, settings: Settings, experiment: Experiment) -> tuple[str, dict[str, str], list[str]]:
+    """The experiment's status, what serves each variant ("model" or "model/version") and what
+    blocks the others."""
+    resolution = resolve(session=session, settings=settings, experiment=experiment)
+    serves = {
+        variant: target.model if target.version is None else f"{target.model}/{target.version}"
+        for variant, target in resolution.serves.items()
+    }
+    return status_of(experiment), serves, list(resolution.blockers.values())
+
+
+def start_if_servable(
+    *, session: Session, settings: Settings, experiment: Experiment, created_by: int | None
+) -> tuple[Experiment, list[Job]]:
+    """Starts the experiment unless a variant cannot be served (then it stays a draft, its
+    blockers said when it is read); a variant waiting only for a training does not keep it."""
+    resolution = resolve(session=session, settings=settings, experiment=experiment)
+    if set(resolution.blockers) - set(resolution.to_train):
+        return experiment, []
+    return start(session=session, settings=settings, experiment=experiment, created_by=created_by)
+
+
 def pause(*, session: Session, experiment: Experiment) -> Experiment:
     if status_of(experiment) not in (ExperimentStatus.running, ExperimentStatus.scheduled):
         raise Conflict(f"experiment {experiment.id!r} is {status_of(experiment)}; only a running one pauses")

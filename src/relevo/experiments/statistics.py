@@ -24,6 +24,7 @@ EXPECTED_SHARE = 0.55
 # Sample ratio mismatch: flagged below this p-value, strict because the check runs at every
 # look and a false alarm throws a whole experiment's results away.
 MISMATCH_P_VALUE = 0.001
+MOST_USERS = 10**12  # users_needed refuses to plan for more: the change is too small to detect
 
 
 class InvalidStatisticsInput(ValueError):
@@ -216,7 +217,13 @@ def users_needed(
     spread = special.ndtri(1 - alpha / 2) * math.sqrt(2 * pooled * (1 - pooled)) + special.ndtri(power) * math.sqrt(
         baseline_rate * (1 - baseline_rate) + treated * (1 - treated)
     )
-    return math.ceil(spread**2 / (treated - baseline_rate) ** 2)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # a change too small: inf or nan
+        needed = float(np.float64(spread) ** 2 / np.float64(treated - baseline_rate) ** 2)
+    if not math.isfinite(needed) or needed > MOST_USERS:
+        raise InvalidStatisticsInput(
+            "minimum_detectable_effect", f"a change of {treated - baseline_rate:g} is too small to detect"
+        )
+    return math.ceil(needed)
 
 
 @dataclass(frozen=True)

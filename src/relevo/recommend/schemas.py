@@ -1,8 +1,9 @@
 """Response bodies of the recommendations API."""
 
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from relevo.recommend.answer import Recommendation, RecommendationList, Way
 from relevo.recommend.catalog_view import ProductView
@@ -54,19 +55,40 @@ class ServedModelRead(BaseModel):
         return cls(name=answer.version.name, version=answer.version.version, algorithm=answer.algorithm)
 
 
+class ExperimentServed(BaseModel):
+    id: str
+    variant: str
+
+
 class UserRecommendations(BaseModel):
     user_id: str
     recommendation_id: str = Field(description="Send it back with clicks and purchases (event recommendation_id)")
     model: ServedModelRead
     items: list[RecommendedForUser]
+    experiment: ExperimentServed | None = Field(
+        default=None, description="The experiment and variant that served the answer; absent outside one"
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_no_experiment(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        shown = handler(self)
+        if shown.get("experiment") is None:
+            shown.pop("experiment", None)
+        return shown
 
     @classmethod
     def of(cls, answer: RecommendationList) -> "UserRecommendations":
+        served_in = (
+            None
+            if answer.experiment is None
+            else ExperimentServed(id=answer.experiment[0], variant=answer.experiment[1])
+        )
         return cls(
             user_id=answer.user_id,
             recommendation_id=answer.recommendation_id,
             model=ServedModelRead.of(answer),
             items=[RecommendedForUser.of_answer(item, answer) for item in answer.items],
+            experiment=served_in,
         )
 
 

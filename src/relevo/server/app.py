@@ -25,6 +25,7 @@ from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
 from relevo.experiments.exposures import ExposureWriter
+from relevo.experiments.router import router as experiments_router
 from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
@@ -51,6 +52,7 @@ ROUTERS = (
     users_router,
     datasets_router,
     registry_router,
+    experiments_router,
     jobs_router,
     batch_router,
     background_jobs_router,
