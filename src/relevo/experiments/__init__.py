@@ -1,0 +1,1 @@
+"""Experiments: A/B tests and interleaving tests of rankers, their exposures, outcomes and statistics."""
