@@ -305,13 +305,13 @@ def describe_libraries() -> str:
     return "libraries: " + ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
-def main() -> None:
+def main(arguments: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repetitions", type=int, default=200, help="simulated experiments per number of users")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulations (the split's is fixed)")
     parser.add_argument("--looking", type=float, default=1.0, help="share of users who look at the list at all")
     parser.add_argument("--noise", type=float, default=0.0, help="chance of clicking an item looked at, not held out")
-    args = parser.parse_args()
+    args = parser.parse_args(arguments)
     if not 0 < args.looking <= 1 or not 0 <= args.noise <= 1 or args.repetitions < 1:
         parser.error("--looking must be in (0, 1], --noise in [0, 1] and --repetitions at least 1")
     clicks = Clicks(looking=args.looking, noise=args.noise)

@@ -19,7 +19,7 @@ from relevo.experiments import statistics
 from relevo.experiments.exposures import ExposureRow, ExposureWriter
 from relevo.server.app import create_app
 from tests.experiments.experiment_api import create, exposures, running_body
-from tests.recommend.shop import DemoShop, recommend, train
+from tests.recommend.shop import DemoShop, product_ids, recommend, train
 
 
 @pytest.fixture
@@ -170,3 +170,35 @@ def test_a_skewed_split_marks_the_results_untrustworthy(
         "metric": None,
         "words": "results untrustworthy: sample ratio mismatch",
     }
+
+
+def test_an_interleaving_test_interleaves_both_rankers_and_credits_clicks_to_them(
+    client: TestClient, admin_headers: dict, app: FastAPI, database: Database, trained: dict
+) -> None:
+    train(client, admin_headers, name="popular-model", algorithm="popular")
+    create(client, admin_headers, running_body(kind="interleaving"), start="true")
+    user = "interleaved-shopper"
+
+    answer = recommend(client, user, count=6)
+
+    assert answer["experiment"] == {"id": "exp-1", "variant": "interleaved"}
+    shown = [item["product_id"] for item in answer["items"]]
+    own = {
+        "control": product_ids(recommend(client, user, count=6, model="default")),
+        "treatment": product_ids(recommend(client, user, count=6, model="popular-model")),
+    }
+    [exposure] = exposures(app, database, "exp-1")
+    assert exposure.items == shown and exposure.recommendation_id == answer["recommendation_id"]
+    assert len(shown) == 6 == len(set(shown))
+    for product, ranker in zip(shown, exposure.credits, strict=True):
+        assert product in own[ranker]
+    for product, ranker in zip(shown, exposure.credits, strict=True):
+        if ranker == "control":
+            post(client, admin_headers, user_id=user, product_id=product, event_type="click")
+
+    results = client.get("/api/v1/experiments/exp-1/results", headers=admin_headers).json()
+
+    assert results["interleaving"]["wins"] == {"control": 1, "treatment": 0}
+    assert results["interleaving"]["share_first"]["value"] == 1.0
+    assert results["variants"][0]["name"] == "interleaved" and results["variants"][0]["exposures"] == 1
+    assert results["verdict"]["outcome"] == "not_enough_data"

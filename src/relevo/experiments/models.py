@@ -23,6 +23,11 @@ class ExperimentKind(StrEnum):
     interleaving = "interleaving"  # each answer interleaves two rankers' lists (team draft)
 
 
+# The variant an interleaved answer's exposure records: both rankers' items, each credited in
+# the exposure's `credits`.
+INTERLEAVED = "interleaved"
+
+
 class Experiment(Base):
     __tablename__ = "experiments"
 

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from relevo.experiments import statistics
-from relevo.experiments.models import Experiment, ExperimentKind
+from relevo.experiments.models import INTERLEAVED, Experiment, ExperimentKind
 from relevo.experiments.outcomes import Shown, attributed
 from relevo.experiments.statistics import Comparison, Estimate, InvalidStatisticsInput
 from relevo.experiments.verdict import Verdict, interleaving_verdict, verdict
@@ -56,9 +56,9 @@ def results(*, session: Session, experiment: Experiment) -> Results:
     shown = attributed(session=session, experiment=experiment)
     names = [variant["name"] for variant in experiment.variants]
     control = next(variant["name"] for variant in experiment.variants if variant["baseline"])
-    per_user = _per_user(shown, names)
-    variants = [_variant_result(experiment, name, per_user[name]) for name in names]
     if experiment.kind == ExperimentKind.interleaving:
+        # Every session shows both rankers: one row of totals, and the sessions each won.
+        variants = [_variant_result(experiment, INTERLEAVED, _per_user(shown, [INTERLEAVED])[INTERLEAVED])]
         sessions = _interleaving(shown, names)
         words = (
             interleaving_verdict(
@@ -71,6 +71,8 @@ def results(*, session: Session, experiment: Experiment) -> Results:
             else Verdict("not_enough_data")
         )
         return Results(experiment, variants, {}, None, sessions, words)
+    per_user = _per_user(shown, names)
+    variants = [_variant_result(experiment, name, per_user[name]) for name in names]
     users = {variant.name: variant.users for variant in variants}
     comparisons = {
         metric: {name: _compare(metric, per_user[control], per_user[name]) for name in names if name != control}

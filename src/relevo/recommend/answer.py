@@ -64,6 +64,7 @@ class RecommendationList:
     kept: bool  # the answer was one kept from an earlier request
     bought_since: frozenset[str] = frozenset()  # what the user bought or rated since training
     experiment: tuple[str, str] | None = None  # (experiment id, variant) when served inside one
+    preset_id: str | None = None  # the recommendation id, when it was chosen beforehand
 
     @cached_property
     def bought(self) -> frozenset[str]:
@@ -74,4 +75,4 @@ class RecommendationList:
     def recommendation_id(self) -> str:
         """Sent back with clicks and purchases to attribute them; made when first asked for, as
         routes whose answers do not show it need not pay for the random bytes."""
-        return uuid.uuid4().hex
+        return self.preset_id or uuid.uuid4().hex

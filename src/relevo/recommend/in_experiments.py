@@ -3,11 +3,15 @@ variant, its count and filters), each such answer recorded as an exposure; other
 serving model answers. Every route that serves a person answers through here."""
 
 import dataclasses
+import uuid
 
 from fastapi import Request
 
 from relevo.experiments.exposures import ExposureRow, ExposureWriter
+from relevo.experiments.interleaving import team_draft
 from relevo.experiments.live import Assignment
+from relevo.experiments.models import INTERLEAVED, ExperimentKind
+from relevo.experiments.service import Target
 from relevo.recommend.answer import RecommendationList, UserRequest
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.ranking import component
@@ -28,25 +32,56 @@ async def served(
     purchases API's co-purchase rule)."""
     assignment = None if model is not None else await assignment_for(request, asked.user_id)
     if assignment is None:
-        return await _answer(request, asked, model, None, rule)
-    target = assignment.experiment.targets[assignment.variant]
-    count = target.count or asked.count
-    filters = Filters(**dict(target.filters)) if target.filters else asked.filters
-    answer = await _answer(request, asked._replace(count=count, filters=filters), target.model, target.version, rule)
-    answer = dataclasses.replace(answer, experiment=(assignment.experiment.id, assignment.variant))
+        return await _answer_from(request, asked, None if model is None else Target(model), rule)
+    experiment = assignment.experiment
+    if experiment.kind == ExperimentKind.interleaving:
+        first, second = experiment.variants
+        answers = [await _answer(request, asked, experiment.targets[name], rule) for name in (first, second)]
+        answer, contributed = interleaved(answers, (first, second), asked.count)
+    else:
+        answer, contributed = await _answer(request, asked, experiment.targets[assignment.variant], rule), None
+    variant = INTERLEAVED if contributed is not None else assignment.variant
+    answer = dataclasses.replace(answer, experiment=(experiment.id, variant), preset_id=answer.recommendation_id)
     exposures(request).record(
         ExposureRow(
             recommendation_id=answer.recommendation_id,
-            experiment_id=assignment.experiment.id,
-            variant=assignment.variant,
+            experiment_id=experiment.id,
+            variant=variant,
             user_id=asked.user_id,
             items=[item.product.product_id for item in answer.items],
-            credits=None,
+            credits=contributed,
             model_version_id=answer.version.version_id,
             route=route,
         )
     )
     return answer
+
+
+def interleaved(
+    answers: list[RecommendationList], names: tuple[str, str], count: int
+) -> tuple[RecommendationList, list[str]]:
+    """The two rankers' answers interleaved by team draft, seeded with the answer's own
+    recommendation id, and per item the ranker (variant) that contributed it. An item's score
+    is its ranker's; its confidence falls with its place, as the two rankers' scores do not
+    compare."""
+    first, second = answers
+    recommendation_id = uuid.uuid4().hex
+    drafted = team_draft(
+        [item.product.product_id for item in first.items],
+        [item.product.product_id for item in second.items],
+        count,
+        recommendation_id,
+    )
+    by_product = {item.product.product_id: item for answer in (second, first) for item in answer.items}
+    items = [
+        by_product[product]._replace(confidence=round(1 - place / max(len(drafted), 1), 4))
+        for place, product in enumerate(drafted.items)
+    ]
+    contributed = [names[0] if team == "a" else names[1] for team in drafted.teams]
+    answer = dataclasses.replace(
+        first, items=items, algorithm=INTERLEAVED, preset_id=recommendation_id, bought_since=first.bought_since
+    )
+    return answer, contributed
 
 
 async def assignment_for(request: Request, user_id: str) -> Assignment | None:
@@ -59,10 +94,18 @@ def exposures(request: Request) -> ExposureWriter:
     return request.app.state.exposures
 
 
-async def _answer(
-    request: Request, asked: UserRequest, model: str | None, version: int | None, rule: str | None
+async def _answer(request: Request, asked: UserRequest, target: Target, rule: str | None) -> RecommendationList:
+    """The answer of what `target` names, with its count and filters when it has them."""
+    count = target.count or asked.count
+    filters = Filters(**dict(target.filters)) if target.filters else asked.filters
+    return await _answer_from(request, asked._replace(count=count, filters=filters), target, rule)
+
+
+async def _answer_from(
+    request: Request, asked: UserRequest, target: Target | None, rule: str | None
 ) -> RecommendationList:
-    inputs = await answer_inputs(request, model, version)
+    model, number = (None, None) if target is None else (target.model, target.version)
+    inputs = await answer_inputs(request, model, number)
     if rule is not None:
         asked = asked._replace(algorithm=rule if component(inputs.version.recommender, rule) else None)
     events = await events_since_training(inputs, asked.user_id)
