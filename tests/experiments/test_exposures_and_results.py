@@ -141,6 +141,10 @@ def test_results_count_and_compare_each_variant_and_check_the_sample_ratio(
     assert (control["users"], control["exposures"], control["clicks"]) == (530, 1590, 106)
     assert (treatment["users"], treatment["exposures"], treatment["clicks"]) == (470, 1410, 157)
     assert control["metrics"]["click_through_rate"]["value"] == pytest.approx(106 / 1590)
+    # Every metric is reported, not only the experiment's success metrics.
+    assert set(control["metrics"]) == {"click_through_rate", "conversion_rate", "add_to_cart_rate", "revenue_per_user"}
+    assert control["metrics"]["add_to_cart_rate"]["value"] == 0.0
+    assert treatment["metrics"]["revenue_per_user"]["value"] == 0.0
     [compared] = [c for c in results["comparisons"] if c["metric"] == "click_through_rate"]
     expected = statistics.compare_ratios(
         np.r_[np.ones(106), np.zeros(424)], np.full(530, 3.0), np.r_[np.ones(157), np.zeros(313)], np.full(470, 3.0)

@@ -19,8 +19,9 @@ from relevo.experiments.outcomes import Shown, attributed
 from relevo.experiments.statistics import Comparison, Estimate, InvalidStatisticsInput
 from relevo.experiments.verdict import Verdict, interleaving_verdict, verdict
 
-# Success metric → the outcome counted per exposure (None: revenue per user).
+# Metric → the outcome counted per exposure (revenue per user is a mean over users).
 RATE_OF = {"click_through_rate": "click", "conversion_rate": "purchase", "add_to_cart_rate": "add_to_cart"}
+METRICS = (*RATE_OF, "revenue_per_user")
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ def _per_user(shown: list[Shown], names: list[str]) -> dict[str, dict[str, np.nd
 
 
 def _variant_result(experiment: Experiment, name: str, users: dict[str, np.ndarray]) -> VariantResult:
+    """The variant's figures, every metric (not only the success metrics) with its interval."""
     metrics: dict[str, Estimate | None] = {}
-    for metric in experiment.success_metrics:
+    for metric in METRICS:
         try:
             if metric in RATE_OF:
                 metrics[metric] = statistics.ratio(users[RATE_OF[metric]], users["exposures"])

@@ -214,7 +214,10 @@ class VariantResultRead(BaseModel):
     add_to_carts: int
     purchases: int
     revenue: float
-    metrics: dict[str, EstimateRead | None] = Field(description="Each success metric (null: too little data yet)")
+    metrics: dict[str, EstimateRead | None] = Field(
+        description="click_through_rate, conversion_rate, add_to_cart_rate and revenue_per_user, each with its 95% "
+        "interval (null: too little data yet)"
+    )
     minimum_sample_size_reached: bool
 
 
