@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,7 +55,7 @@ async def shoppers(port: int, key: str, users: list[str], exposures: int, connec
     rng = random.Random(seed)
     chance = {"control": BASE_RATE, "treatment": BASE_RATE * (1 + LIFT)}
     clicks: list[dict] = []
-    counts = {"answers": 0, "clicks": 0, "errors": 0}
+    counts: Counter = Counter()
     queue: asyncio.Queue = asyncio.Queue()
     for _ in range(exposures):
         for user in users:
@@ -66,9 +67,10 @@ async def shoppers(port: int, key: str, users: list[str], exposures: int, connec
             while not queue.empty():
                 user = queue.get_nowait()
                 writer.write(build_request("GET", f"/api/v1/recommendations/{user}?count=5", f"127.0.0.1:{port}", {}))
-                answer = await _read(reader)
-                if answer is None or "experiment" not in answer or not answer["items"]:
-                    counts["errors"] += 1
+                status, answer = await _read(reader)
+                missed = _missed(status, answer)
+                if missed:
+                    counts[missed] += 1
                     continue
                 counts["answers"] += 1
                 if rng.random() < chance[answer["experiment"]["variant"]]:
@@ -94,11 +96,21 @@ async def shoppers(port: int, key: str, users: list[str], exposures: int, connec
     return counts
 
 
-async def _read(reader: asyncio.StreamReader) -> dict | None:
+def _missed(status: int, answer: dict) -> str | None:
+    """Why an answer cannot count, if it cannot: it failed, came from outside the experiment or
+    holds no item."""
+    if status != 200:
+        return f"failed with {status}"
+    if "experiment" not in answer:
+        return "outside the experiment"
+    return None if answer["items"] else "empty"
+
+
+async def _read(reader: asyncio.StreamReader) -> tuple[int, dict]:
     head = await reader.readuntil(b"\r\n\r\n")
     length = next(int(line[15:]) for line in head.split(b"\r\n") if line[:15].lower() == b"content-length:")
     body = await reader.readexactly(length)
-    return json.loads(body) if head[9:12] == b"200" else None
+    return int(head[9:12]), json.loads(body)
 
 
 async def _post_events(reader, writer, port: int, key: str, events: list[dict], counts: dict) -> None:
@@ -126,18 +138,32 @@ def call(port: int, method: str, path: str, key: str, body: object | None = None
 
 def logging_ratio(port: int, key: str, users: list[str], connections: int, rounds: int, seconds: float) -> list[float]:
     """Serving rates with the experiment running (every answer logged) and paused, in turns
-    (it runs when this starts)."""
+    whose order alternates (on-off, off-on, ...) so neither side always runs first; the
+    experiment runs when this starts and when it returns."""
     host = f"127.0.0.1:{port}"
     requests = [build_request("GET", f"/api/v1/recommendations/{user}?count=5", host, {}) for user in users]
-    ratios = []
-    for _ in range(rounds):
-        on = run_load("127.0.0.1", port, requests, connections=connections, seconds=seconds)
-        call(port, "POST", "/api/v1/experiments/lift/pause", key)
+
+    def rate() -> float:
+        load = run_load("127.0.0.1", port, requests, connections=connections, seconds=seconds)
+        return load.statuses[200] / load.seconds
+
+    def switch(action: str) -> None:
+        call(port, "POST", f"/api/v1/experiments/lift/{action}", key)
         time.sleep(1.5)  # every worker process sees it
-        off = run_load("127.0.0.1", port, requests, connections=connections, seconds=seconds)
-        call(port, "POST", "/api/v1/experiments/lift/start", key)
-        time.sleep(1.5)
-        ratios.append(on.statuses[200] / on.seconds / (off.statuses[200] / off.seconds))
+
+    ratios = []
+    for number in range(rounds):
+        if number % 2 == 0:
+            on = rate()
+            switch("pause")
+            off = rate()
+        else:
+            off = rate()
+            switch("start")
+            on = rate()
+        ratios.append(on / off)
+    if rounds % 2:
+        switch("start")
     return ratios
 
 
@@ -146,8 +172,8 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--exposures", type=int, default=4, help="answers each user asks for")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=6, help="logging on/off slices")
-    parser.add_argument("--turn-seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=8, help="logging on/off slices")
+    parser.add_argument("--turn-seconds", type=float, default=4.0)
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_ADMIN_URL)
     parser.add_argument("--seed", type=int, default=24)
@@ -198,13 +224,14 @@ def report(args: argparse.Namespace, counts: dict, results: dict, ratios: list[f
         comparison["confidence_sequence"],
     )
     covered = lift["low"] <= truth <= lift["high"]
-    requests = counts["answers"] + counts["errors"] + counts["clicks"] / 500
+    missed = {reason: number for reason, number in counts.items() if reason not in ("answers", "clicks", "seconds")}
+    requests = counts["answers"] + sum(missed.values()) + counts["clicks"] / 500
     print(
         f"a known lift through the HTTP API: {args.users:,} users x {args.exposures} answers, relevo serve --workers 2"
     )
     print(
         f"  exposures {sum(v['exposures'] for v in results['variants']):,}, clicks {counts['clicks']:,}, "
-        f"answers without an experiment or failed {counts['errors']}"
+        f"answers that cannot count: {', '.join(f'{number} {reason}' for reason, number in missed.items()) or 'none'}"
     )
     for variant in results["variants"]:
         ctr = variant["metrics"]["click_through_rate"]

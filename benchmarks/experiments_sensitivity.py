@@ -12,7 +12,10 @@ user may click several items, so both tests count clicks. Under it a list's expe
 a discounted gain, like the offline NDCG@10, with a steeper discount. A cascade model (stop at
 the first click) would give each user one click at most, leaving the A/B test a proportion and
 the interleaving test a race to the first hit. `--looking` lets only a share of the users look
-at the list at all (the others click nothing), `--noise` lets users click items not held out.
+at the list at all (the others click nothing), `--noise` lets users click items not held out,
+`--activity` makes users unlike one another in eagerness (real shoppers are: a few click a lot,
+most little), a gamma-distributed factor of mean 1 on all of a user's chances. That spread is
+what an A/B test's variance carries and an interleaving test's within-user vote does not.
 
 - A/B test: the users are split in two halves, one per ranker; each user's outcome is the
   number of clicks; two-sided z-test of the difference of the means (unequal variances).
@@ -28,6 +31,7 @@ of its own, so an experiment with more users extends the one with fewer (the pow
 that the search walks is then nearly monotone).
 
 Usage: python -m benchmarks.experiments_sensitivity [--repetitions 200] [--seed 0] [--looking 1] [--noise 0]
+       [--activity 0]
 """
 
 import argparse
@@ -161,10 +165,13 @@ def places_relevant(lists: list[list[str]], wanted: list[set[str]]) -> np.ndarra
 class Clicks:
     """The click model: a user looks at the list at all with chance `looking`; one who does
     looks at each place with EXAMINED's chance and clicks a held-out item looked at (any other
-    item looked at with chance `noise`)."""
+    item looked at with chance `noise`). With `activity` (a gamma shape), users are not alike:
+    each has an eagerness drawn from a gamma distribution of mean 1 (coefficient of variation
+    1 / sqrt(activity)) that multiplies all its chances (capped at 1)."""
 
     looking: float = 1.0
     noise: float = 0.0
+    activity: float = 0.0  # 0: every user alike
 
     def lookers(self, population: int, users: int, draw: np.random.Generator, look: np.random.Generator) -> np.ndarray:
         """`users` users drawn with replacement (rows of the population), those who look at
@@ -173,12 +180,18 @@ class Clicks:
         return drawn if self.looking >= 1 else drawn[look.random(users) < self.looking]
 
     def clicked(self, relevant: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Which places each looking user clicks, from whether each place holds a held-out item."""
+        """Which places each looking user clicks, from whether each place holds a held-out item.
+        Eagerness comes from a stream of its own, seeded from `rng`'s first draw, so that more
+        users leave the first ones' clicks as they were."""
         chance = EXAMINED * np.where(relevant, 1.0, self.noise)
-        return rng.random(relevant.shape) < chance
+        if not self.activity:
+            return rng.random(relevant.shape) < chance
+        eager = np.random.default_rng(rng.integers(1 << 62))
+        eagerness = eager.standard_gamma(self.activity, len(relevant)) / self.activity
+        return rng.random(relevant.shape) < np.minimum(1.0, eagerness[:, None] * chance)
 
     def expected(self, relevant: np.ndarray) -> np.ndarray:
-        """Each user's expected clicks on lists with these held-out places."""
+        """Each user's expected clicks on lists with these held-out places (before the cap)."""
         return self.looking * (EXAMINED * np.where(relevant, 1.0, self.noise)).sum(axis=1)
 
 
@@ -311,10 +324,13 @@ def main(arguments: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulations (the split's is fixed)")
     parser.add_argument("--looking", type=float, default=1.0, help="share of users who look at the list at all")
     parser.add_argument("--noise", type=float, default=0.0, help="chance of clicking an item looked at, not held out")
+    parser.add_argument(
+        "--activity", type=float, default=0.0, help="users' eagerness varies: its gamma shape (0: all alike)"
+    )
     args = parser.parse_args(arguments)
-    if not 0 < args.looking <= 1 or not 0 <= args.noise <= 1 or args.repetitions < 1:
-        parser.error("--looking must be in (0, 1], --noise in [0, 1] and --repetitions at least 1")
-    clicks = Clicks(looking=args.looking, noise=args.noise)
+    if not 0 < args.looking <= 1 or not 0 <= args.noise <= 1 or args.repetitions < 1 or args.activity < 0:
+        parser.error("--looking must be in (0, 1], --noise in [0, 1], --activity >= 0 and --repetitions at least 1")
+    clicks = Clicks(looking=args.looking, noise=args.noise, activity=args.activity)
 
     started = time.perf_counter()
     print(describe_machine(None))
@@ -327,7 +343,13 @@ def main(arguments: list[str] | None = None) -> None:
     )
     print(
         f"clicks: {clicks.looking:.0%} of users look at the list; one who does looks at place r (0 at the top) "
-        f"with chance 0.9 / (1 + r) and clicks a held-out item looked at (any other with chance {clicks.noise:g})"
+        f"with chance 0.9 / (1 + r) and clicks a held-out item looked at (any other with chance {clicks.noise:g}); "
+        + (
+            f"users' eagerness, multiplying those chances, is gamma-distributed with mean 1 and shape "
+            f"{clicks.activity:g} (coefficient of variation {clicks.activity**-0.5:.2f})"
+            if clicks.activity
+            else "all users alike"
+        )
     )
     print("rankers (fit on the rest, one thread):", flush=True)
     ranked = fit_rankers(data, held_out)

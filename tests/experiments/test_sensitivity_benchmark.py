@@ -1,6 +1,7 @@
 """The sensitivity benchmark's simulation (benchmarks/experiments_sensitivity.py): its search, its tests' errors."""
 
 import numpy as np
+import pytest
 from benchmarks.experiments_sensitivity import POWER, Clicks, K, Ranked, Simulation, prepare, users_needed
 
 
@@ -51,3 +52,20 @@ def test_a_ranker_that_finds_more_wins_both_tests() -> None:
     apart = simulation(a_lists, b_lists, better)
     assert float((apart.ab_test(400) < 0.05).mean()) > 0.9
     assert float((apart.interleaving(400) < 0.05).mean()) > 0.9
+
+
+def test_users_unlike_in_eagerness_click_as_often_on_average_but_spread_more() -> None:
+    relevant = np.zeros((40_000, K), dtype=bool)
+    relevant[:, 1::2] = True  # every other place holds a wanted item: 1.4 clicks per user expected
+    alike, unlike = Clicks(), Clicks(activity=0.5)
+
+    clicks_alike = alike.clicked(relevant, np.random.default_rng(1)).sum(axis=1)
+    clicks_unlike = unlike.clicked(relevant, np.random.default_rng(1)).sum(axis=1)
+    first = unlike.clicked(relevant[:100], np.random.default_rng(1)).sum(axis=1)
+
+    expected = unlike.expected(relevant[:1])[0]
+    assert clicks_alike.mean() == pytest.approx(expected, rel=0.03)
+    # Gamma of shape 0.5: the chances above 1 that the cap cuts cost a few per cent of the clicks.
+    assert 0.85 * expected < clicks_unlike.mean() < expected
+    assert clicks_unlike.var() > 2 * clicks_alike.var()
+    assert (first == clicks_unlike[:100]).all()  # more users leave the first ones' clicks as they were
