@@ -30,6 +30,7 @@ TABLES = {
     "model_versions",
     "experiments",
     "exposures",
+    "request_statistics",
 }
 
 

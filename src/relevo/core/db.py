@@ -8,7 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    event,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -76,6 +89,13 @@ class Database:
     def backend(self) -> str:
         return self.url.get_backend_name()
 
+    @property
+    def shares_one_connection(self) -> bool:
+        """Bound to one connection (tests, inside a transaction rolled back afterwards): its
+        sessions nest savepoints on that connection, which two threads cannot do at once, so
+        writers that work in background threads write only when flushed."""
+        return not isinstance(self._bind, Engine)
+
     def session(self, *, write: bool = True) -> Session:
         return (self._write_sessions if write else self._sessions)()
 
@@ -124,6 +144,20 @@ def insert_rows(
         f"VALUES ({', '.join([markers[dialect.paramstyle]] * len(names))})"
     )
     connection.exec_driver_sql(statement, list(zip(*by_column, strict=True)))
+
+
+def delete_in_chunks(database: Database, table: Table, condition: ColumnElement[bool], chunk: int = 5_000) -> int:
+    """Deletes the rows of `table` (keyed by `id`) that match `condition`, `chunk` at a time,
+    each chunk in a transaction of its own, so that a large delete never holds SQLite's write
+    lock, or many row locks, for long. Returns how many rows went."""
+    deleted = 0
+    while True:
+        ids = select(table.c.id).where(condition).limit(chunk).scalar_subquery()
+        with database.transaction() as session:
+            count = session.execute(delete(table).where(table.c.id.in_(ids))).rowcount
+        deleted += count
+        if count < chunk:
+            return deleted
 
 
 def _create_engine(url: str) -> Engine:

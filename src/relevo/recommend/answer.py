@@ -64,6 +64,7 @@ class RecommendationList:
     kept: bool  # the answer was one kept from an earlier request
     bought_since: frozenset[str] = frozenset()  # what the user bought or rated since training
     experiment: tuple[str, str] | None = None  # (experiment id, variant) when served inside one
+    credits: tuple[str, ...] | None = None  # interleaved: per item, the ranker (variant) that contributed it
     preset_id: str | None = None  # the recommendation id, when it was chosen beforehand
 
     @cached_property
