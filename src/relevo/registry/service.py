@@ -136,7 +136,7 @@ def deployed_names(*, session: Session) -> list[str]:
 def deployed_versions(*, session: Session) -> dict[str, int]:
     """Each model name that has a deployed version, and its number."""
     query = select(ModelVersion.name, ModelVersion.version).where(ModelVersion.status == VersionStatus.deployed)
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def lock_versions(*, session: Session, name: str) -> None:
