@@ -4,7 +4,7 @@ found. Experiments read theirs; online metrics read them all."""
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relevo.core.db import Base, BigId, JsonDocument, utcnow
@@ -27,7 +27,14 @@ class Exposure(Base):
 
     __tablename__ = "exposures"
     __table_args__ = (
-        Index("ix_exposures_experiment_id_user_id", "experiment_id", "user_id"),
+        # An experiment's users: answers outside experiments (most of them) are left out of it.
+        Index(
+            "ix_exposures_experiment_id_user_id",
+            "experiment_id",
+            "user_id",
+            postgresql_where=text("experiment_id IS NOT NULL"),
+            sqlite_where=text("experiment_id IS NOT NULL"),
+        ),
         # Online metrics read a time range; retention deletes what is older than a time.
         Index("ix_exposures_shown_at", "shown_at"),
     )

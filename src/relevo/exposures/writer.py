@@ -11,17 +11,19 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
 from relevo.core import metrics
-from relevo.core.db import Database, delete_in_chunks, insert_rows, utcnow
+from relevo.core.db import Database, delete_in_chunks, utcnow
 from relevo.exposures.models import Exposure
+from relevo.storage import bulk
 
 logger = logging.getLogger("relevo.exposures")
 
 _BATCH = 2_000  # exposures written in one transaction at most
-_WAIT_SECONDS = 0.1  # how long the writer gathers before it writes
+_WAIT_SECONDS = 0.1  # how long the writer gathers between writes
 _PRUNE_SECONDS = 3600.0  # how often the writer deletes what is past the retention
 _COLUMNS = (
     "recommendation_id",
@@ -45,8 +47,8 @@ class ExposureRow(NamedTuple):
     experiment_id: str | None  # None: an answer outside any experiment
     variant: str | None
     user_id: str
-    items: list[str]
-    credits: list[str] | None
+    items: Sequence[str]  # best first
+    credits: Sequence[str] | None
     model_version_id: int | None
     model: str | None
     model_version: int | None
@@ -64,31 +66,27 @@ class ExposureWriter:
     def __init__(self, database: Database, *, retention_days: float = 0) -> None:
         self._database = database
         self._retention = timedelta(days=retention_days) if retention_days > 0 else None
+        # Rows to write, and the events flush() waits on, in the order they came.
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._idle = threading.Condition()
-        self._queued = 0  # exposures queued so far
-        self._done = 0  # of those, written (or failed): the queue is first in, first out
         self._pruned_at = -float("inf")
 
     def record(self, row: ExposureRow) -> None:
-        """Queues one exposure (its time is now)."""
-        if not self._database.shares_one_connection:
+        """Queues one exposure (its time is now): on the path of every answer, so no more."""
+        if self._thread is None and not self._database.shares_one_connection:
             self._start()
-        with self._idle:
-            self._queued += 1
-            self._queue.put((*row, utcnow()))
+        self._queue.put((*row, utcnow()))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Waits until every exposure queued before the call is written (however many are queued
         meanwhile); on a database that shares one connection, writes them in this thread."""
         if self._database.shares_one_connection:
             self._write_queued()
-            return
-        with self._idle:
-            queued = self._queued
-            self._idle.wait_for(lambda: self._done >= queued, timeout=timeout)
+        elif self._thread is not None:
+            written = threading.Event()
+            self._queue.put(written)
+            written.wait(timeout)
 
     def close(self) -> None:
         with self._lock:
@@ -113,42 +111,48 @@ class ExposureWriter:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item is not _STOP:
+            if isinstance(item, tuple):
                 batch.append(item)
         for start in range(0, len(batch), _BATCH):
             self._write(batch[start : start + _BATCH])
 
     def _start(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="relevo-exposures", daemon=True)
-                    self._thread.start()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="relevo-exposures", daemon=True)
+                self._thread.start()
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch, stopping = [first], False
-            while len(batch) < _BATCH:
+            item = self._queue.get()  # the first answer after a quiet spell wakes the thread
+            batch: list[tuple[Any, ...]] = []
+            reached: list[threading.Event] = []  # flushes waiting for what came before them
+            while item is not _STOP:
+                if isinstance(item, threading.Event):
+                    reached.append(item)
+                else:
+                    batch.append(item)
+                    if len(batch) == _BATCH:
+                        break
                 try:
-                    item = self._queue.get(timeout=_WAIT_SECONDS)
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._write(batch)
-            if stopping:
+            if batch:
+                self._write(batch)
+            for written in reached:
+                written.set()
+            if item is _STOP:
                 return
             self._prune_when_due()
+            # Gather: answers queued meanwhile wake nobody (woken for each, the thread would take
+            # the interpreter from the requests a thousand times a second).
+            time.sleep(_WAIT_SECONDS)
 
     def _write(self, batch: list[tuple[Any, ...]]) -> None:
         try:
             with self._database.transaction() as session:
-                insert_rows(session.connection(), Exposure.__table__, _COLUMNS, batch)
+                bulk.append_rows(session, Exposure.__table__, _COLUMNS, batch)
         except Exception:  # the thread must outlive any one batch; the answers were served already
             logger.exception("%d exposures could not be written", len(batch))
             metrics.EXPOSURES_LOST.inc(len(batch))
@@ -156,10 +160,6 @@ class ExposureWriter:
             route = _COLUMNS.index("route")
             for name, count in Counter(row[route] for row in batch).items():
                 metrics.EXPOSURES.labels(name).inc(count)
-        finally:
-            with self._idle:
-                self._done += len(batch)
-                self._idle.notify_all()
 
     def _prune_when_due(self) -> None:
         if self._retention is None or time.monotonic() - self._pruned_at < _PRUNE_SECONDS:

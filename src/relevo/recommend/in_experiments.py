@@ -4,7 +4,6 @@ serves a person answers through here, and each answer is recorded (recommend/rec
 
 import dataclasses
 import time
-import uuid
 
 from fastapi import Request
 
@@ -12,7 +11,7 @@ from relevo.experiments.interleaving import team_draft
 from relevo.experiments.live import Assignment
 from relevo.experiments.models import INTERLEAVED, ExperimentKind
 from relevo.experiments.service import Target
-from relevo.recommend.answer import RecommendationList, UserRequest
+from relevo.recommend.answer import RecommendationList, UserRequest, new_recommendation_id
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.ranking import component
 from relevo.recommend.recorded import record_answer
@@ -67,7 +66,7 @@ def interleaved(
     is its ranker's; its confidence falls with its place, as the two rankers' scores do not
     compare."""
     first, second = answers
-    recommendation_id = uuid.uuid4().hex
+    recommendation_id = new_recommendation_id()
     drafted = team_draft(
         [item.product.product_id for item in first.items],
         [item.product.product_id for item in second.items],

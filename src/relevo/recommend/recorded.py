@@ -4,7 +4,6 @@ answer), and as an exposure in the database, always inside an experiment and out
 RELEVO_ONLINE_METRICS is on (the online metrics' figures)."""
 
 import time
-import uuid
 from collections.abc import Sequence
 
 from fastapi import Request
@@ -13,7 +12,7 @@ from relevo.core import metrics
 from relevo.exposures.models import AnswerSource
 from relevo.exposures.writer import ExposureRow, ExposureWriter
 from relevo.performance.requests import ANSWER_SOURCE
-from relevo.recommend.answer import RecommendationList, Way
+from relevo.recommend.answer import RecommendationList, Way, new_recommendation_id
 from relevo.recommend.deployed import DeployedVersion
 
 _SOURCE_OF_WAY = {
@@ -87,12 +86,12 @@ def record(
     experiment_id, variant = experiment or (None, None)
     exposures(request).record(
         ExposureRow(
-            recommendation_id=recommendation_id or uuid.uuid4().hex,
+            recommendation_id=recommendation_id or new_recommendation_id(),
             experiment_id=experiment_id,
             variant=variant,
             user_id=user_id,
-            items=list(items),
-            credits=None if contributed is None else list(contributed),
+            items=tuple(items),  # tuples of strings: nothing the garbage collector follows
+            credits=None if contributed is None else tuple(contributed),
             model_version_id=None if version is None else version.version_id,
             model=None if version is None else version.name,
             model_version=None if version is None else version.version,

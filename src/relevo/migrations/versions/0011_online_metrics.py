@@ -34,6 +34,15 @@ def upgrade() -> None:
         batch_op.alter_column("experiment_id", existing_type=sa.String(length=100), nullable=True)
         batch_op.alter_column("variant", existing_type=sa.String(length=100), nullable=True)
         batch_op.create_index("ix_exposures_shown_at", ["shown_at"], unique=False)
+        # Only answers inside an experiment are looked up by experiment.
+        batch_op.drop_index("ix_exposures_experiment_id_user_id")
+        batch_op.create_index(
+            "ix_exposures_experiment_id_user_id",
+            ["experiment_id", "user_id"],
+            unique=False,
+            postgresql_where=sa.text("experiment_id IS NOT NULL"),
+            sqlite_where=sa.text("experiment_id IS NOT NULL"),
+        )
     op.create_table(
         "request_statistics",
         sa.Column("minute", sa.DateTime(), nullable=False),
@@ -53,6 +62,8 @@ def downgrade() -> None:
     op.execute("DELETE FROM exposures WHERE experiment_id IS NULL")
     with op.batch_alter_table("exposures", schema=None) as batch_op:
         batch_op.drop_index("ix_exposures_shown_at")
+        batch_op.drop_index("ix_exposures_experiment_id_user_id")
+        batch_op.create_index("ix_exposures_experiment_id_user_id", ["experiment_id", "user_id"], unique=False)
         batch_op.alter_column("variant", existing_type=sa.String(length=100), nullable=False)
         batch_op.alter_column("experiment_id", existing_type=sa.String(length=100), nullable=False)
         batch_op.drop_column("fallback")
