@@ -30,6 +30,7 @@ TABLES = {
     "model_versions",
     "experiments",
     "exposures",
+    "request_statistics",
 }
 
 
@@ -185,3 +186,37 @@ def test_categories_stored_before_are_rewritten_canonically(engine: Engine) -> N
             ("p3", "Books > Fiction", 0),
             ("p4", None, 0),
         ]
+
+
+def test_experiments_exposures_are_kept_with_their_model_and_others_go_back_down(engine: Engine) -> None:
+    upgrade(engine, "0010")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO model_versions (id, name, version, algorithm, status, config, metrics, training, "
+                "watermark, created_at) "
+                "VALUES (7, 'default', 3, 'als', 'deployed', '{}', '{}', '{}', 0, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO exposures (recommendation_id, experiment_id, variant, user_id, items, model_version_id, "
+                "route, shown_at) "
+                "VALUES ('r1', 'exp-1', 'control', 'u1', '[\"p1\"]', 7, 'canonical', CURRENT_TIMESTAMP)"
+            )
+        )
+
+    migrations.upgrade(engine)
+    with engine.begin() as connection:
+        found = connection.execute(text("SELECT model, model_version, source, fallback FROM exposures")).one()
+        assert tuple(found) == ("default", 3, "model", False)
+        connection.execute(
+            text(
+                "INSERT INTO exposures (recommendation_id, user_id, items, route, source, fallback, shown_at) "
+                "VALUES ('r2', 'u2', '[]', 'canonical', 'cache', false, CURRENT_TIMESTAMP)"
+            )
+        )
+    downgrade(engine, "0010")
+
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT recommendation_id FROM exposures")).scalars().all() == ["r1"]

@@ -6,8 +6,10 @@ from relevo.catalog.models import Product, Store
 from relevo.core.db import Base
 from relevo.datasets.models import Dataset
 from relevo.events.models import Event
-from relevo.experiments.models import Experiment, Exposure
+from relevo.experiments.models import Experiment
+from relevo.exposures.models import Exposure
 from relevo.jobs.models import Job
+from relevo.performance.models import RequestStatistic
 from relevo.registry.models import ModelVersion
 from relevo.users.models import User
 
@@ -23,6 +25,7 @@ __all__ = [
     "JobResult",
     "ModelVersion",
     "Product",
+    "RequestStatistic",
     "Store",
     "User",
 ]

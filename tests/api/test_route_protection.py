@@ -143,6 +143,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/models/{name}/metrics"): Rule(Scope.read),
     ("POST", "/api/enhanced-train/"): Rule(Scope.models_manage),
     ("GET", "/api/model-metrics/"): Rule(Scope.read),
+    # Online metrics: the shop's figures, read by any reader.
+    ("GET", "/api/performance-metrics/"): Rule(Scope.read),
+    ("GET", "/api/v1/metrics/online"): Rule(Scope.read),
     # Experiments: read by any reader, run only with models:manage (they decide what serves).
     ("POST", "/api/v1/experiments"): Rule(Scope.models_manage),
     ("GET", "/api/v1/experiments"): Rule(Scope.read),

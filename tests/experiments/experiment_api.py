@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from relevo.core.db import Database
-from relevo.experiments.models import Exposure
+from relevo.exposures.models import Exposure
 
 SEED_BODY = {
     "experiment_id": "rec_test_v1",

@@ -16,7 +16,7 @@ from relevo.core.db import Database, utcnow
 from relevo.events import service as events_service
 from relevo.events.service import EventRow
 from relevo.experiments import statistics
-from relevo.experiments.exposures import ExposureRow, ExposureWriter
+from relevo.exposures.writer import ExposureRow, ExposureWriter
 from relevo.server.app import create_app
 from tests.experiments.experiment_api import create, exposures, running_body
 from tests.recommend.shop import DemoShop, product_ids, recommend, train
@@ -104,14 +104,18 @@ def exposure_rows(writer: ExposureWriter, variant: str, users: int, prefix: str,
         for number in range(per_user):
             writer.record(
                 ExposureRow(
-                    f"{prefix}-{user}-{number}",
-                    "exp-1",
-                    variant,
-                    f"{prefix}-{user}",
-                    ["P000001", "P000002"],
-                    None,
-                    None,
-                    "canonical",
+                    recommendation_id=f"{prefix}-{user}-{number}",
+                    experiment_id="exp-1",
+                    variant=variant,
+                    user_id=f"{prefix}-{user}",
+                    items=["P000001", "P000002"],
+                    credits=None,
+                    model_version_id=None,
+                    model=None,
+                    model_version=None,
+                    source="model",
+                    fallback=False,
+                    route="canonical",
                 )
             )
 

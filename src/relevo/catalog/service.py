@@ -117,6 +117,12 @@ def most_popular(*, session: Session, limit: int) -> list[Product]:
     return list(session.scalars(query))
 
 
+def count_offered(*, session: Session) -> int:
+    """How many products the shop offers now: active, not deleted (what recommendations may show)."""
+    query = select(func.count()).select_from(Product).where(Product.deleted_at.is_(None), Product.is_active)
+    return session.scalar(query) or 0
+
+
 def get_product_or_raise(*, session: Session, product_id: int) -> Product:
     product = session.get(Product, product_id)
     if product is None or product.deleted_at is not None:

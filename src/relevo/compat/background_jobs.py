@@ -2,6 +2,7 @@
 list and delete jobs, and read a user's recommendations (the newest stored batch result, else
 computed live), in its shapes."""
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -22,9 +23,11 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.in_experiments import assignment_for, served
+from relevo.recommend.recorded import record_stored
 from relevo.recommend.request_inputs import answer_inputs
 
 router = APIRouter(tags=["background-jobs API"])
+ROUTE = "background_jobs"  # what its answers are recorded as served on
 
 
 @router.post("/generate-recommendations", response_model=JobRead)
@@ -85,15 +88,25 @@ async def recommendations_for_user(
 ) -> list[StoredRecommendation]:
     """The user's result from the newest batch job that has one, computed with the serving
     model version; computed now otherwise, and always for a user inside an experiment."""
+    started = time.perf_counter()
     if await assignment_for(request, user_id) is None:
         inputs = await answer_inputs(request)
         stored = await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
         if stored is not None:
+            shown = stored[:count]
+            record_stored(
+                request,
+                route=ROUTE,
+                user_id=user_id,
+                items=[item["product_id"] for item in shown],
+                version=inputs.version,
+                started=started,
+            )
             return [
                 StoredRecommendation(product_id=item["product_id"], score=item["score"], rank=rank)
-                for rank, item in enumerate(stored[:count], start=1)
+                for rank, item in enumerate(shown, start=1)
             ]
-    result = await served(request, UserRequest(user_id, count), route="background_jobs")
+    result = await served(request, UserRequest(user_id, count), route=ROUTE)
     return [
         StoredRecommendation(product_id=item.product.product_id, score=round(item.score, 6), rank=rank)
         for rank, item in enumerate(result.items, start=1)

@@ -1,6 +1,7 @@
 """The purchases API (a purchase-history service): record purchases, generate the product to
 recommend in the background, and read it (the stored one, else computed now)."""
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -20,8 +21,10 @@ from relevo.batch import service as batch_service
 from relevo.core.fields import ExternalId
 from relevo.events.models import EventType
 from relevo.events.schemas import EventIn
+from relevo.exposures.models import AnswerSource
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.in_experiments import assignment_for, served
+from relevo.recommend.recorded import record, record_answer, record_stored
 from relevo.recommend.request_inputs import answer_inputs_if_any
 from relevo.recommend.router import popular_products
 
@@ -31,6 +34,7 @@ router = APIRouter(tags=["purchases API"])
 # model itself when it has none): items bought with the user's purchases, not bought yet, most
 # popular first; the most popular items for users who bought nothing.
 RULE = "cooccurrence"
+ROUTE = "purchases"  # what its answers are recorded as served on
 
 
 class PurchasesIn(BaseModel):
@@ -63,18 +67,35 @@ async def recommended_product(request: Request, user_id: Annotated[str, Query(mi
     """The purchases API's rule: the most popular product bought together with the user's
     purchases and not bought yet; the most popular product for users who bought nothing (or
     before any model is trained)."""
-    product = None
+    started = time.perf_counter()
     inside = await assignment_for(request, user_id) is not None
     inputs = await answer_inputs_if_any(request)
+    answer = None
     if inputs is not None or inside:
         stored = None if inside else await run_in_threadpool(_stored, request, user_id, inputs.version.version_id)
         if stored is not None:
+            record_stored(
+                request, route=ROUTE, user_id=user_id, items=[stored], version=inputs.version, started=started
+            )
             return RecommendedProduct(user_id=user_id, product=stored)
-        answer = await served(request, UserRequest(user_id, 1), route="purchases", rule=RULE)
-        product = answer.items[0].product.product_id if answer.items else None
-    if product is None:
-        popular = await popular_products(request, category=None, window=None, count=1)
-        product = popular[0].product_id if popular else None
+        answer = await served(request, UserRequest(user_id, 1), route=ROUTE, rule=RULE, record=False)
+        if answer.items:
+            record_answer(request, answer, route=ROUTE, started=started)
+            return RecommendedProduct(user_id=user_id, product=answer.items[0].product.product_id)
+    popular = await popular_products(request, category=None, window=None, count=1)
+    product = popular[0].product_id if popular else None
+    record(
+        request,
+        route=ROUTE,
+        user_id=user_id,
+        items=[product] if product else [],
+        source=AnswerSource.fallback,
+        fallback=True,
+        algorithm="popular",
+        started=started,
+        version=None if answer is None else answer.version,
+        experiment=None if answer is None else answer.experiment,
+    )
     return RecommendedProduct(user_id=user_id, product=product)
 
 

@@ -1,7 +1,8 @@
 """The SmartCommerce API: recommendations, interactions, streaming events, dataset upload,
-training and model metrics."""
+training, model metrics and performance metrics."""
 
 import dataclasses
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -19,6 +20,7 @@ from relevo.api.deps import (
     SettingsDep,
     read_route,
 )
+from relevo.core.db import utcnow
 from relevo.core.fields import MAX_DB_INT, DbId, DbInt, JsonObject
 from relevo.datasets.router import upload_dataset
 from relevo.datasets.schemas import DatasetRead
@@ -28,6 +30,8 @@ from relevo.events.schemas import EventIn, EventTypeName
 from relevo.experiments import router as experiments_router
 from relevo.experiments import service as experiments_service
 from relevo.experiments.schemas import ExperimentCreate, ExperimentRead
+from relevo.performance import service as performance_service
+from relevo.performance.router import RecordedSoFar
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.in_experiments import served
 from relevo.registry import service as registry_service
@@ -270,3 +274,61 @@ def create_ab_test(
 def model_metrics(_: ReaderCaller, session: SessionDep, settings: SettingsDep) -> ModelVersionRead:
     """The deployed model's offline metrics (on held-out events) and training figures."""
     return ModelVersionRead.from_model(registry_service.deployed_or_raise(session=session, name=settings.serving_model))
+
+
+class PerformanceFigures(BaseModel):
+    total_requests: int = Field(description="Requests answered in the last 24 hours (not probes, not /metrics)")
+    average_latency_ms: float = Field(description="Their average time to answer")
+    cache_hit_rate: float = Field(description="The share of their answers to a person kept from an earlier request")
+    active_users: int = Field(description="Shoppers served recommendations in the last 24 hours")
+
+
+class RealtimeFigures(BaseModel):
+    recommendations_served_last_hour: int = Field(description="Answers served to a person in the last hour")
+    clicks_last_hour: int = Field(description="Clicks attributed to those answers")
+    ctr_last_hour: float = Field(description="clicks_last_hour / recommendations_served_last_hour")
+
+
+class DailyFigures(BaseModel):
+    recommendations_served: int = Field(description="Answers served to a person in the last 24 hours")
+    recommendation_clicks: int = Field(description="Clicks attributed to those answers")
+    click_through_rate: float = Field(description="recommendation_clicks / recommendations_served")
+
+
+class PerformanceMetrics(BaseModel):
+    performance: PerformanceFigures
+    realtime: RealtimeFigures
+    daily: DailyFigures
+
+    @classmethod
+    def of(cls, figures: performance_service.CurrentFigures) -> "PerformanceMetrics":
+        return cls(
+            performance=PerformanceFigures(
+                total_requests=figures.total_requests,
+                average_latency_ms=figures.average_latency_ms,
+                cache_hit_rate=figures.cache_hit_rate,
+                active_users=figures.active_users,
+            ),
+            realtime=RealtimeFigures(
+                recommendations_served_last_hour=figures.served_last_hour,
+                clicks_last_hour=figures.clicks_last_hour,
+                ctr_last_hour=figures.clicks_last_hour / figures.served_last_hour if figures.served_last_hour else 0.0,
+            ),
+            daily=DailyFigures(
+                recommendations_served=figures.served_last_day,
+                recommendation_clicks=figures.clicks_last_day,
+                click_through_rate=figures.clicks_last_day / figures.served_last_day
+                if figures.served_last_day
+                else 0.0,
+            ),
+        )
+
+
+@router.get("/performance-metrics/", response_model=PerformanceMetrics)
+def performance_metrics(
+    _: ReaderCaller, __: RecordedSoFar, session: SessionDep, settings: SettingsDep
+) -> PerformanceMetrics:
+    """What the shop's recommendations did lately, from every server process (docs/api.md
+    defines each figure)."""
+    attribution = timedelta(hours=settings.attribution_hours)
+    return PerformanceMetrics.of(performance_service.current(session=session, now=utcnow(), attribution=attribution))

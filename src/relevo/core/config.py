@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     answer_cache_size: int = Field(default=50_000, ge=0)
     answer_cache_seconds: float = Field(default=60.0, ge=0)
 
+    # Online metrics: every answer that serves a person recorded as an exposure, and requests
+    # counted per minute and route, both in the database (answers inside experiments are
+    # recorded either way: their results need them).
+    online_metrics: bool = True
+    # Answers outside experiments, and request statistics, older than this are deleted (0: kept).
+    exposure_retention_days: float = Field(default=30.0, ge=0)
+    # How long after an answer outside an experiment a click, add-to-cart or purchase of one of
+    # its products counts for it when the event does not carry the answer's recommendation_id.
+    attribution_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+
     # `relevo serve --workers N`: how long a worker process may take to answer its supervisor's
     # health checks, and at a restart (SIGHUP) to start serving, before uvicorn kills it.
     worker_healthcheck_seconds: int = Field(default=30, ge=1)

@@ -3,12 +3,25 @@
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    event,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -76,6 +89,13 @@ class Database:
     def backend(self) -> str:
         return self.url.get_backend_name()
 
+    @property
+    def shares_one_connection(self) -> bool:
+        """Bound to one connection (tests, inside a transaction rolled back afterwards): its
+        sessions nest savepoints on that connection, which two threads cannot do at once, so
+        writers that work in background threads write only when flushed."""
+        return not isinstance(self._bind, Engine)
+
     def session(self, *, write: bool = True) -> Session:
         return (self._write_sessions if write else self._sessions)()
 
@@ -98,12 +118,15 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     shared: Mapping[str, Any] | None = None,
 ) -> None:
-    """Inserts rows (their values in `columns` order), each with the `shared` values too, in
-    one executemany of the driver. Values go through their columns' types as in any insert
-    (JSON serialised, times formatted; shared values once), but without a Core insert's
-    Python work for every row (parameter dicts, defaults), which costs more than SQLite's own
-    inserting at a hundred thousand rows. Column defaults are not applied: give every value.
-    Errors are SQLAlchemy's (an IntegrityError for a duplicate key)."""
+    """Inserts rows (their values in `columns` order), each with the `shared` values too. Values
+    go through their columns' types as in any insert (JSON serialised, times formatted; shared
+    values once), but without a Core insert's Python work for every row (parameter dicts,
+    defaults), which costs more than SQLite's own inserting at a hundred thousand rows. On
+    SQLite, as multi-row statements of up to 30,000 values: its driver lets go of the
+    interpreter once per statement rather than once per row, and in a server's background
+    thread each let-go is a switch away from the requests. Elsewhere one executemany of the
+    driver. Column defaults are not applied: give every value. Errors are SQLAlchemy's (an
+    IntegrityError for a duplicate key)."""
     if not rows:
         return
     shared = dict(shared or {})
@@ -119,11 +142,33 @@ def insert_rows(
     by_column = [converted(name, values) for name, values in zip(columns, zip(*rows, strict=True), strict=True)]
     by_column += [repeat(converted(name, [value])[0], len(rows)) for name, value in shared.items()]
     names = [*columns, *shared]
-    statement = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join([markers[dialect.paramstyle]] * len(names))})"
-    )
-    connection.exec_driver_sql(statement, list(zip(*by_column, strict=True)))
+    values = list(zip(*by_column, strict=True))
+    group = f"({', '.join([markers[dialect.paramstyle]] * len(names))})"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    if dialect.name != "sqlite":
+        connection.exec_driver_sql(head + group, values)
+        return
+    per_statement = max(1, _SQLITE_VALUES // len(names))
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        connection.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(chain.from_iterable(chunk)))
+
+
+_SQLITE_VALUES = 30_000  # values bound in one SQLite statement at most (it allows 32,766)
+
+
+def delete_in_chunks(database: Database, table: Table, condition: ColumnElement[bool], chunk: int = 5_000) -> int:
+    """Deletes the rows of `table` (keyed by `id`) that match `condition`, `chunk` at a time,
+    each chunk in a transaction of its own, so that a large delete never holds SQLite's write
+    lock, or many row locks, for long. Returns how many rows went."""
+    deleted = 0
+    while True:
+        ids = select(table.c.id).where(condition).limit(chunk).scalar_subquery()
+        with database.transaction() as session:
+            count = session.execute(delete(table).where(table.c.id.in_(ids))).rowcount
+        deleted += count
+        if count < chunk:
+            return deleted
 
 
 def _create_engine(url: str) -> Engine:

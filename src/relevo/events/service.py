@@ -121,7 +121,9 @@ def store_submissions(
     """Stores the events of several requests in one go; returns how many of each were new
     (an event_id repeated across them counts for the first)."""
     every_row = [row for rows, _ in submissions for row in rows]
-    stored_ids = Counter(_insert_skipping_duplicates(session, _resolve(session, every_row, None)))
+    inserted = _insert_skipping_duplicates(session, _resolve(session, every_row, None))
+    _count_recommendation_clicks(session, every_row, inserted)
+    stored_ids = Counter(inserted)
     _signal_after_commit(session, {row.user_id for row in every_row})
     counts = []
     for rows, _ in submissions:
@@ -145,7 +147,9 @@ def store_rows(*, session: Session, rows: Iterable[EventRow], dataset_id: int | 
     Events with an event_id that is already stored (or repeated in `rows`) are skipped.
     """
     if isinstance(rows, Sequence) and len(rows) <= SMALL_BATCH:
-        stored = len(_insert_skipping_duplicates(session, _resolve(session, rows, dataset_id)))
+        inserted = _insert_skipping_duplicates(session, _resolve(session, rows, dataset_id))
+        _count_recommendation_clicks(session, rows, inserted)
+        stored = len(inserted)
         _signal_after_commit(session, {row.user_id for row in rows})
         return stored
     return _store_many(session, rows, dataset_id)
@@ -172,14 +176,35 @@ def _store_many(session: Session, rows: Iterable[EventRow], dataset_id: int | No
             resolved = _as_table_rows(chunk, users, products, dataset_id)
             touched.update(users)
             keyed = [row for row in resolved if row[0] is not None]
+            inserted = _insert_skipping_duplicates(session, keyed)
+            _count_recommendation_clicks(session, chunk, inserted)
             if keyed:
-                stored += len(_insert_skipping_duplicates(session, keyed))
+                stored += len(inserted)
                 resolved = [row for row in resolved if row[0] is None]
             writer.append(resolved)
             stored += len(resolved)
     bulk.refresh_statistics(session, Event.__table__, stored)
     _signal_after_commit(session, touched)
     return stored
+
+
+def _count_recommendation_clicks(session: Session, rows: Sequence[EventRow], inserted: Sequence[str | None]) -> None:
+    """Once the transaction commits, counts in Prometheus the clicks just stored that carry the
+    recommendation_id of the answer they came from: rows without an event_id are all stored,
+    the others when `inserted` (the event_ids stored) holds them, the first of a repeated one."""
+    # Positions rather than names (event_id, event_type, recommendation_id): imports pass here.
+    if not any(row[8] and row[3] == EventType.click for row in rows):
+        return
+    stored = Counter(inserted)
+    counted = 0
+    for row in rows:
+        if row[0] is not None:
+            if not stored[row[0]]:
+                continue
+            stored[row[0]] -= 1
+        counted += bool(row[8] and row[3] == EventType.click)
+    if counted:
+        after_commit(session, lambda: metrics.RECOMMENDATION_CLICKS.inc(counted))
 
 
 def signal(session: Session) -> SharedFileSignal | None:

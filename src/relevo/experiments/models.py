@@ -1,13 +1,13 @@
-"""Experiments and their exposures: every answer served inside a running experiment."""
+"""Experiments: A/B tests and interleaving tests (their exposures are in relevo.exposures)."""
 
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, Index, String
+from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from relevo.core.db import Base, BigId, JsonDocument, utcnow
+from relevo.core.db import Base, JsonDocument, utcnow
 
 
 class ExperimentStatus(StrEnum):
@@ -49,22 +49,3 @@ class Experiment(Base):
     outcome: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)  # training jobs, promotion
     created_by: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Exposure(Base):
-    """One answer served inside an experiment: who saw which items, in which order, from what."""
-
-    __tablename__ = "exposures"
-    __table_args__ = (Index("ix_exposures_experiment_id_user_id", "experiment_id", "user_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    recommendation_id: Mapped[str] = mapped_column(String(64), unique=True)
-    experiment_id: Mapped[str] = mapped_column(String(100))
-    variant: Mapped[str] = mapped_column(String(100))
-    user_id: Mapped[str] = mapped_column(String(255))  # the shop's id
-    items: Mapped[list[str]] = mapped_column(JsonDocument)  # product ids, best first
-    # Interleaving: per item, the variant (ranker) that contributed it.
-    credits: Mapped[list[str] | None] = mapped_column(JsonDocument)
-    model_version_id: Mapped[int | None]
-    route: Mapped[str] = mapped_column(String(64))
-    shown_at: Mapped[datetime] = mapped_column(default=utcnow)

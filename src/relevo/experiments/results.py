@@ -8,6 +8,7 @@ the delta method. Revenue per user is a mean over the variant's users."""
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from relevo.experiments import statistics
 from relevo.experiments.models import INTERLEAVED, Experiment, ExperimentKind
-from relevo.experiments.outcomes import Shown, attributed
 from relevo.experiments.statistics import Comparison, Estimate, InvalidStatisticsInput
 from relevo.experiments.verdict import Verdict, interleaving_verdict, verdict
+from relevo.exposures.attribution import Shown, attributed
+from relevo.exposures.models import Exposure
 
 # Metric → the outcome counted per exposure (revenue per user is a mean over users).
 RATE_OF = {"click_through_rate": "click", "conversion_rate": "purchase", "add_to_cart_rate": "add_to_cart"}
@@ -54,7 +56,8 @@ class Results:
 
 
 def results(*, session: Session, experiment: Experiment) -> Results:
-    shown = attributed(session=session, experiment=experiment)
+    window = timedelta(hours=experiment.attribution_hours)
+    shown = list(attributed(session=session, where=[Exposure.experiment_id == experiment.id], window=window))
     names = [variant["name"] for variant in experiment.variants]
     control = next(variant["name"] for variant in experiment.variants if variant["baseline"])
     if experiment.kind == ExperimentKind.interleaving:

@@ -14,8 +14,9 @@ from relevo.core.config import Settings
 from relevo.core.db import utcnow
 from relevo.core.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from relevo.engine.algorithms import ALGORITHMS
-from relevo.experiments.models import Experiment, ExperimentStatus, Exposure
+from relevo.experiments.models import Experiment, ExperimentStatus
 from relevo.experiments.schemas import ExperimentCreate, ExperimentUpdate, check_allocation
+from relevo.exposures.models import Exposure
 from relevo.jobs.models import Job
 from relevo.registry import service as registry_service
 from relevo.registry.models import VersionStatus

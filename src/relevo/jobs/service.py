@@ -108,6 +108,12 @@ def list_jobs(*, session: Session, caller: Caller, limit: int, kind: JobKind | N
     return list(session.scalars(query))
 
 
+def count_by_kind_and_status(*, session: Session) -> dict[tuple[str, str], int]:
+    """How many jobs of each kind are in each status."""
+    query = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    return {(kind, status): count for kind, status, count in session.execute(query)}
+
+
 def active(*, session: Session, kind: JobKind, **params: Any) -> Job | None:
     """A pending or running job of this kind whose params include `params`."""
     query = select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED))

@@ -7,6 +7,7 @@ from relevo.api.deps import DatabaseDep, ReaderCaller, SessionDep, SettingsDep
 from relevo.api.errors import error_response
 from relevo.core import metrics
 from relevo.ops import service
+from relevo.ops.prometheus import DatabaseFigures
 from relevo.ops.schemas import Health, Readiness, Stats, SystemStatus
 
 router = APIRouter(tags=["operations"])
@@ -39,6 +40,6 @@ def stats(_: ReaderCaller, session: SessionDep) -> Stats:
 
 
 @router.get("/metrics", response_class=Response)
-def prometheus_metrics() -> Response:
-    body, content_type = metrics.render()
+def prometheus_metrics(database: DatabaseDep) -> Response:
+    body, content_type = metrics.render(DatabaseFigures(database))
     return Response(body, media_type=content_type)

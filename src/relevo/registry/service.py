@@ -133,6 +133,12 @@ def deployed_names(*, session: Session) -> list[str]:
     return list(session.scalars(query))
 
 
+def deployed_versions(*, session: Session) -> dict[str, int]:
+    """Each model name that has a deployed version, and its number."""
+    query = select(ModelVersion.name, ModelVersion.version).where(ModelVersion.status == VersionStatus.deployed)
+    return dict(session.execute(query).all())
+
+
 def lock_versions(*, session: Session, name: str) -> None:
     """Changes to one name's versions take turns until their transactions end: numbering a new
     version (two trainings started at once would take the same number) and deploying (two at

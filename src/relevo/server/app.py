@@ -24,12 +24,14 @@ from relevo.core.logging import configure_logging
 from relevo.datasets.router import router as datasets_router
 from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
-from relevo.experiments.exposures import ExposureWriter
 from relevo.experiments.router import router as experiments_router
+from relevo.exposures.writer import ExposureWriter
 from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
+from relevo.performance.requests import RequestStatistics
+from relevo.performance.router import router as performance_router
 from relevo.recommend.router import router as recommend_router
 from relevo.recommend.state import ServingState
 from relevo.registry.retraining import RetrainScheduler
@@ -53,6 +55,7 @@ ROUTERS = (
     datasets_router,
     registry_router,
     experiments_router,
+    performance_router,
     jobs_router,
     batch_router,
     background_jobs_router,
@@ -75,7 +78,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.resolved_database_url)
 
     event_writer = EventWriter(database)
-    exposure_writer = ExposureWriter(database)
+    exposure_writer = ExposureWriter(database, retention_days=settings.exposure_retention_days)
+    statistics = (
+        RequestStatistics(database, retention_days=settings.exposure_retention_days)
+        if settings.online_metrics
+        else None
+    )
     executor = make_executor(database, settings, HANDLERS)
     retraining = RetrainScheduler(database, settings, executor)
 
@@ -93,6 +101,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         executor.shutdown()
         event_writer.close()
         exposure_writer.close()
+        if statistics is not None:
+            statistics.close()
         if owns_database:
             database.dispose()
 
@@ -104,10 +114,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
     app.state.event_writer = event_writer
     app.state.exposures = exposure_writer
+    app.state.request_statistics = statistics
     app.state.executor = executor
     app.state.serving = ServingState.open(database, settings)
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes, statistics=statistics)
     for router in ROUTERS:
         app.include_router(router)
     add_documentation_pages(app)  # after the API's routes, which requests match first

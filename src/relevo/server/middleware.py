@@ -1,6 +1,6 @@
-"""The one ASGI middleware around every request: a request id, request metrics, a cap on the
-request body's size, and no NUL character in the URL. One layer, reading the headers once: it
-runs for every request."""
+"""The one ASGI middleware around every request: a request id, request metrics (Prometheus, and
+the request statistics kept in the database), a cap on the request body's size, and no NUL
+character in the URL. One layer, reading the headers once: it runs for every request."""
 
 import time
 import uuid
@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from relevo.api.errors import error_response
 from relevo.core import metrics
 from relevo.core.logging import request_id_var
+from relevo.performance.requests import ANSWER_SOURCE, NOT_COUNTED, RequestStatistics
 
 
 class _BodyTooLarge(BaseException):
@@ -32,13 +33,14 @@ def nul_in_url(path: str, query_string: bytes) -> str | None:
 
 
 class RequestMiddleware:
-    """Gives each request an id (or keeps the caller's X-Request-ID), records its metrics,
-    refuses bodies over `max_body_bytes` with 413 before they are written anywhere, and a URL
-    holding a NUL character with 400 naming where."""
+    """Gives each request an id (or keeps the caller's X-Request-ID), records its metrics (in
+    `statistics` too, when given), refuses bodies over `max_body_bytes` with 413 before they
+    are written anywhere, and a URL holding a NUL character with 400 naming where."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, statistics: RequestStatistics | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.statistics = statistics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +90,10 @@ class RequestMiddleware:
                 await self._refuse(scope, receive, send_with_id)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.observe_request(scope["method"], route, status, seconds)
+            if self.statistics is not None and route not in NOT_COUNTED:
+                self.statistics.observe(f"{scope['method']} {route}", status, seconds, scope.get(ANSWER_SOURCE))
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit_mb = self.max_body_bytes / (1024 * 1024)

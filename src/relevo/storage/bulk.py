@@ -32,6 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from relevo.core.db import insert_rows
+
 CHUNK_ROWS = 50_000
 # A load of this many rows changes what PostgreSQL's planner should assume about the tables.
 ANALYZE_AFTER_ROWS = 10_000
@@ -140,6 +142,22 @@ class BulkWriter:
                 self._in_flight.exception()  # failing already: let the write end before the rollback
         finally:
             self._executor.shutdown(wait=True)
+
+
+def append_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A batch of rows (tuples in `columns` order) into a table, in the calling thread, by the
+    backend's cheapest path for a few hundred or thousand rows: binary COPY on PostgreSQL (a
+    fifth of the client CPU of an executemany), db.insert_rows on SQLite. Column defaults are
+    not applied."""
+    connection = session.connection()
+    if not rows or connection.dialect.name != "postgresql":
+        insert_rows(connection, table, columns, rows)
+        return
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_postgres_type(table.c[name].type) for name in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _postgres_type(column_type: TypeEngine) -> str:
