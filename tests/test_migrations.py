@@ -30,6 +30,7 @@ TABLES = {
     "model_versions",
     "experiments",
     "exposures",
+    "rate_limit_quotas",
 }
 
 

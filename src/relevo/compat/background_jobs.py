@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from relevo.api.deps import (
     ExecutorDep,
     JobManager,
+    LimitedRoute,
     ReaderCaller,
     SessionDep,
     SettingsDep,
@@ -24,7 +25,7 @@ from relevo.recommend.answer import UserRequest
 from relevo.recommend.in_experiments import assignment_for, served
 from relevo.recommend.request_inputs import answer_inputs
 
-router = APIRouter(tags=["background-jobs API"])
+router = APIRouter(tags=["background-jobs API"], route_class=LimitedRoute)
 
 
 @router.post("/generate-recommendations", response_model=JobRead)

@@ -11,6 +11,7 @@ from relevo.api.deps import (
     EventSender,
     EventWriterDep,
     ExecutorDep,
+    LimitedRoute,
     RecommendationReader,
     SessionDep,
     SettingsDep,
@@ -25,7 +26,7 @@ from relevo.recommend.in_experiments import assignment_for, served
 from relevo.recommend.request_inputs import answer_inputs_if_any
 from relevo.recommend.router import popular_products
 
-router = APIRouter(tags=["purchases API"])
+router = APIRouter(tags=["purchases API"], route_class=LimitedRoute)
 
 # The purchases API's rule is the co-purchase model's (the deployed hybrid's component, or the
 # model itself when it has none): items bought with the user's purchases, not bought yet, most

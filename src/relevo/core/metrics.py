@@ -21,6 +21,7 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 EVENTS_INGESTED = Counter("relevo_events_ingested", "Events stored", ["source"])
+RATE_LIMIT_REFUSALS = Counter("relevo_rate_limit_refusals", "Requests refused by a rate limit (429)", ["limit"])
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
