@@ -5,6 +5,7 @@ sliding window), so each check costs the same whatever the quota, where a moving
 one entry per request allowed.
 """
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -13,8 +14,13 @@ import redis.asyncio
 from limits import RateLimitItem
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter as AsyncSlidingWindow
+from limits.errors import StorageError
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter as SlidingWindow
+
+# A Redis that takes longer than this to count a request is taken as unreachable: the request
+# goes through unlimited (ratelimits/limiter.py) rather than waiting on it.
+_DEADLINE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,15 @@ class MemoryCounters:
 class RedisCounters:
     """Counters in Redis, shared by every replica. The library's asyncio API over redis-py's
     asyncio client: each call is one round trip (a Lua script), and a check takes two, one to
-    count and one to read what is left, as the library has no call that does both."""
+    count and one to read what is left, as the library has no call that does both.
+
+    One deadline covers the whole check, rather than redis-py's timeout on each socket
+    operation, which costs a task per command sent (a fifth of a check's time)."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        self._pool = redis.asyncio.ConnectionPool.from_url(url)
+        self._pool = redis.asyncio.ConnectionPool.from_url(
+            url, socket_timeout=None, socket_connect_timeout=_DEADLINE_SECONDS
+        )
         uri = "async+redis+unix://" + url.removeprefix("unix://") if url.startswith("unix://") else f"async+{url}"
         storage = RedisStorage(
             uri, implementation="redispy", key_prefix=prefix, connection_pool=self._pool, wrap_exceptions=True
@@ -64,8 +75,12 @@ class RedisCounters:
         self._limiter = AsyncSlidingWindow(storage)
 
     async def hit(self, rate: RateLimitItem, *identifiers: str) -> Count:
-        allowed = await self._limiter.hit(rate, *identifiers)
-        stats = await self._limiter.get_window_stats(rate, *identifiers)
+        try:
+            async with asyncio.timeout(_DEADLINE_SECONDS):
+                allowed = await self._limiter.hit(rate, *identifiers)
+                stats = await self._limiter.get_window_stats(rate, *identifiers)
+        except TimeoutError as slow:
+            raise StorageError(slow) from slow
         return Count(allowed, stats.remaining, stats.reset_time - time.time())
 
     async def close(self) -> None:
