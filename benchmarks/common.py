@@ -100,7 +100,9 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def relevo_server(database_url: str, *, workers: int, extra_env: dict[str, str] | None = None) -> Iterator[int]:
-    """`relevo serve` in a child process on a free port; yields the port once it answers."""
+    """`relevo serve` in a child process on a free port; yields the port once it answers. Rate
+    limits are off unless `extra_env` turns them on: the benchmarks send thousands of requests a
+    second from one address."""
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="relevo-serve-")
     env = {
@@ -108,6 +110,7 @@ def relevo_server(database_url: str, *, workers: int, extra_env: dict[str, str] 
         "RELEVO_DATABASE_URL": database_url,
         "RELEVO_DATA_DIR": data_dir,
         "RELEVO_LOG_LEVEL": "WARNING",
+        "RELEVO_RATE_LIMITS": "false",
         **(extra_env or {}),
     }
     command = [sys.executable, "-m", "relevo", "serve", "--port", str(port), "--workers", str(workers)]

@@ -159,6 +159,9 @@ def settings(tmp_path: Path) -> Settings:
         model_refresh_seconds=0,
         catalog_refresh_seconds=0,
         experiments_refresh_seconds=0,
+        # Off: tests send far more than 100 requests a minute from one address, and train more
+        # than 10 times an hour. tests/ratelimits turns them on with limits of their own.
+        rate_limits=False,
     )
 
 

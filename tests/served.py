@@ -80,10 +80,13 @@ def served(
     start_seconds: float = 90.0,
 ) -> Iterator[Server]:
     """`relevo serve` with the RELEVO_* variables in `environment` (and none of this process's
-    own), answering /health; stopped (if still running) when the block ends."""
+    own), answering /health; stopped (if still running) when the block ends. Rate limits are
+    off unless `environment` turns them on: the tests poll the server far more often than 100
+    times a minute."""
     port = free_port()
     command = [*command, "serve", "--port", str(port), *options]
     variables = {name: value for name, value in os.environ.items() if not name.startswith("RELEVO_")}
+    variables["RELEVO_RATE_LIMITS"] = "false"
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, env={**variables, **environment}, stdout=output, stderr=subprocess.STDOUT, start_new_session=True

@@ -31,6 +31,7 @@ TABLES = {
     "experiments",
     "exposures",
     "request_statistics",
+    "rate_limit_quotas",
 }
 
 

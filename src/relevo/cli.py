@@ -94,6 +94,10 @@ def serve(
         workers=workers,
         timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         access_log=access_log,
+        # The client's address is the connection's: uvicorn would otherwise take it from
+        # X-Forwarded-For whenever the connection comes from loopback. Relevo reads that header
+        # itself, only from RELEVO_TRUSTED_PROXIES (ratelimits/addresses.py).
+        proxy_headers=False,
         log_config=uvicorn_log_config(),
         log_level=settings.log_level.lower(),
     )

@@ -1,6 +1,6 @@
 """Imports every domain's ORM models, so the metadata (and Alembic) sees the whole schema."""
 
-from relevo.accounts.models import Account, ApiKey
+from relevo.accounts.models import Account, ApiKey, RateLimitQuota
 from relevo.batch.models import JobResult
 from relevo.catalog.models import Product, Store
 from relevo.core.db import Base
@@ -25,6 +25,7 @@ __all__ = [
     "JobResult",
     "ModelVersion",
     "Product",
+    "RateLimitQuota",
     "RequestStatistic",
     "Store",
     "User",

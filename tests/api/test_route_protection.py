@@ -168,6 +168,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/api-keys"): Rule(Scope.keys_manage),
     ("POST", "/api/v1/api-keys"): Rule(Scope.keys_manage),
     ("DELETE", "/api/v1/api-keys/{key_id}"): Rule(Scope.keys_manage, others=404),
+    ("GET", "/api/v1/accounts/{account_id}/rate-limits"): Rule(Scope.admin),
+    ("PUT", "/api/v1/accounts/{account_id}/rate-limits"): Rule(Scope.admin),
+    ("DELETE", "/api/v1/accounts/{account_id}/rate-limits"): Rule(Scope.admin),
+    ("GET", "/api/v1/api-keys/{key_id}/rate-limits"): Rule(Scope.admin),
+    ("PUT", "/api/v1/api-keys/{key_id}/rate-limits"): Rule(Scope.admin),
+    ("DELETE", "/api/v1/api-keys/{key_id}/rate-limits"): Rule(Scope.admin),
 }
 PRIVATE = {route for route, rule in ROUTES.items() if rule.scope not in (PUBLIC, READ)}
 

@@ -1,7 +1,8 @@
 """Who is calling: the authenticated caller of a request, and a short-lived memory of tokens
 already checked, so that a busy integration does not cost a database query per request."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from weakref import WeakSet
 
 from sqlalchemy import event
@@ -11,8 +12,9 @@ from relevo.accounts.models import Account, Role
 from relevo.accounts.scopes import ROLE_SCOPES, Scope
 from relevo.core.caches import LockedCache
 from relevo.core.errors import PermissionDenied
+from relevo.core.rates import LimitClass, Quota
 
-CHANGED = "relevo.accounts_changed"  # set in session.info by changes that can revoke access
+CHANGED = "relevo.accounts_changed"  # set in session.info by changes to what a caller may do (or how often)
 
 
 @dataclass(frozen=True)
@@ -21,19 +23,30 @@ class Caller:
 
     `scopes` say what this caller may do (a login carries its role's, a key its own); the role
     says which objects that reaches: an admin's reach every store, job and dataset, anyone
-    else's only their own.
+    else's only their own. `quotas` are the rates an admin gave its key or account, by class of
+    request (the defaults apply to the classes absent).
     """
 
     id: int
     username: str
     role: Role
     scopes: frozenset[Scope]
+    quotas: Mapping[LimitClass, Quota] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def of(cls, account: Account, scopes: frozenset[Scope] | None = None) -> "Caller":
+    def of(
+        cls,
+        account: Account,
+        scopes: frozenset[Scope] | None = None,
+        quotas: Mapping[LimitClass, Quota] | None = None,
+    ) -> "Caller":
         role = Role(account.role)
         return cls(
-            id=account.id, username=account.username, role=role, scopes=ROLE_SCOPES[role] if scopes is None else scopes
+            id=account.id,
+            username=account.username,
+            role=role,
+            scopes=ROLE_SCOPES[role] if scopes is None else scopes,
+            quotas=quotas or {},
         )
 
     @property
@@ -63,7 +76,7 @@ _CALLERS = 10_000  # tokens remembered per process, those used last
 class CallerCache:
     """Tokens checked in the last `seconds`, by token digest.
 
-    Any committed change to accounts or keys (a revocation, a deactivation, a new role) empties
+    Any committed change to accounts or keys (a revocation, a deactivation, a new role, a quota) empties
     every cache of the process at once; other processes see it when their entries expire.
     """
 

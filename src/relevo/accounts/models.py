@@ -1,9 +1,9 @@
-"""Accounts and their API keys."""
+"""Accounts, their API keys, and the rate-limit quotas an admin gave either."""
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relevo.core.db import Base, utcnow
@@ -41,3 +41,20 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class RateLimitQuota(Base):
+    """The rates one API key or one account is allowed instead of the defaults (RELEVO_RATE_LIMIT_*),
+    per class of request; a class left empty keeps the default (a key's: its account's)."""
+
+    __tablename__ = "rate_limit_quotas"
+    __table_args__ = (CheckConstraint("(account_id IS NULL) <> (api_key_id IS NULL)", name="one_holder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), unique=True)
+    api: Mapped[str | None] = mapped_column(String(64))  # as written, e.g. "1000/minute"
+    training: Mapped[str | None] = mapped_column(String(64))
+    bulk: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None]  # the admin's account id

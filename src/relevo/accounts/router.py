@@ -1,11 +1,13 @@
-"""Routes of the accounts API: tokens, accounts (admins) and API keys."""
+"""Routes of the accounts API: tokens, accounts (admins), API keys, and the rate-limit quotas
+admins give accounts and keys."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from relevo.accounts import service
+from relevo.accounts import quotas, service
+from relevo.accounts.quotas import Holder
 from relevo.accounts.schemas import (
     AccessToken,
     AccountCreate,
@@ -15,12 +17,15 @@ from relevo.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyRead,
     CallerRead,
+    QuotasRead,
+    QuotasUpdate,
 )
-from relevo.api.deps import AdminCaller, CurrentCaller, KeyManager, SessionDep, SettingsDep
+from relevo.api.deps import AdminCaller, CurrentCaller, KeyManager, LimitedRoute, SessionDep, SettingsDep
 from relevo.core.fields import DbId
 from relevo.core.pagination import Page
+from relevo.core.rates import LimitClass
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=LimitedRoute)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -90,3 +95,53 @@ def create_api_key(data: ApiKeyCreate, caller: KeyManager, session: SessionDep) 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
 def revoke_api_key(key_id: DbId, caller: KeyManager, session: SessionDep) -> ApiKeyRead:
     return ApiKeyRead.model_validate(service.revoke_api_key(session=session, caller=caller, key_id=key_id))
+
+
+@router.get("/accounts/{account_id}/rate-limits", response_model=QuotasRead)
+def read_account_quotas(account_id: DbId, _: AdminCaller, session: SessionDep, settings: SettingsDep) -> QuotasRead:
+    return _quotas_read(session, settings, Holder("account", account_id))
+
+
+@router.put("/accounts/{account_id}/rate-limits", response_model=QuotasRead)
+def set_account_quotas(
+    account_id: DbId, data: QuotasUpdate, caller: AdminCaller, session: SessionDep, settings: SettingsDep
+) -> QuotasRead:
+    """The account's own rates, per class of request (its keys share them, unless given their own)."""
+    quotas.put(session=session, caller=caller, holder=Holder("account", account_id), data=data)
+    return _quotas_read(session, settings, Holder("account", account_id))
+
+
+@router.delete("/accounts/{account_id}/rate-limits", status_code=status.HTTP_204_NO_CONTENT)
+def remove_account_quotas(account_id: DbId, caller: AdminCaller, session: SessionDep) -> None:
+    quotas.delete(session=session, caller=caller, holder=Holder("account", account_id))
+
+
+@router.get("/api-keys/{key_id}/rate-limits", response_model=QuotasRead)
+def read_key_quotas(key_id: DbId, _: AdminCaller, session: SessionDep, settings: SettingsDep) -> QuotasRead:
+    return _quotas_read(session, settings, Holder("key", key_id))
+
+
+@router.put("/api-keys/{key_id}/rate-limits", response_model=QuotasRead)
+def set_key_quotas(
+    key_id: DbId, data: QuotasUpdate, caller: AdminCaller, session: SessionDep, settings: SettingsDep
+) -> QuotasRead:
+    """The key's own rates, per class of request, counted apart from its account's."""
+    quotas.put(session=session, caller=caller, holder=Holder("key", key_id), data=data)
+    return _quotas_read(session, settings, Holder("key", key_id))
+
+
+@router.delete("/api-keys/{key_id}/rate-limits", status_code=status.HTTP_204_NO_CONTENT)
+def remove_key_quotas(key_id: DbId, caller: AdminCaller, session: SessionDep) -> None:
+    quotas.delete(session=session, caller=caller, holder=Holder("key", key_id))
+
+
+def _quotas_read(session: SessionDep, settings: SettingsDep, holder: Holder) -> QuotasRead:
+    row = quotas.get(session=session, holder=holder)
+    return QuotasRead(
+        **{limit_class: getattr(row, limit_class, None) for limit_class in LimitClass},
+        account_id=holder.id if holder.kind == "account" else None,
+        api_key_id=holder.id if holder.kind == "key" else None,
+        effective=quotas.effective(session=session, settings=settings, holder=holder),
+        updated_at=getattr(row, "updated_at", None),
+        updated_by=getattr(row, "updated_by", None),
+    )

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from relevo.accounts.models import Role
 from relevo.accounts.scopes import Scope
 from relevo.core.fields import DbId, UtcDateTime
+from relevo.core.rates import LimitClass, parse_rate
 
 Username = Annotated[str, Field(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_.@+-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=200)]
@@ -77,3 +78,29 @@ class ApiKeyRead(BaseModel):
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The secret; shown this once and never again")
+
+
+def _a_rate(value: str) -> str:
+    parse_rate(value)
+    return value.strip()
+
+
+Rate = Annotated[str, Field(max_length=64), AfterValidator(_a_rate)]
+_RATE = "e.g. 1000/minute, 10/hour (second, minute, hour, day, month, year); null: the default"
+
+
+class QuotasUpdate(BaseModel):
+    """The rates one API key or account is allowed, per class of request; null keeps the default
+    (for a key: its account's quota, else the default)."""
+
+    api: Rate | None = Field(default=None, description=f"Every request. {_RATE}", examples=["1000/minute"])
+    training: Rate | None = Field(default=None, description=f"Training starts. {_RATE}")
+    bulk: Rate | None = Field(default=None, description=f"Uploads, batch jobs, event batches over 1,000. {_RATE}")
+
+
+class QuotasRead(QuotasUpdate):
+    account_id: int | None
+    api_key_id: int | None
+    effective: dict[LimitClass, str] = Field(description="The rate each class is limited to, whoever set it")
+    updated_at: UtcDateTime | None
+    updated_by: int | None = Field(description="The admin who set them")

@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
+from relevo.accounts import quotas
 from relevo.accounts.callers import CHANGED, Caller
 from relevo.accounts.models import Account, ApiKey, Role
 from relevo.accounts.schemas import AccountCreate, AccountUpdate
@@ -135,13 +136,15 @@ def issue_access_token(*, account: Account, settings: Settings) -> str:
 
 
 def authenticate_token(*, session: Session, token: str, settings: Settings) -> Caller:
-    """The active account behind a JWT or an API key (one query either way)."""
+    """The active account behind a JWT or an API key (one query either way), with the rate-limit
+    quotas it counts against (one more)."""
     key = is_api_key(token)
+    key_id = None
     if key:
         found = session.execute(_ACCOUNT_BY_KEY, {"digest": digest_api_key(token)}).first()
         if found is None:
             raise Unauthenticated("the API key is unknown or revoked", error="Invalid token")
-        account, stored_scopes = found
+        account, stored_scopes, key_id = found
     else:
         claims = decode_access_token(token, secret_key=settings.secret_key)
         account = session.get(Account, claims.account_id)
@@ -149,11 +152,12 @@ def authenticate_token(*, session: Session, token: str, settings: Settings) -> C
             raise Unauthenticated("the password changed or the account was switched off since; log in again")
     if account is None or not account.is_active:
         raise Unauthenticated("the account behind this token is deactivated or gone", error="Invalid token")
-    return Caller.of(account, key_scopes(role=Role(account.role), stored=stored_scopes) if key else None)
+    scopes = key_scopes(role=Role(account.role), stored=stored_scopes) if key else None
+    return Caller.of(account, scopes, quotas.of_caller(session=session, account_id=account.id, key_id=key_id))
 
 
 _ACCOUNT_BY_KEY = (
-    select(Account, ApiKey.scopes)
+    select(Account, ApiKey.scopes, ApiKey.id)
     .join(ApiKey, ApiKey.account_id == Account.id)
     .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
 )

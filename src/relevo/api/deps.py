@@ -1,5 +1,6 @@
-"""Dependencies shared by the routers: settings, the request's session, and who is calling
-(with the route class of recommendation reads, whose check is not a dependency).
+"""Dependencies shared by the routers: settings, the request's session, and who is calling;
+and the route classes: every route's, which counts requests against the rate limits, and that
+of recommendation reads, whose caller check is not a dependency either.
 
 Dependencies that do no I/O are `async`, so they run on the event loop: each synchronous one
 costs a hand-over to the thread pool and back, which under load cost more than the work.
@@ -21,9 +22,12 @@ from relevo.accounts.scopes import Scope
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import Unauthenticated
+from relevo.core.rates import LimitClass
 from relevo.core.security import decode_access_token, digest_api_key, is_api_key, secrets_match
 from relevo.events.writer import EventWriter
 from relevo.jobs.executor import Executor
+from relevo.ratelimits.limiter import RateLimiter
+from relevo.ratelimits.routes import limit_classes
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TRANSACTION_ENDINGS = 40  # threads that may commit or roll back at once, apart from the pool
@@ -194,7 +198,43 @@ PUBLIC_READ_SECURITY = [{}, {_authorization.scheme_name: []}]
 PRIVATE_READ_SECURITY = [{_authorization.scheme_name: []}]
 
 
-class ReadRoute(APIRoute):
+async def count_request(request: Request, classes: tuple[LimitClass, ...]) -> None:
+    """Counts the request against the caller's limits of `classes` (429 when one has no room):
+    the API key's or account's when the token is valid, the client address's otherwise (a bad
+    token is refused by the route all the same, after being counted)."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    try:
+        caller = await get_optional_caller(request, request.headers.get(_AUTHORIZATION))
+    except Unauthenticated:
+        caller = None
+    await limiter.check(request.scope, caller, classes)
+
+
+class LimitedRoute(APIRoute):
+    """The class of every route: a request counts against the rate limits its route is subject
+    to (ratelimits/routes.py) before anything else is done, its body not even read. Not a
+    dependency: dependencies are solved after the body is read."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        answer = self.counted_handler()
+        classes = limit_classes(self.path, self.methods or ())
+        if not classes:
+            return answer
+
+        async def limited(request: Request) -> Response:
+            await count_request(request, classes)
+            return await answer(request)
+
+        return limited
+
+    def counted_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        """What the route does once the request is counted."""
+        return super().get_route_handler()
+
+
+class ReadRoute(LimitedRoute):
     """The route class of recommendation reads: its handler checks the caller, then lets FastAPI
     solve the route's parameters. Not a dependency, since each level of dependencies costs every
     request time of its own and these are the busiest routes. Each read documents the same
@@ -205,8 +245,8 @@ class ReadRoute(APIRoute):
         options["openapi_extra"] = {"security": PUBLIC_READ_SECURITY, **(options.get("openapi_extra") or {})}
         super().__init__(path, endpoint, **options)
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-        answer = super().get_route_handler()
+    def counted_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        answer = super().counted_handler()
 
         async def checked(request: Request) -> Response:
             await check_read_access(request)

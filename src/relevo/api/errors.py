@@ -5,18 +5,18 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from relevo.api.deps import LimitedRoute
 from relevo.core.errors import RelevoError
 from relevo.core.logging import request_id_var
 
 logger = logging.getLogger("relevo.api")
 
 
-class DetailRoute(APIRoute):
+class DetailRoute(LimitedRoute):
     """Routes of the store API: its clients read `detail`, and expect 400 on bad input."""
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import StreamingResponse
 
-from relevo.api.deps import DatabaseDep, ExecutorDep, JobManager, ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import DatabaseDep, ExecutorDep, JobManager, LimitedRoute, ReaderCaller, SessionDep, SettingsDep
 from relevo.batch import service
 from relevo.batch.schemas import BatchJobCreate, ResultRead, ResultsPage
 from relevo.core.db import Database
@@ -19,7 +19,7 @@ from relevo.jobs import runner as jobs_runner
 from relevo.jobs import service as jobs_service
 from relevo.jobs.schemas import JobRead
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=LimitedRoute)
 _EXPORT_PAGE = 5_000
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from relevo.accounts.callers import Caller
 from relevo.accounts.scopes import Scope
-from relevo.api.deps import EventWriterDep, SessionDep, SettingsDep, internal_caller, read_route
+from relevo.api.deps import EventWriterDep, LimitedRoute, SessionDep, SettingsDep, internal_caller, read_route
 from relevo.catalog import service as catalog_service
 from relevo.catalog.schemas import CatalogProductIn, CatalogProductRead
 from relevo.core.fields import DbInt, ExternalId, UtcDateTime
@@ -18,7 +18,7 @@ from relevo.recommend import products
 from relevo.recommend.request_inputs import answer_inputs_if_any
 from relevo.recommend.router import popular_products
 
-router = APIRouter(tags=["AI service"])
+router = APIRouter(tags=["AI service"], route_class=LimitedRoute)
 # The shared secret header, or a token holding the scope (reading every shopper's behaviour
 # is an admin's matter).
 InternalSender = Annotated[Caller | None, Depends(internal_caller(Scope.events_write))]

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from relevo.api.deps import (
     ExecutorDep,
     JobManager,
+    LimitedRoute,
     ReaderCaller,
     SessionDep,
     SettingsDep,
@@ -26,7 +27,7 @@ from relevo.recommend.in_experiments import assignment_for, served
 from relevo.recommend.recorded import record_stored
 from relevo.recommend.request_inputs import answer_inputs
 
-router = APIRouter(tags=["background-jobs API"])
+router = APIRouter(tags=["background-jobs API"], route_class=LimitedRoute)
 ROUTE = "background_jobs"  # what its answers are recorded as served on
 
 

@@ -9,10 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from relevo.accounts import service as accounts_service
-from relevo.api.deps import SessionDep, SettingsDep
+from relevo.api.deps import LimitedRoute, SessionDep, SettingsDep
 from relevo.core.fields import Text
 
-router = APIRouter(tags=["model-serving API"])
+router = APIRouter(tags=["model-serving API"], route_class=LimitedRoute)
 
 _JSON = "application/json"
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -12,6 +12,7 @@ from relevo.api.deps import (
     EventSender,
     EventWriterDep,
     ExecutorDep,
+    LimitedRoute,
     RecommendationReader,
     SessionDep,
     SettingsDep,
@@ -28,7 +29,7 @@ from relevo.recommend.recorded import record, record_answer, record_stored
 from relevo.recommend.request_inputs import answer_inputs_if_any
 from relevo.recommend.router import popular_products
 
-router = APIRouter(tags=["purchases API"])
+router = APIRouter(tags=["purchases API"], route_class=LimitedRoute)
 
 # The purchases API's rule is the co-purchase model's (the deployed hybrid's component, or the
 # model itself when it has none): items bought with the user's purchases, not bought yet, most

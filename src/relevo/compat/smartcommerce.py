@@ -14,6 +14,7 @@ from relevo.api.deps import (
     EventSender,
     EventWriterDep,
     ExecutorDep,
+    LimitedRoute,
     ModelManager,
     ReaderCaller,
     SessionDep,
@@ -37,7 +38,7 @@ from relevo.recommend.in_experiments import served
 from relevo.registry import service as registry_service
 from relevo.registry.schemas import ModelVersionRead, TrainingStarted
 
-router = APIRouter(prefix="/api", tags=["SmartCommerce API"])
+router = APIRouter(prefix="/api", tags=["SmartCommerce API"], route_class=LimitedRoute)
 
 _TextId = Annotated[str, Field(min_length=1, max_length=255)]
 _INTEGER_ID = TypeAdapter(DbInt)

@@ -1,13 +1,19 @@
 """Relevo's settings: one object, read from RELEVO_* environment variables and validated at start."""
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relevo.core.rates import parse_rate
 from relevo.core.secret_key import MIN_LENGTH, development_secret_key
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The Redis URLs the rate limits' counters may live at.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -97,11 +103,51 @@ class Settings(BaseSettings):
     # its products counts for it when the event does not carry the answer's recommendation_id.
     attribution_hours: float = Field(default=24.0, gt=0, le=24 * 90)
 
+    # Rate limits per caller (an API key or account, else the client address), each a rate such
+    # as 100/minute; docs/operations.md, "Rate limits". False turns every limit off.
+    rate_limits: bool = True
+    rate_limit_api: str = "100/minute"  # every limited request
+    rate_limit_training: str = "10/hour"  # requests that start a training
+    rate_limit_bulk: str = "5/hour"  # dataset uploads, batch jobs, event batches over 1,000 events
+    # Where the counters live: "memory" (each server process counts alone) or a Redis URL (every
+    # replica shares the counts). Unset: Redis at redis_url when that is set, else memory.
+    rate_limit_storage: str | None = None
+    rate_limit_key_prefix: str = "relevo"  # of the counters' Redis keys (installations sharing one Redis)
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks).
+    # None by default: the client is the address the connection comes from.
+    trusted_proxies: str = ""
+
     # `relevo serve --workers N`: how long a worker process may take to answer its supervisor's
     # health checks, and at a restart (SIGHUP) to start serving, before uvicorn kills it.
     worker_healthcheck_seconds: int = Field(default=30, ge=1)
 
     log_level: str = "INFO"
+
+    @field_validator("rate_limit_api", "rate_limit_training", "rate_limit_bulk")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value.strip()
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _a_storage(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if value != "memory" and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(f"{value!r} is neither memory nor a Redis URL (redis://host:6379/0)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in _entries(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (10.0.0.0/8, 2001:db8::/32)") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
@@ -136,9 +182,22 @@ class Settings(BaseSettings):
         return {f"RELEVO_{name.upper()}": str(getattr(self, name)) for name in names}
 
     @property
+    def resolved_rate_limit_storage(self) -> str:
+        """Where the rate limits' counters live: "memory" or a Redis URL."""
+        return self.rate_limit_storage or self.redis_url or "memory"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies))
+
+    @property
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.data_dir / "models"
 
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+
+def _entries(listed: str) -> list[str]:
+    return [entry.strip() for entry in listed.split(",") if entry.strip()]

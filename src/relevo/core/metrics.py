@@ -35,6 +35,7 @@ ANSWER_LATENCY = Histogram(
 )
 EXPOSURES = Counter("relevo_exposures", "Answers served to a person written to the database", ["route"])
 EXPOSURES_LOST = Counter("relevo_exposures_lost", "Answers served to a person that could not be written")
+RATE_LIMIT_REFUSALS = Counter("relevo_rate_limit_refusals", "Requests refused by a rate limit (429)", ["limit"])
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -4,14 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
-from relevo.api.deps import CurrentCaller, ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import CurrentCaller, LimitedRoute, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import DbId
 from relevo.core.pagination import Page
 from relevo.datasets import service
 from relevo.datasets.models import DatasetType
 from relevo.datasets.schemas import DatasetRead
 
-router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"], route_class=LimitedRoute)
 
 UploadedFile = Annotated[UploadFile, File(description="A CSV file with a header row")]
 DatasetTypeForm = Annotated[DatasetType, Form(description="interactions, items or users")]

@@ -3,15 +3,24 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from relevo.api.deps import AdminCaller, EventSender, EventWriterDep, SessionDep, SettingsDep
+from relevo.api.deps import (
+    AdminCaller,
+    EventSender,
+    EventWriterDep,
+    LimitedRoute,
+    SessionDep,
+    SettingsDep,
+    count_request,
+)
 from relevo.core.fields import as_naive_utc
 from relevo.core.pagination import Page
+from relevo.core.rates import BULK_EVENTS, LimitClass
 from relevo.events import service
 from relevo.events.schemas import EventRead, IngestResult, OneOrMoreEvents
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=LimitedRoute)
 
 
 def event_read(row: tuple) -> EventRead:
@@ -52,12 +61,17 @@ def event_filters(
 
 @router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
 async def post_events(
+    request: Request,
     body: Annotated[OneOrMoreEvents, Body(description="One event, or a list of up to 10,000")],
     _: EventSender,
     writer: EventWriterDep,
     settings: SettingsDep,
 ) -> IngestResult:
+    """A batch of more than 1,000 events is a bulk operation: it counts against the bulk limit
+    as well as the API calls'."""
     events = body if isinstance(body, list) else [body]
+    if len(events) > BULK_EVENTS:
+        await count_request(request, (LimitClass.bulk,))
     return await writer.ingest(events, source="api", max_batch=settings.max_event_batch)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
 
-from relevo.api.deps import ExecutorDep, ModelManager, ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import ExecutorDep, LimitedRoute, ModelManager, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.config import Settings
 from relevo.core.errors import Conflict, InvalidArgument
 from relevo.experiments import service, statistics
@@ -21,7 +21,7 @@ from relevo.experiments.schemas import (
 )
 from relevo.experiments.statistics import InvalidStatisticsInput
 
-router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
+router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], route_class=LimitedRoute)
 
 
 def read(session: SessionDep, settings: Settings, experiment: Experiment) -> ExperimentRead:

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from relevo.api.deps import ReaderCaller, SessionDep
+from relevo.api.deps import LimitedRoute, ReaderCaller, SessionDep
 from relevo.jobs import service
 from relevo.jobs.schemas import JobRead
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=LimitedRoute)
 
 
 @router.get("", response_model=list[JobRead])

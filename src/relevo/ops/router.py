@@ -3,14 +3,14 @@
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from relevo.api.deps import DatabaseDep, ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import DatabaseDep, LimitedRoute, ReaderCaller, SessionDep, SettingsDep
 from relevo.api.errors import error_response
 from relevo.core import metrics
 from relevo.ops import service
 from relevo.ops.prometheus import DatabaseFigures
 from relevo.ops.schemas import Health, Readiness, Stats, SystemStatus
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=LimitedRoute)
 
 
 @router.get("/health", response_model=Health)

@@ -4,10 +4,9 @@ async: answers come from memory, mostly without a database round trip."""
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from relevo.api.deps import ModelManager, ReadRoute
+from relevo.api.deps import LimitedRoute, ModelManager, ReadRoute
 from relevo.recommend import products
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.catalog_view import Filters
@@ -88,7 +87,7 @@ router.add_api_route(
     explain,
     methods=["GET"],
     response_model=RecommendationExplanation,
-    route_class_override=APIRoute,
+    route_class_override=LimitedRoute,
 )
 
 

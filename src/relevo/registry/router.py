@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 
-from relevo.api.deps import ExecutorDep, ModelManager, ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import ExecutorDep, LimitedRoute, ModelManager, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import DbId
 from relevo.core.pagination import Page
 from relevo.registry import service, version_files
 from relevo.registry.schemas import MODEL_NAME, ModelSummary, ModelVersionRead, TrainingStarted, TrainRequest
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"])
+router = APIRouter(prefix="/api/v1/models", tags=["models"], route_class=LimitedRoute)
 Name = Annotated[str, Path(pattern=MODEL_NAME, description="Letters, digits, _ . -")]
 
 

@@ -32,6 +32,7 @@ from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
 from relevo.performance.requests import RequestStatistics
 from relevo.performance.router import router as performance_router
+from relevo.ratelimits.limiter import RateLimiter
 from relevo.recommend.router import router as recommend_router
 from relevo.recommend.state import ServingState
 from relevo.registry.retraining import RetrainScheduler
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     executor = make_executor(database, settings, HANDLERS)
     retraining = RetrainScheduler(database, settings, executor)
+    rate_limiter = RateLimiter(settings) if settings.rate_limits else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             retraining.start()
         yield
         retraining.stop()
+        if rate_limiter is not None:
+            await rate_limiter.close()
         blas.restore_original_limits()
         executor.shutdown()
         event_writer.close()
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.callers = CallerCache(seconds=settings.auth_cache_seconds)
+    app.state.rate_limiter = rate_limiter
     app.state.event_writer = event_writer
     app.state.exposures = exposure_writer
     app.state.request_statistics = statistics

@@ -1,6 +1,7 @@
 """The one ASGI middleware around every request: a request id, request metrics (Prometheus, and
-the request statistics kept in the database), a cap on the request body's size, and no NUL
-character in the URL. One layer, reading the headers once: it runs for every request."""
+the request statistics kept in the database), a cap on the request body's size, no NUL
+character in the URL, and the rate-limit header fields of the limits the request counted
+against. One layer, reading the headers once: it runs for every request."""
 
 import time
 import uuid
@@ -12,6 +13,8 @@ from relevo.api.errors import error_response
 from relevo.core import metrics
 from relevo.core.logging import request_id_var
 from relevo.performance.requests import ANSWER_SOURCE, NOT_COUNTED, RequestStatistics
+from relevo.ratelimits.headers import header_fields
+from relevo.ratelimits.limiter import VERDICTS
 
 
 class _BodyTooLarge(BaseException):
@@ -35,7 +38,9 @@ def nul_in_url(path: str, query_string: bytes) -> str | None:
 class RequestMiddleware:
     """Gives each request an id (or keeps the caller's X-Request-ID), records its metrics (in
     `statistics` too, when given), refuses bodies over `max_body_bytes` with 413 before they
-    are written anywhere, and a URL holding a NUL character with 400 naming where."""
+    are written anywhere, and a URL holding a NUL character with 400 naming where. A response of
+    a rate-limited route, whatever its status, says how much of each limit is left (the route
+    counted the request and left its verdicts in the scope)."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, statistics: RequestStatistics | None = None) -> None:
         self.app = app
@@ -73,7 +78,11 @@ class RequestMiddleware:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                verdicts = scope.get(VERDICTS)
+                if verdicts:
+                    headers += header_fields(verdicts)
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -4,13 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from relevo.api.deps import AdminCaller, SessionDep
+from relevo.api.deps import AdminCaller, LimitedRoute, SessionDep
 from relevo.core.pagination import Page
 from relevo.users import service
 from relevo.users.models import User
 from relevo.users.schemas import UserRead
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(prefix="/api/v1/users", tags=["users"], route_class=LimitedRoute)
 
 
 def _read(user: User) -> UserRead:
