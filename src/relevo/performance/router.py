@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from relevo.api.deps import ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import LimitedRoute, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.db import utcnow
 from relevo.core.fields import as_naive_utc
 from relevo.performance import service
 from relevo.performance.schemas import OnlineMetricsRead
 from relevo.registry.schemas import MODEL_NAME
 
-router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
+router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], route_class=LimitedRoute)
 
 
 def recorded_so_far(request: Request) -> None:
