@@ -112,8 +112,8 @@ def online_query(
     query = OnlineQuery(start, end, bucket, model, variant)
     if len(query.numbers()) > MAX_BUCKETS:
         raise InvalidArgument(
-            f"from: from {start.isoformat()}Z to {end.isoformat()}Z makes {len(query.numbers())} buckets of a "
-            f"{bucket}; at most {MAX_BUCKETS}: narrow the range or take longer buckets"
+            f"from: from {start.isoformat()}Z to {end.isoformat()}Z makes {len(query.numbers())} buckets "
+            f"(bucket={bucket}); at most {MAX_BUCKETS}: narrow the range or take longer buckets"
         )
     return query
 
