@@ -235,6 +235,7 @@ def test_model_and_variant_choose_the_series(
         ({"from": "2020-01-01T00:00:00Z", "to": "2021-01-01T00:00:00Z"}, 400, "from"),
         ({"from": "1969-12-31T00:00:00Z", "bucket": "day"}, 400, "from"),
         ({"to": "2999-01-01T00:00:00Z"}, 400, "to"),
+        ({"to": "0001-01-01T00:00:00Z"}, 400, "to"),
         ({"model": "no such model"}, 422, "model"),
     ],
 )

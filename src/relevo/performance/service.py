@@ -102,9 +102,11 @@ def online_query(
     hour, a week by the day); a range the wrong way round, out of bounds or of too many
     buckets is refused naming the field."""
     end = end or now
-    start = start or end - DEFAULT_RANGE[bucket]
     if end > now + _LATEST_AHEAD:
         raise InvalidArgument(f"to: must be at most a day ahead of now ({now.isoformat()}Z)")
+    if end <= _EPOCH:
+        raise InvalidArgument("to: must be after 1970-01-01")
+    start = start or max(end - DEFAULT_RANGE[bucket], _EPOCH)
     if start < _EPOCH:
         raise InvalidArgument("from: must be 1970-01-01 or later")
     if start >= end:
@@ -112,8 +114,8 @@ def online_query(
     query = OnlineQuery(start, end, bucket, model, variant)
     if len(query.numbers()) > MAX_BUCKETS:
         raise InvalidArgument(
-            f"from: from {start.isoformat()}Z to {end.isoformat()}Z makes {len(query.numbers())} buckets of a "
-            f"{bucket}; at most {MAX_BUCKETS}: narrow the range or take longer buckets"
+            f"from: from {start.isoformat()}Z to {end.isoformat()}Z makes {len(query.numbers())} buckets "
+            f"(bucket={bucket}); at most {MAX_BUCKETS}: narrow the range or take longer buckets"
         )
     return query
 

@@ -96,6 +96,6 @@ class RecommendationList:
 
     @cached_property
     def recommendation_id(self) -> str:
-        """Sent back with clicks and purchases to attribute them; made when first asked for, as
-        routes whose answers do not show it need not pay for the random bytes."""
+        """Sent back with clicks and purchases to attribute them; made when first asked for (a
+        kept answer served again is a new answer, with an id of its own)."""
         return self.preset_id or new_recommendation_id()

@@ -30,15 +30,14 @@ def record_answer(request: Request, answer: RecommendationList, *, route: str, s
         request,
         route=route,
         user_id=answer.user_id,
-        items=[item.product.product_id for item in answer.items],
+        items=tuple(item.product.product_id for item in answer.items),
         source=AnswerSource.cache if answer.kept else _SOURCE_OF_WAY[answer.way],
         fallback=answer.way is Way.cold_start,
         algorithm=answer.algorithm,
         started=started,
         version=answer.version,
         experiment=answer.experiment,
-        # Made only for answers recorded (routes that do not show it need not pay for it).
-        recommendation_id=answer.recommendation_id if answer.experiment or _recording(request) else None,
+        recommendation_id=answer.recommendation_id,
         contributed=answer.credits,
     )
 
