@@ -1,13 +1,16 @@
 """Serving speed on a large demo shop (100,000 products, about 1,000,000 events): training time
 per algorithm, in-process recommendation latency with the hybrid deployed, the HTTP rate of
 GET /api/recommendations/{id}/?count=10 against `relevo serve --workers 2`, and how fresh its
-answers are (benchmarks/freshness.py: right after an event, after a product is deleted).
+answers are (benchmarks/freshness.py: right after an event, after a product is deleted), and
+what online metrics and rate limits cost (benchmarks/guards.py: one limit check, and the rate with
+both on against off).
 
 Baselines measured in the same run: for latency, exact scoring of every item with 64 factors
 (one matrix-vector product and a top-k over the whole catalog); for HTTP, GET /health.
 """
 
 import argparse
+import asyncio
 import dataclasses
 import os
 import random
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import freshness
+from benchmarks import freshness, guards
 from benchmarks.common import (
     DEFAULT_POSTGRES_ADMIN_URL,
     create_api_key,
@@ -30,38 +33,17 @@ from benchmarks.common import (
     relevo_server,
 )
 from benchmarks.http_load import LoadResult, build_request, run_load
+from benchmarks.shop import MODEL, deploy_hybrid, shop_size, with_strangers
 from relevo.accounts.models import Role
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from relevo.demo import ShopSize, SyntheticShop, load_demo
+from relevo.demo import load_demo
 from relevo.engine.algorithms import ALGORITHMS
 from relevo.engine.topk import top_k
-from relevo.job_kinds import HANDLERS
-from relevo.jobs import runner
 from relevo.recommend.answer import AnswerInputs, UserRequest
 from relevo.recommend.service import recommend_for_user
 from relevo.recommend.state import ServingState
-from relevo.registry import service as registry_service
 from relevo.registry.training import load_training_data
-
-MODEL = "default"
-
-
-def shop_size(products: int, events: int) -> ShopSize:
-    """A shop of `products` products whose sessions add up to about `events` events (the
-    events per session measured on a sample of the same generator)."""
-    sample = ShopSize(stores=8, products=products, users=2_000, sessions=2_000, days=90, seed=5)
-    per_session = sum(1 for _ in SyntheticShop(sample).events()) / sample.sessions
-    sessions = int(events / per_session)
-    return ShopSize(stores=8, products=products, users=max(1_000, sessions // 5), sessions=sessions, days=90, seed=5)
-
-
-def with_strangers(known: list[str], total: int, prefix: str) -> list[str]:
-    """`known` users and as many users the model never saw as make `total` (about 10%), shuffled."""
-    users = known[: total * 9 // 10]
-    users += [f"{prefix}-{n}" for n in range(total - len(users))]
-    random.Random(4).shuffle(users)
-    return users
 
 
 def percentiles(seconds: list[float]) -> str:
@@ -101,29 +83,6 @@ def train_each(database: Database) -> None:
         started = time.perf_counter()
         cls(config).fit(data, threads=threads)
         print(f"  {name:12} {time.perf_counter() - started:6.1f} s", flush=True)
-
-
-def deploy_hybrid(database: Database, settings: Settings) -> None:
-    """Trains the hybrid through the registry, as `relevo train` does, and deploys it."""
-    params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
-    with database.transaction() as session:
-        _, job = registry_service.start_training(
-            session=session,
-            settings=settings,
-            name=MODEL,
-            algorithm="hybrid",
-            config={},
-            params=params,
-            created_by=None,
-        )
-        job_id = job.id
-    started = time.perf_counter()
-    runner.run(database, settings, job_id, handlers=HANDLERS)
-    with database.session(write=False) as session:
-        deployed = registry_service.deployed(session=session, name=MODEL)
-    assert deployed is not None, "the hybrid did not deploy"
-    print(f"hybrid trained (holdout fit, evaluation, final fit) and deployed in {time.perf_counter() - started:.0f} s")
-    print(f"  offline metrics: { ({k: round(v, 4) for k, v in deployed.metrics.items()}) }", flush=True)
 
 
 def in_process(database: Database, settings: Settings, users: list[str]) -> None:
@@ -249,6 +208,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="HTTP: turns of each kind")
     parser.add_argument("--fresh-rounds", type=int, default=300, help="HTTP: purchase-then-ask rounds")
     parser.add_argument("--skip-training-table", action="store_true", help="only train and deploy the hybrid")
+    parser.add_argument("--redis-url", default=guards.DEFAULT_REDIS_URL, help="a Redis database the run may write to")
+    parser.add_argument("--guard-rounds", type=int, default=12, help="metrics and limits on/off: turns of each")
+    parser.add_argument("--skip-guards", action="store_true", help="leave out what metrics and limits cost")
     args = parser.parse_args()
 
     print(describe_machine(args.postgres_url if args.backend == "postgresql" else None))
@@ -280,6 +242,18 @@ def main() -> None:
             rounds=args.rounds,
             fresh_rounds=args.fresh_rounds,
         )
+        if not args.skip_guards:
+            print(f"\nonline metrics and rate limits (Redis at {args.redis_url}):", flush=True)
+            asyncio.run(guards.check_costs(args.redis_url, 50_000, 10_000, Path(folder)))
+            guards.serving_rates(
+                url,
+                settings.resolved_artifacts_dir,
+                args.redis_url,
+                users,
+                connections=args.connections,
+                turn_seconds=2.0,
+                rounds=args.guard_rounds,
+            )
 
 
 if __name__ == "__main__":

@@ -1,19 +1,23 @@
-"""What rate limits cost: one limit check in microseconds (counters in memory, and in Redis,
-where each check is round trips to it), and the serving rate of
-GET /api/v1/recommendations/{user}?count=10 against `relevo serve --workers 2` with limits
-on (a quota no request reaches) against the same server with limits off.
+"""What online metrics and rate limits cost the serving path: one limit check in microseconds
+(counters in memory, and in Redis, where each check is round trips to it), and the serving rate
+of GET /api/v1/recommendations/{user}?count=10 against `relevo serve --workers 2` with online
+metrics and limits on (a quota no request reaches) against the same server with both off.
 
 Baselines measured in the same run: for a check, one turn of the event loop (every figure
 includes one, in which the library's asyncio memory storage does its housekeeping); for the
-serving rate, a server with RELEVO_RATE_LIMITS=false. The three servers (off, on in memory, on
-in Redis) run side by side and take turns, in a rotating order, so a host that slows down for
-a while slows them alike; each ratio is taken within a round. Beside each rate, the CPU time
-the server's processes spent per answer (Redis's own work not included), which a busy host
-disturbs less than the rate.
+serving rate, a server with RELEVO_ONLINE_METRICS=false and RELEVO_RATE_LIMITS=false. Four
+servers (both off; metrics on; metrics and limits on, counting in memory; the same counting in
+Redis) run side by side on one database and take turns, in a rotating order, so a host that
+slows down for a while slows them alike; each ratio is taken within a round. Beside each rate,
+the CPU time the server's processes spent per answer (Redis's own work not included), which a
+busy host disturbs less than the rate.
+
+`python -m benchmarks.serving` runs this at its end; alone: `python -m benchmarks.guards`.
 """
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import random
 import statistics
@@ -38,7 +42,7 @@ from benchmarks.common import (
     relevo_server,
 )
 from benchmarks.http_load import LoadResult, build_request, run_load
-from benchmarks.serving import MODEL, deploy_hybrid, shop_size, with_strangers
+from benchmarks.shop import MODEL, deploy_hybrid, shop_size, with_strangers
 from relevo.accounts.models import Role
 from relevo.core.config import Settings
 from relevo.core.db import Database
@@ -49,6 +53,7 @@ from relevo.registry.training import load_training_data
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 NEVER_REACHED = "100000000/minute"  # the quota of the serving runs: counted, never refused
+OFF = "metrics and limits off"
 
 
 def micros(seconds: list[float]) -> str:
@@ -124,22 +129,23 @@ def serving_rates(
     key = create_api_key(url, Role.service)
     prefix = f"relevo-bench-{uuid.uuid4().hex[:8]}"
     common = {"RELEVO_ARTIFACTS_DIR": str(artifacts), "RELEVO_RATE_LIMIT_KEY_PREFIX": prefix}
-    on = {**common, "RELEVO_RATE_LIMITS": "true", "RELEVO_RATE_LIMIT_API": NEVER_REACHED}
+    off = {**common, "RELEVO_ONLINE_METRICS": "false", "RELEVO_RATE_LIMITS": "false"}
+    metrics = {**off, "RELEVO_ONLINE_METRICS": "true"}
+    on = {**metrics, "RELEVO_RATE_LIMITS": "true", "RELEVO_RATE_LIMIT_API": NEVER_REACHED}
     setups = {
-        "limits off": common,
-        "limits on, memory": {**on, "RELEVO_RATE_LIMIT_STORAGE": "memory"},
-        "limits on, Redis": {**on, "RELEVO_RATE_LIMIT_STORAGE": redis_url},
+        OFF: off,
+        "metrics on": metrics,
+        "metrics and limits on, memory": {**on, "RELEVO_RATE_LIMIT_STORAGE": "memory"},
+        "metrics and limits on, Redis": {**on, "RELEVO_RATE_LIMIT_STORAGE": redis_url},
     }
     kinds = (
         f"the same {len(users):,} users again and again (answers kept: the cheapest requests)",
         "a new user each time (cold start: every answer computed)",
     )
-    with (
-        relevo_server(url, workers=2, extra_env=setups["limits off"]) as off_port,
-        relevo_server(url, workers=2, extra_env=setups["limits on, memory"]) as memory_port,
-        relevo_server(url, workers=2, extra_env=setups["limits on, Redis"]) as redis_port,
-    ):
-        ports = dict(zip(setups, (off_port, memory_port, redis_port), strict=True))
+    with contextlib.ExitStack() as servers:
+        ports = {
+            name: servers.enter_context(relevo_server(url, workers=2, extra_env=env)) for name, env in setups.items()
+        }
         headers = {"Authorization": f"Bearer {key}"}
 
         def request(port: int, user: str) -> bytes:
@@ -158,7 +164,7 @@ def serving_rates(
         cpu: list[dict[tuple[str, str], float]] = []  # the servers' CPU seconds per answer, per turn
         order = list(setups)
         for round_number in range(rounds):
-            rotated = order[round_number % 3 :] + order[: round_number % 3]
+            rotated = order[round_number % len(order) :] + order[: round_number % len(order)]
             played, spent = {}, {}
             for kind in kinds:
                 for name in rotated:
@@ -186,12 +192,12 @@ def serving_rates(
             rate = statistics.median(answered(result) for result in results)
             latencies = sorted(latency for result in results for latency in result.latencies)
             p50, p99 = latencies[len(latencies) // 2] * 1000, latencies[int(0.99 * (len(latencies) - 1))] * 1000
-            ratios = [answered(turn[kind, name]) / answered(turn[kind, "limits off"]) for turn in turns]
+            ratios = [answered(turn[kind, name]) / answered(turn[kind, OFF]) for turn in turns]
             low, ratio, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
             statuses = sum((result.statuses for result in results), start=Counter())
-            extra = statistics.median(spent[kind, name] - spent[kind, "limits off"] for spent in cpu) * 1e6
+            extra = statistics.median(spent[kind, name] - spent[kind, OFF] for spent in cpu) * 1e6
             print(
-                f"    {name:18} {rate:7,.0f} req/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms, "
+                f"    {name:30} {rate:7,.0f} req/s, p50 {p50:5.1f} ms, p99 {p99:5.1f} ms, "
                 f"ratio to off {ratio:.2f} (quartiles {low:.2f}, {high:.2f}); server CPU per answer "
                 f"{statistics.median(spent[kind, name] for spent in cpu) * 1e6:,.0f} µs ({extra:+,.0f} µs); "
                 f"statuses {dict(statuses)}"
