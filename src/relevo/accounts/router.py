@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
 
 from relevo.accounts import quotas, service
 from relevo.accounts.quotas import Holder
@@ -21,6 +22,7 @@ from relevo.accounts.schemas import (
     QuotasUpdate,
 )
 from relevo.api.deps import AdminCaller, CurrentCaller, KeyManager, LimitedRoute, SessionDep, SettingsDep
+from relevo.core.config import Settings
 from relevo.core.fields import DbId
 from relevo.core.pagination import Page
 from relevo.core.rates import LimitClass
@@ -135,7 +137,7 @@ def remove_key_quotas(key_id: DbId, caller: AdminCaller, session: SessionDep) ->
     quotas.delete(session=session, caller=caller, holder=Holder("key", key_id))
 
 
-def _quotas_read(session: SessionDep, settings: SettingsDep, holder: Holder) -> QuotasRead:
+def _quotas_read(session: Session, settings: Settings, holder: Holder) -> QuotasRead:
     row = quotas.get(session=session, holder=holder)
     return QuotasRead(
         **{limit_class: getattr(row, limit_class, None) for limit_class in LimitClass},
