@@ -40,6 +40,7 @@ from implicit.cpu.topk import topk
 from sqlalchemy import delete, func, select
 
 from benchmarks.common import CACHE, DEFAULT_POSTGRES_ADMIN_URL, describe_machine, fresh_database
+from benchmarks.shop import train
 from relevo.batch import generation
 from relevo.batch import service as batch_service
 from relevo.batch.models import JobResult
@@ -57,7 +58,6 @@ from relevo.recommend import service as recommend_service
 from relevo.recommend.answer import UserRequest
 from relevo.recommend.catalog_view import CatalogView, Filters
 from relevo.recommend.deployed import DeployedVersion
-from relevo.registry import service as registry_service
 
 MODEL = "default"
 TOP_K = 20
@@ -92,25 +92,12 @@ def shop_database(backend: str, postgres_url: str, size: ShopSize) -> Iterator[s
 
 
 def deploy_als(database: Database, settings: Settings) -> DeployedVersion:
-    params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
-    with database.transaction() as session:
-        _, job = registry_service.start_training(
-            session=session,
-            settings=settings,
-            name=MODEL,
-            algorithm="als",
-            config={"embedding_dim": 64},
-            params=params,
-            created_by=None,
-        )
-        job_id = job.id
-    started = time.perf_counter()
-    runner.run(database, settings, job_id, handlers=HANDLERS)
+    seconds = train(database, settings, MODEL, "als", {"embedding_dim": 64})
     served = generation.inputs_for(database, settings).version
     assert served is not None and served.algorithm == "als", "the ALS model did not deploy"
     model = served.recommender
     print(
-        f"ALS ({model.item_factors.shape[1]} factors) trained and deployed in {time.perf_counter() - started:.0f} s: "
+        f"ALS ({model.item_factors.shape[1]} factors) trained and deployed in {seconds:.0f} s: "
         f"{len(model.users):,} users x {len(model.items):,} products",
         flush=True,
     )

@@ -22,31 +22,14 @@ from pathlib import Path
 
 from benchmarks.common import DEFAULT_POSTGRES_ADMIN_URL, create_api_key, fresh_database, relevo_server
 from benchmarks.http_load import build_request, run_load
+from benchmarks.shop import train
 from relevo.accounts.models import Role
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.demo import ShopSize, load_demo
-from relevo.job_kinds import HANDLERS
-from relevo.jobs import runner
-from relevo.registry import service as registry_service
 
 BASE_RATE = 0.10
 LIFT = 0.05  # relative
-
-
-def train(database: Database, settings: Settings, name: str, algorithm: str) -> None:
-    with database.transaction() as session:
-        _, job = registry_service.start_training(
-            session=session,
-            settings=settings,
-            name=name,
-            algorithm=algorithm,
-            config={},
-            params={"deploy": "always"},
-            created_by=None,
-        )
-        job_id = job.id
-    runner.run(database, settings, job_id, handlers=HANDLERS)
 
 
 async def shoppers(port: int, key: str, users: list[str], exposures: int, connections: int, seed: int) -> dict:

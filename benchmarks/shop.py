@@ -31,24 +31,31 @@ def with_strangers(known: list[str], total: int, prefix: str) -> list[str]:
     return users
 
 
-def deploy_hybrid(database: Database, settings: Settings) -> None:
-    """Trains the hybrid through the registry, as `relevo train` does, and deploys it."""
+def train(database: Database, settings: Settings, name: str, algorithm: str, config: dict | None = None) -> float:
+    """Trains `algorithm` as model `name` through the registry, as `relevo train` does, deploys it
+    whatever its metrics, and answers the seconds the job took."""
     params = {"dataset_ids": [], "deploy": "always", "evaluation": "random", "seed": 0}
     with database.transaction() as session:
         _, job = registry_service.start_training(
             session=session,
             settings=settings,
-            name=MODEL,
-            algorithm="hybrid",
-            config={},
+            name=name,
+            algorithm=algorithm,
+            config=config or {},
             params=params,
             created_by=None,
         )
         job_id = job.id
     started = time.perf_counter()
     runner.run(database, settings, job_id, handlers=HANDLERS)
+    return time.perf_counter() - started
+
+
+def deploy_hybrid(database: Database, settings: Settings) -> None:
+    """Trains the hybrid through the registry, as `relevo train` does, and deploys it."""
+    seconds = train(database, settings, MODEL, "hybrid")
     with database.session(write=False) as session:
         deployed = registry_service.deployed(session=session, name=MODEL)
     assert deployed is not None, "the hybrid did not deploy"
-    print(f"hybrid trained (holdout fit, evaluation, final fit) and deployed in {time.perf_counter() - started:.0f} s")
+    print(f"hybrid trained (holdout fit, evaluation, final fit) and deployed in {seconds:.0f} s")
     print(f"  offline metrics: { ({k: round(v, 4) for k, v in deployed.metrics.items()}) }", flush=True)
