@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from relevo.engine.algorithms import recommender_class
+from relevo.engine.algorithms import saved_class
 from relevo.engine.base import Recommender
 
 ARRAYS = "arrays.npz"
@@ -48,7 +48,7 @@ def save(recommender: Recommender, directory: Path, extra: dict[str, Any] | None
 def load(directory: Path) -> tuple[Recommender, dict[str, Any]]:
     """The recommender saved in `directory`, and its manifest."""
     manifest = json.loads((directory / MANIFEST).read_text())
-    cls = recommender_class(manifest["algorithm"])
+    cls = saved_class(manifest["algorithm"])
     with np.load(directory / ARRAYS, allow_pickle=False) as stored:
         arrays = {name: stored[name] for name in stored.files}
     return cls.from_arrays(cls.make_config(manifest["config"]), arrays), manifest

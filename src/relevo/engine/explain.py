@@ -27,7 +27,19 @@ from relevo.engine.base import Recommender
 from relevo.engine.parts import ScoreParts
 from relevo.engine.sources import component_sources
 
-PART_NAMES: tuple[str, ...] = ("popular", "cooccurrence", "item_knn", "content", "als", "bpr", "ease")
+# New names go at the end: a code, once stored, must keep naming the same part. "factors" and
+# "onnx" are the uploaded recommenders (docs/registry.md).
+PART_NAMES: tuple[str, ...] = (
+    "popular",
+    "cooccurrence",
+    "item_knn",
+    "content",
+    "als",
+    "bpr",
+    "ease",
+    "factors",
+    "onnx",
+)
 PART_CODES: dict[str, int] = {name: code for code, name in enumerate(PART_NAMES)}
 NO_PART = -1  # the code of padding
 _LIST_USERS = 4_096  # users explained at once by list_reasons: bounds its parts and its pairs

@@ -8,14 +8,14 @@ largest term of that sum:
 - content: weight × the cosine of the two items' vectors (the score is the cosine of the item
   to the history-weighted sum of vectors, so these terms are its numerator);
 - co-purchase: among the items the user bought, the one most often bought with the item.
-The factor models (ALS, BPR) have no such sum: the user's factor is solved from the whole
+The factor models (ALS, BPR, uploaded factors) have no such sum: the user's factor is solved from the whole
 history at once, and its dot product with an item does not split into one term per history
 item (Hu et al. give ALS a split, but through a matrix solved per user, whose terms are not
 likenesses a shopper would recognise, and BPR has none). What the model does say is how alike
 two items are: the cosine of their factors, its own `similar_items`. A factor model scores an
 item highly because it lies where the user's history lies in factor space, so the history
 item nearest to it there is the fair account. Popularity has no source: its reason is the
-item's popularity.
+item's popularity; nor has an uploaded ONNX scorer, whose score is opaque.
 
 A source is left out (-1) when no term is above zero: nothing in the history pulled the item up.
 Work goes by chunks of (history item, item) pairs, so long lists and long histories stay within
@@ -65,6 +65,7 @@ TERMS: dict[str, Term] = {
     "cooccurrence": _cooccurrence_term,
     "als": _factor_term,
     "bpr": _factor_term,
+    "factors": _factor_term,
 }
 
 

@@ -12,6 +12,7 @@ _WITHOUT_A_PRODUCT = {
     "als": "picked for your taste",
     "bpr": "picked for your taste",
     "ease": "picked for your taste",
+    "factors": "picked for your taste",
     "item_knn": "liked by shoppers who like what you like",
     "content": "like what you browse",
 }
