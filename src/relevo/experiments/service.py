@@ -154,11 +154,18 @@ def _resolve_algorithm(
 ) -> None:
     """A built-in algorithm is served by the serving model when its deployed version is of that
     algorithm, else by the model named after the algorithm, trained when the experiment starts
-    if it has no deployed version."""
+    if it has no deployed version. Any other name is served by the deployed model of that name:
+    a shop's own model uploaded under it (the SmartCommerce API's `deep_learning`)."""
     algorithm = ALGORITHM_NAMES.get(asked, asked)
     if algorithm not in ALGORITHMS:
+        if registry_service.deployed(session=session, name=asked) is not None:
+            resolution.serves[name] = Target(asked, **own)
+            return
         known = ", ".join([*ALGORITHMS, *ALGORITHM_NAMES])
-        resolution.blockers[name] = f"variant {name!r}: no algorithm {asked!r}; algorithms: {known}; {listed}"
+        resolution.blockers[name] = (
+            f"variant {name!r}: no algorithm {asked!r}; algorithms: {known}; or upload and deploy a model named"
+            f" {asked!r} (docs/registry.md); {listed}"
+        )
         return
     serving = registry_service.deployed(session=session, name=settings.serving_model)
     if serving is not None and serving.algorithm == algorithm:
