@@ -3,7 +3,7 @@ here: unknown users and products are created, and each event_id is stored once. 
 batches go through one multi-row insert; large ones through the backend's bulk path."""
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from operator import itemgetter
@@ -21,6 +21,7 @@ from relevo.core import metrics
 from relevo.core.db import after_commit, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.core.pagination import paginate_by_id
+from relevo.engine.events import LEFT_OUT_TYPES
 from relevo.events.models import Event, EventType
 from relevo.events.schemas import EventIn, IngestResult
 from relevo.events.signal import SharedFileSignal, signal_for
@@ -385,6 +386,19 @@ def _user_events_after() -> Select:
         .order_by(Event.id.desc())
         .limit(bindparam("limit"))
     )
+
+
+def bought_or_rated(*, session: Session) -> Iterator[Sequence[tuple[str, str]]]:
+    """(user, product) of every event that leaves its product out of the user's answers
+    (engine/events.py LEFT_OUT_TYPES: bought or rated), the shop's ids, in chunks."""
+    query = (
+        select(User.external_id, Product.external_id)
+        .select_from(Event)
+        .join(User, User.id == Event.user_id)
+        .join(Product, Product.id == Event.product_id)
+        .where(Event.event_type.in_(sorted(LEFT_OUT_TYPES)))
+    )
+    yield from session.execute(query.execution_options(yield_per=100_000)).partitions()
 
 
 def count_user_events(*, session: Session, user_id: str, up_to: int) -> int:

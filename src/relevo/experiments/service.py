@@ -19,7 +19,8 @@ from relevo.experiments.schemas import ExperimentCreate, ExperimentUpdate, check
 from relevo.exposures.models import Exposure
 from relevo.jobs.models import Job
 from relevo.registry import service as registry_service
-from relevo.registry.models import VersionStatus
+from relevo.registry.external_recommenders import not_a_recommender
+from relevo.registry.models import ModelVersion, VersionKind, VersionStatus
 
 # Names the SmartCommerce API's documents use for the built-in algorithms.
 ALGORITHM_NAMES = {"collaborative": "als", "hybrid_ensemble": "hybrid"}
@@ -136,12 +137,19 @@ def resolve(*, session: Session, settings: Settings, experiment: Experiment) -> 
                     f"variant {name!r}: version {found.version} of {found.name!r} is {found.status}"
                 )
                 continue
+            if found.kind != VersionKind.recommender:
+                resolution.blockers[name] = _cannot_rank(name, found)
+                continue
             resolution.serves[name] = Target(found.name, found.version, **own)
         elif "model" in config:
-            if config["model"] not in models:
+            deployed = registry_service.deployed(session=session, name=config["model"])
+            if deployed is None:
                 resolution.blockers[name] = (
                     f"variant {name!r}: model {config['model']!r} has no deployed version; {listed}"
                 )
+                continue
+            if deployed.kind != VersionKind.recommender:
+                resolution.blockers[name] = _cannot_rank(name, deployed)
                 continue
             resolution.serves[name] = Target(config["model"], **own)
         else:
@@ -158,7 +166,11 @@ def _resolve_algorithm(
     a shop's own model uploaded under it (the SmartCommerce API's `deep_learning`)."""
     algorithm = ALGORITHM_NAMES.get(asked, asked)
     if algorithm not in ALGORITHMS:
-        if registry_service.deployed(session=session, name=asked) is not None:
+        deployed = registry_service.deployed(session=session, name=asked)
+        if deployed is not None and deployed.kind != VersionKind.recommender:
+            resolution.blockers[name] = _cannot_rank(name, deployed)
+            return
+        if deployed is not None:
             resolution.serves[name] = Target(asked, **own)
             return
         known = ", ".join([*ALGORITHMS, *ALGORITHM_NAMES])
@@ -178,6 +190,10 @@ def _resolve_algorithm(
     resolution.blockers[name] = (
         f"variant {name!r}: no version of {algorithm!r} is deployed yet (trained when it starts)"
     )
+
+
+def _cannot_rank(variant: str, version: ModelVersion) -> str:
+    return f"variant {variant!r}: {not_a_recommender(version)}: it cannot serve a variant"
 
 
 def start(

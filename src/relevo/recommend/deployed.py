@@ -5,7 +5,9 @@ replica picks it up without a restart."""
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -14,12 +16,13 @@ from sqlalchemy.orm import Session
 from relevo.core.caches import LockedCache
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from relevo.core.errors import NotReady
+from relevo.core.errors import Conflict, InvalidArgument, NotReady
 from relevo.engine.base import Recommender
-from relevo.registry import files, version_files
+from relevo.events import service as events_service
+from relevo.registry import external_recommenders, files, version_files
 from relevo.registry import service as registry_service
 from relevo.registry.files import DamagedFile
-from relevo.registry.models import ModelVersion
+from relevo.registry.models import ModelVersion, VersionKind, VersionSource
 from relevo.registry.version_files import RankedAhead
 
 logger = logging.getLogger("relevo.serving")
@@ -134,11 +137,19 @@ class DeployedVersions:
                 ) from None
 
     def _load(self, session: Session, version: ModelVersion) -> DeployedVersion:
-        """The version's files, each checked against its SHA-256, loaded."""
+        """The version's files, each checked against its SHA-256, loaded. A predictor is refused:
+        it answers /inference, not lists of products."""
+        if version.kind != VersionKind.recommender:
+            raise Conflict(
+                f"{external_recommenders.not_a_recommender(version)}: it cannot serve recommendations; deploy a"
+                " recommender under this name, or ask for another model"
+            )
         started = time.perf_counter()
         paths = files.version_paths(session=session, settings=self._settings, version=version)
-        loaded = version_files.read(paths)
-        recommender = loaded.recommender
+        if version.source == VersionSource.uploaded and version.format in external_recommenders.FORMATS:
+            loaded = _uploaded(session, version, paths)
+        else:
+            loaded = _trained(version, paths)
         logger.info(
             "serving %s version %d (%s), loaded in %.2f s",
             version.name,
@@ -146,14 +157,61 @@ class DeployedVersions:
             version.algorithm,
             time.perf_counter() - started,
         )
-        return DeployedVersion(
-            name=version.name,
-            version=version.version,
-            version_id=version.id,
-            algorithm=version.algorithm,
-            recommender=recommender,
-            left_out=loaded.left_out,
-            watermark=int(loaded.manifest.get("watermark", 0)),
-            popularity=np.asarray((recommender.history > 0).sum(axis=0), dtype=np.float32).ravel(),
-            ranked_ahead=loaded.ranked_ahead,
+        return loaded
+
+
+def _trained(version: ModelVersion, paths: Mapping[str, Path]) -> DeployedVersion:
+    loaded = version_files.read(paths)
+    recommender = loaded.recommender
+    return DeployedVersion(
+        name=version.name,
+        version=version.version,
+        version_id=version.id,
+        algorithm=version.algorithm,
+        recommender=recommender,
+        left_out=loaded.left_out,
+        watermark=int(loaded.manifest.get("watermark", 0)),
+        popularity=np.asarray((recommender.history > 0).sum(axis=0), dtype=np.float32).ravel(),
+        ranked_ahead=loaded.ranked_ahead,
+    )
+
+
+def _uploaded(session: Session, version: ModelVersion, paths: Mapping[str, Path]) -> DeployedVersion:
+    """A recommender trained elsewhere (docs/registry.md). None of the shop's events in Relevo
+    was learned here, so every event of a user counts as since training (watermark 0), and no
+    list was ranked ahead; what the users it knows bought or rated is read now, to leave out."""
+    try:
+        recommender = external_recommenders.load_recommender(
+            format=version.format, paths=paths, config=version.config or {}
         )
+    except InvalidArgument as exc:  # checked at upload: here, the files changed or Relevo did
+        raise ValueError(exc.details) from None
+    return DeployedVersion(
+        name=version.name,
+        version=version.version,
+        version_id=version.id,
+        algorithm=version.algorithm,
+        recommender=recommender,
+        left_out=_bought_or_rated(session, recommender),
+        watermark=0,
+        popularity=external_recommenders.fallback_popularity(recommender),
+        ranked_ahead=None,
+    )
+
+
+def _bought_or_rated(session: Session, recommender: Recommender) -> sp.csr_matrix:
+    """Users × items of the model: 1 where the user bought or rated the item."""
+    shape = (len(recommender.users), len(recommender.items))
+    if not len(recommender.users):
+        return sp.csr_matrix(shape, dtype=np.float32)
+    rows, columns = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)]
+    for pairs in events_service.bought_or_rated(session=session):
+        users = recommender.users.indices(user for user, _ in pairs)
+        items = recommender.items.indices(item for _, item in pairs)
+        known = (users >= 0) & (items >= 0)
+        rows.append(users[known])
+        columns.append(items[known])
+    rows, columns = np.concatenate(rows), np.concatenate(columns)
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=shape)
+    matrix.data[:] = 1.0  # an item bought twice is left out once
+    return matrix

@@ -16,7 +16,7 @@ from relevo.core.errors import InvalidArgument
 from relevo.engine.algorithms.factors import ExternalFactors
 from relevo.engine.base import Recommender
 from relevo.engine.uploaded_factors import MAX_ID_LENGTH, MAX_ITEMS, LayoutError, read_layout
-from relevo.registry.onnx_recommender import OnnxLayoutError, OnnxScorer
+from relevo.registry.models import ModelVersion
 
 FORMATS = ("factors", "onnx")
 ARTIFACTS = "artifacts/"
@@ -28,6 +28,13 @@ ITEM_ID_FILES = ("artifacts/item_ids.json", "artifacts/item_ids.txt")
 def is_recommender(*, format: str, config: Mapping[str, Any]) -> bool:  # noqa: A002 (the version's field)
     """Whether an upload of this format and config.json serves recommendations."""
     return format == "factors" or (format == "onnx" and config.get("kind") == "recommender")
+
+
+def not_a_recommender(version: ModelVersion) -> str:
+    """Why a version of another kind (a predictor) cannot rank products."""
+    return (
+        f"version {version.version} of {version.name!r} is a {version.kind} (it answers /inference), not a recommender"
+    )
 
 
 def load_recommender(
@@ -57,6 +64,9 @@ def load_recommender(
         except LayoutError as exc:
             raise InvalidArgument(f"{name}: {exc}") from None
     item_ids = _item_ids(paths, config)
+    # Imported here: onnxruntime is loaded by the processes that serve an ONNX model only.
+    from relevo.registry.onnx_recommender import OnnxLayoutError, OnnxScorer
+
     try:
         return OnnxScorer.load(path, item_ids)
     except OnnxLayoutError as exc:

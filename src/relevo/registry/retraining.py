@@ -1,7 +1,8 @@
 """Periodic retraining (as the AI service does): the serving model is trained again when its
 last training is older than RELEVO_RETRAIN_INTERVAL_MINUTES, or when
 RELEVO_RETRAIN_MIN_NEW_EVENTS events arrived after it, with the deployed version's algorithm
-and config, through the deploy gate.
+and config, through the deploy gate. A model uploaded by the shop (trained elsewhere) is never
+retrained here.
 
 The check runs in a scheduler: a thread of each API process (the embedded default), or the
 `relevo scheduler` process (RELEVO_SCHEDULER=process), which hands the training to the
@@ -24,7 +25,7 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.executor import Executor
 from relevo.jobs.models import JobKind
 from relevo.registry import service
-from relevo.registry.models import ModelVersion, VersionStatus
+from relevo.registry.models import ModelVersion, VersionSource, VersionStatus
 
 logger = logging.getLogger("relevo.retraining")
 
@@ -60,6 +61,8 @@ def retrain_if_due(database: Database, settings: Settings, executor: Executor) -
         if reason is None:
             return None
         current = service.deployed(session=session, name=name)
+        if current is not None and current.source == VersionSource.uploaded:
+            return None  # trained elsewhere, from events Relevo never saw: the shop uploads the next one
         algorithm, config = (current.algorithm, dict(current.config)) if current else (DEFAULT_ALGORITHM, {})
         params = {"dataset_ids": [], "deploy": "gate", "evaluation": "random", "seed": 0}
         version, job = service.start_training(
