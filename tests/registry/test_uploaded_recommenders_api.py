@@ -2,9 +2,7 @@
 every recommendation route with filters, exclusions, a stranger's events and cold start; a
 predictor is refused as a recommender."""
 
-import io
 import json
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,49 +12,7 @@ from relevo.engine import uploaded_factors
 from tests.errors import assert_error, assert_error_mentioning
 from tests.recommend.shop import DemoShop, product_ids, purchases_of, recommend, top_category
 from tests.registry import model_files
-from tests.registry.recommender_files import scorer
-
-NOT_IN_CATALOG = "NOT-IN-THE-CATALOG"
-
-
-def shop_factors(shop: DemoShop, users: int = 20, popularity: bool = True) -> dict[str, np.ndarray]:
-    """Factors a shop trained elsewhere: for its first users and every product, plus one
-    product the catalog does not have."""
-    generator = np.random.default_rng(4)
-    items = [*(product.external_id for product in shop.products), NOT_IN_CATALOG]
-    user_ids = sorted({event.user_id for event in shop.events})[:users]
-    layout = {
-        "user_ids": np.array(user_ids),
-        "item_ids": np.array(items),
-        "user_factors": generator.normal(size=(len(user_ids), 8)).astype(np.float32),
-        "item_factors": generator.normal(size=(len(items), 8)).astype(np.float32),
-    }
-    if popularity:
-        layout["item_popularity"] = (generator.permutation(len(items)) + 1).astype(np.float64)
-    return layout
-
-
-def npz(layout: dict[str, np.ndarray]) -> bytes:
-    """As numpy.savez writes it (object arrays pickled inside: what Relevo refuses to load)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **layout)
-    return buffer.getvalue()
-
-
-def upload(
-    client: TestClient,
-    headers: dict,
-    name: str,
-    model: tuple[str, bytes],
-    artifacts: list[tuple[str, bytes]] = (),
-    deployment: bool = True,
-) -> dict[str, Any]:
-    sent = [("model_file", (model[0], model[1], "application/octet-stream"))]
-    sent += [("artifact_files", (file_name, content, "application/octet-stream")) for file_name, content in artifacts]
-    params = {"model_name": name, "model_version": "1", "deployment": deployment}
-    response = client.post("/upload_model", params=params, files=sent, headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.registry.recommender_files import NOT_IN_CATALOG, npz, onnx_scorer_files, shop_factors, upload
 
 
 def expected(scores: np.ndarray, items: np.ndarray, keep: set[str], count: int) -> list[str]:
@@ -162,17 +118,6 @@ def test_uploaded_factors_as_the_serving_model_answer_every_route(
         body = explained.json()
         assert body["model"]["algorithm"] == "factors"
         assert all(set(item["parts"]) <= {"factors", "popular"} for item in body["items"])
-
-
-def onnx_scorer_files(shop: DemoShop) -> tuple[tuple[str, bytes], list[tuple[str, bytes]]]:
-    """A scorer over the shop's products in their order: a product touched points at the next two."""
-    items = [product.external_id for product in shop.products]
-    config = json.dumps({"kind": "recommender", "item_ids": items}).encode()
-    links = np.zeros((len(items), len(items)), dtype=np.float32)
-    for item in range(len(items)):
-        links[item, (item + 1) % len(items)] = 2.0
-        links[item, (item + 2) % len(items)] = 1.0
-    return ("scorer.onnx", scorer(links).SerializeToString()), [("config.json", config)]
 
 
 def test_an_uploaded_onnx_scorer_serves_with_filters_and_a_strangers_events(
