@@ -230,7 +230,7 @@ def print_offline(rows: list[Row], fitted: dict[str, dict[str, float]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.customer_value",
-        description="Customer spend on the CDNOW sample: MAE, RMSE, total and top-20%% capture of "
+        description="Customer spend on the CDNOW sample: MAE, RMSE, total and top-20% capture of "
         "the built-in customer_spend model against zero, naive, BG/NBD and Pareto/NBD with Gamma-Gamma.",
     )
     parser.add_argument("--quick", action="store_true", help="leave out the approaches tried and not chosen")

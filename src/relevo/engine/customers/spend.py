@@ -39,7 +39,7 @@ class CustomerSpendConfig:
     min_repeat_customers: int = bounded(10, at_least=1, at_most=1_000_000)
     # The models' few parameters are fitted on a random sample of this many customers at most:
     # a larger sample changes them little and costs in proportion.
-    max_fit_customers: int = bounded(20_000, at_least=100, at_most=10_000_000)
+    max_fit_customers: int = bounded(10_000, at_least=100, at_most=10_000_000)
 
     def __post_init__(self) -> None:
         check_bounds(self)
