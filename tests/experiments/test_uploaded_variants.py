@@ -1,6 +1,6 @@
 """A shop's own recommender in an experiment: the SmartCommerce API's `deep_learning` variant
-runs once a model of that name is uploaded and deployed, and serves its users; a predictor is
-refused as a variant, saying why."""
+runs once a model of that name is uploaded and deployed, serves its users and can be promoted;
+a predictor is refused as a variant, saying why."""
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -41,6 +41,13 @@ def test_uploading_a_model_named_deep_learning_makes_that_variant_run(
     treated = [exposure for exposure in recorded if exposure.variant == "treatment"]
     assert len(recorded) == 12
     assert {exposure.model for exposure in treated} == {"deep_learning"}
+
+    # Promoted, the shop's model serves everyone as the serving model's next version.
+    stopped = client.post("/api/v1/experiments/exp-1/stop", params={"promote": "treatment"}, headers=admin_headers)
+    assert stopped.status_code == 200, stopped.text
+    after = recommend(client, "shopper-0", count=4)
+    assert after["model"]["name"] == "default" and after["model"]["algorithm"] == "factors"
+    assert "experiment" not in after
 
 
 def test_a_variant_naming_an_uploaded_recommender_by_model_or_version_serves(
