@@ -177,3 +177,8 @@ def test_a_predictor_is_refused_as_a_recommender(client: TestClient, admin_heade
     for url in ("/api/v1/recommendations/U000001", "/api/v1/recommendations/U000001/explain"):
         details = assert_error(client.get(url, params={"model": "spend"}, headers=admin_headers), 409)
         assert "version 1 of 'spend' is a predictor" in details and "cannot serve recommendations" in details
+
+
+def test_factors_are_uploaded_never_trained(client: TestClient, admin_headers: dict, shop: DemoShop) -> None:
+    response = client.post("/api/v1/models/mine/train", json={"algorithm": "factors"}, headers=admin_headers)
+    assert_error_mentioning(response, 400, "algorithm", "'factors' models are learned elsewhere and uploaded")
