@@ -25,11 +25,6 @@ ARTIFACTS = "artifacts/"
 ITEM_ID_FILES = ("artifacts/item_ids.json", "artifacts/item_ids.txt")
 
 
-def is_recommender(*, format: str, config: Mapping[str, Any]) -> bool:  # noqa: A002 (the version's field)
-    """Whether an upload of this format and config.json serves recommendations."""
-    return format == "factors" or (format == "onnx" and config.get("kind") == "recommender")
-
-
 def not_a_recommender(version: ModelVersion) -> str:
     """Why a version of another kind (a predictor) cannot rank products."""
     return (

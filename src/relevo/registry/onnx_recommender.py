@@ -41,22 +41,23 @@ class OnnxScorer(Recommender):
 
     @classmethod
     def load(cls, path: Path, item_ids: list[str]) -> Self:
-        """The model in the ONNX file at `path`, checked against the layout and tried on an
-        empty row; OnnxLayoutError saying what does not match."""
+        """The model in the ONNX file at `path`, checked against the layout and tried on empty
+        rows; OnnxLayoutError saying what does not match."""
         session = _session(path)
         batch = check_graph(session, len(item_ids))
         model = cls(session, item_ids, batch)
-        try:
-            tried = model._raw_scores(np.zeros((2, len(item_ids)), dtype=np.float32))
-        except Exception as exc:  # onnxruntime raises its own kinds, with no common base
-            raise OnnxLayoutError(f"the model fails on a batch of empty rows: {_first_line(exc)}") from None
-        if tried.shape != (2, len(item_ids)):
-            raise OnnxLayoutError(
-                f"output {model._output!r}: a batch of 2 rows gave shape {list(tried.shape)}; "
-                f"must be [2, {len(item_ids)}], one score per item"
-            )
-        if np.isnan(tried).any():
-            raise OnnxLayoutError(f"output {model._output!r}: NaN scores for a user with no history")
+        for rows in (1, 3):  # one request's user, and a batch
+            try:
+                tried = model._raw_scores(np.zeros((rows, len(item_ids)), dtype=np.float32))
+            except Exception as exc:  # onnxruntime raises its own kinds, with no common base
+                raise OnnxLayoutError(f"the model fails on {rows} empty row(s): {_first_line(exc)}") from None
+            if tried.shape != (rows, len(item_ids)):
+                raise OnnxLayoutError(
+                    f"output {model._output!r}: {rows} row(s) gave shape {list(tried.shape)}; "
+                    f"must be [{rows}, {len(item_ids)}], one score per item"
+                )
+            if np.isnan(tried).any():
+                raise OnnxLayoutError(f"output {model._output!r}: NaN scores for a user with no history")
         return model
 
     def _fit(self, data: TrainingData, matrix: sp.csr_matrix, *, seed: int, threads: int, stop: StopCheck) -> None:
