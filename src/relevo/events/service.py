@@ -21,7 +21,6 @@ from relevo.core import metrics
 from relevo.core.db import after_commit, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.core.pagination import paginate_by_id
-from relevo.engine.events import LEFT_OUT_TYPES
 from relevo.events.models import Event, EventType
 from relevo.events.schemas import EventIn, IngestResult
 from relevo.events.signal import SharedFileSignal, signal_for
@@ -388,15 +387,15 @@ def _user_events_after() -> Select:
     )
 
 
-def bought_or_rated(*, session: Session) -> Iterator[Sequence[tuple[str, str]]]:
-    """(user, product) of every event that leaves its product out of the user's answers
-    (engine/events.py LEFT_OUT_TYPES: bought or rated), the shop's ids, in chunks."""
+def user_products_of_types(*, session: Session, event_types: Iterable[str]) -> Iterator[Sequence[tuple[str, str]]]:
+    """(user, product) of every event of these types, the shop's ids, in chunks (what serving
+    leaves out of a user's answers: engine/events.py LEFT_OUT_TYPES)."""
     query = (
         select(User.external_id, Product.external_id)
         .select_from(Event)
         .join(User, User.id == Event.user_id)
         .join(Product, Product.id == Event.product_id)
-        .where(Event.event_type.in_(sorted(LEFT_OUT_TYPES)))
+        .where(Event.event_type.in_(sorted(event_types)))
     )
     yield from session.execute(query.execution_options(yield_per=100_000)).partitions()
 

@@ -18,6 +18,7 @@ from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import Conflict, InvalidArgument, NotReady
 from relevo.engine.base import Recommender
+from relevo.engine.events import LEFT_OUT_TYPES
 from relevo.events import service as events_service
 from relevo.registry import external_recommenders, files, version_files
 from relevo.registry import service as registry_service
@@ -205,7 +206,7 @@ def _bought_or_rated(session: Session, recommender: Recommender) -> sp.csr_matri
     if not len(recommender.users):
         return sp.csr_matrix(shape, dtype=np.float32)
     rows, columns = [np.zeros(0, dtype=np.int32)], [np.zeros(0, dtype=np.int32)]
-    for pairs in events_service.bought_or_rated(session=session):
+    for pairs in events_service.user_products_of_types(session=session, event_types=LEFT_OUT_TYPES):
         users = recommender.users.indices(user for user, _ in pairs)
         items = recommender.items.indices(item for _, item in pairs)
         known = (users >= 0) & (items >= 0)
