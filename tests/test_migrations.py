@@ -32,6 +32,10 @@ TABLES = {
     "exposures",
     "request_statistics",
     "rate_limit_quotas",
+    "registered_models",
+    "model_files",
+    "model_aliases",
+    "registry_audit",
 }
 
 

@@ -10,7 +10,7 @@ from relevo.experiments.models import Experiment
 from relevo.exposures.models import Exposure
 from relevo.jobs.models import Job
 from relevo.performance.models import RequestStatistic
-from relevo.registry.models import ModelVersion
+from relevo.registry.models import ModelAlias, ModelFile, ModelVersion, RegisteredModel, RegistryChange
 from relevo.users.models import User
 
 __all__ = [
@@ -23,9 +23,13 @@ __all__ = [
     "Exposure",
     "Job",
     "JobResult",
+    "ModelAlias",
+    "ModelFile",
     "ModelVersion",
     "Product",
     "RateLimitQuota",
+    "RegisteredModel",
+    "RegistryChange",
     "RequestStatistic",
     "Store",
     "User",

@@ -145,6 +145,24 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/inference"): Rule(Scope.read),
     ("POST", "/api/v1/registry/models/{name}/versions/{version}/predict"): Rule(Scope.read),
     ("POST", "/api/enhanced-train/"): Rule(Scope.models_manage),
+    # The registry: read by any reader; uploads, downloads and changes with models:manage; the
+    # audit log by admins.
+    ("GET", "/api/v1/registry/models"): Rule(Scope.read),
+    ("GET", "/api/v1/registry/models/{name}"): Rule(Scope.read),
+    ("GET", "/api/v1/registry/models/{name}/versions"): Rule(Scope.read),
+    ("POST", "/api/v1/registry/models/{name}/versions"): Rule(Scope.models_manage),
+    ("GET", "/api/v1/registry/models/{name}/versions/{reference}"): Rule(Scope.read),
+    ("GET", "/api/v1/registry/models/{name}/versions/{reference}/download"): Rule(Scope.models_manage),
+    ("POST", "/api/v1/registry/models/{name}/versions/{reference}/deploy"): Rule(Scope.models_manage),
+    ("POST", "/api/v1/registry/models/{name}/rollback"): Rule(Scope.models_manage),
+    ("POST", "/api/v1/registry/models/{name}/versions/{reference}/archive"): Rule(Scope.models_manage),
+    ("DELETE", "/api/v1/registry/models/{name}/versions/{reference}"): Rule(Scope.models_manage),
+    ("GET", "/api/v1/registry/models/{name}/aliases"): Rule(Scope.read),
+    ("PUT", "/api/v1/registry/models/{name}/aliases/{alias}"): Rule(Scope.models_manage),
+    ("DELETE", "/api/v1/registry/models/{name}/aliases/{alias}"): Rule(Scope.models_manage),
+    ("GET", "/api/v1/registry/audit"): Rule(Scope.admin),
+    ("POST", "/upload_model"): Rule(Scope.models_manage),
+    ("GET", "/get_model"): Rule(Scope.models_manage),
     ("GET", "/api/model-metrics/"): Rule(Scope.read),
     # Online metrics: the shop's figures, read by any reader.
     ("GET", "/api/performance-metrics/"): Rule(Scope.read),
@@ -212,6 +230,8 @@ class Objects:
             "account_id": self.account,
             "name": "default",
             "version": 1,
+            "reference": 1,
+            "alias": "champion",
             "user_id": "U1",
             "experiment_id": "some-experiment",
         }

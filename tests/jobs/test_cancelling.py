@@ -158,7 +158,7 @@ def test_a_cancel_that_comes_once_the_training_is_done_is_refused(
 ) -> None:
     version, job = pending_training(session, settings)
     job.status, job.started_at, job.heartbeat_at = JobStatus.running, utcnow(), utcnow()
-    registry_service.mark_ready(session=session, version=version, metrics={}, training={}, watermark=0, artifact="x")
+    registry_service.mark_ready(session=session, version=version, metrics={}, training={}, watermark=0)
     session.commit()
 
     assert_error_mentioning(client.post(f"{JOBS}/{job.id}/cancel", headers=admin_headers), 409, "too late")

@@ -21,6 +21,7 @@ from relevo.jobs import service as jobs_service
 from relevo.jobs.executor import LocalExecutor
 from relevo.jobs.models import Job, JobStatus
 from relevo.jobs.runner import heartbeat_seconds
+from relevo.registry import files
 from relevo.registry import service as registry_service
 from relevo.registry.models import ModelVersion, VersionStatus
 from tests.jobs.committed_shop import load_trained_shop
@@ -175,7 +176,9 @@ def test_a_training_whose_process_died_is_trained_again_from_the_start(settings:
     assert state(database, job_id)["status"] == JobStatus.completed
     version = version_of(database, version_id)
     assert version.status == VersionStatus.deployed and version.metrics
-    assert (settings.resolved_artifacts_dir / version.artifact / "manifest.json").exists()
+    with database.session(write=False) as session:
+        paths = files.version_paths(session=session, settings=settings, version=version)
+    assert set(paths) >= {"manifest.json", "arrays.npz"} and all(path.is_file() for path in paths.values())
     database.dispose()
 
 

@@ -185,7 +185,9 @@ def test_a_version_deployed_while_the_training_ran_is_not_overruled(
         if message == "fitting on every event":
             with database.transaction() as other:
                 registry_service.deploy(
-                    session=other, version=registry_service.get_or_raise(session=other, name="default", version=2)
+                    session=other,
+                    version=registry_service.get_or_raise(session=other, name="default", version=2),
+                    actor=None,
                 )
 
     runner.run(database, settings, job_id, handlers=HANDLERS, listener=deploy_the_other_meanwhile)

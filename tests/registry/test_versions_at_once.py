@@ -30,12 +30,12 @@ def ready_versions(database: Database, count: int) -> list[int]:
     with database.transaction() as session:
         versions = [new_version(session) for _ in range(count)]
         for version in versions:
-            service.mark_ready(session=session, version=version, metrics={}, training={}, watermark=0, artifact="x")
+            service.mark_ready(session=session, version=version, metrics={}, training={}, watermark=0)
         return [version.id for version in versions]
 
 
 def deploy(session: Session, version_id: int) -> None:
-    service.deploy(session=session, version=service.get(session=session, version_id=version_id))
+    service.deploy(session=session, version=service.get(session=session, version_id=version_id), actor=None)
 
 
 def one_after_the_other(

@@ -1,18 +1,25 @@
 """The model-serving API: login, with the credentials in a JSON or form body, or in the query
-string as its clients send them; and inference for a customer as of a purchase date."""
+string as its clients send them; uploading a model into the registry and reading it back; and
+inference for a customer as of a purchase date."""
 
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from relevo.accounts import service as accounts_service
-from relevo.api.deps import LimitedRoute, PredictorsDep, ReaderCaller, SessionDep, SettingsDep
+from relevo.api.deps import LimitedRoute, ModelManager, PredictorsDep, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import ExternalId, Text
 from relevo.customers.schemas import AsOfDate
 from relevo.inference import service as inference_service
+from relevo.registry import listing, uploads
+from relevo.registry import service as registry_service
+from relevo.registry.models import VersionStatus
+from relevo.registry.schemas import MODEL_NAME, ModelVersionDetails, RegistryFileRead, UploadedModel
 
 router = APIRouter(tags=["model-serving API"], route_class=LimitedRoute)
 
@@ -83,6 +90,92 @@ def login(
 ) -> LoginToken:
     account = accounts_service.authenticate_password(session=session, username=given.username, password=given.password)
     return LoginToken(access_token=accounts_service.issue_access_token(account=account, settings=settings))
+
+
+ModelName = Annotated[str, Query(pattern=MODEL_NAME, description="Letters, digits, _ . -")]
+_VERSION_NOTE = "A whole number (Relevo numbers versions); the next one when left out"
+
+
+def _uploaded(session: Session, details: listing.VersionDetails) -> UploadedModel:
+    """The answer's paths are the names Relevo knows the files by (the store keeps them by hash):
+    name/version/file, name/version/artifacts/file; a trained version's model path is its folder."""
+    version = details.version
+    model = registry_service.get_model(session=session, name=version.name)
+    prefix = f"{version.name}/{version.version}"
+    chosen = listing.model_file(details)
+    return UploadedModel(
+        model_id=model.id,
+        model_version_id=version.id,
+        model_path=prefix if chosen is None else f"{prefix}/{chosen.name}",
+        artifact_paths=[f"{prefix}/{file.name}" for file in details.files if file.role != "model"],
+        status="deployed" if version.status == VersionStatus.deployed else "registered",
+    )
+
+
+@router.post("/upload_model", response_model=UploadedModel, status_code=status.HTTP_201_CREATED)
+def upload_model(
+    model_name: ModelName,
+    model_file: Annotated[UploadFile, File(description="The model: .onnx, .skops or .npz (docs/registry.md)")],
+    caller: ModelManager,
+    session: SessionDep,
+    settings: SettingsDep,
+    artifact_files: Annotated[list[UploadFile], File(description="Artifacts; config.json says what it is")] = (),
+    model_description: Annotated[str | None, Query(max_length=10_000)] = None,
+    model_version: Annotated[str | None, Query(max_length=20, description=_VERSION_NOTE)] = None,
+    deployment: Annotated[bool, Query(description="Deploy it at once")] = False,
+) -> UploadedModel:
+    """Uploads a model and its artifacts into the registry as a new, immutable version (409 if
+    that version exists). Pickle and joblib files are refused (415) unless
+    RELEVO_ALLOW_PICKLE_MODELS=true, and then only admins may send them."""
+    uploaded = uploads.register(
+        session=session,
+        settings=settings,
+        caller=caller,
+        name=model_name,
+        number=uploads.version_number(model_version, field="model_version"),
+        description=model_description,
+        incoming=uploads.incoming(model_file, artifact_files),
+        deploy=deployment,
+    )
+    return _uploaded(session, listing.details(session=session, version=uploaded))
+
+
+@router.get(
+    "/get_model",
+    response_model=ModelVersionDetails,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "With download=true: the file"}},
+)
+def get_model(
+    model_name: ModelName,
+    _: ModelManager,
+    session: SessionDep,
+    settings: SettingsDep,
+    model_version: Annotated[
+        str | None, Query(max_length=64, description="A number or an alias; deployed if unset")
+    ] = None,
+    download: Annotated[bool, Query(description="Answer with the model file itself")] = False,
+) -> ModelVersionDetails | FileResponse:
+    """A version's description; with download=true, its model file, checked against its SHA-256."""
+    details = listing.version_or_raise(session=session, name=model_name, reference=model_version)
+    if download:
+        chosen, path = listing.download(settings=settings, version=details, file_name=None)
+        return FileResponse(path, filename=chosen.name, headers={"X-Content-SHA256": chosen.sha256})
+    uploaded, version = _uploaded(session, details), details.version
+    model = registry_service.get_model(session=session, name=version.name)
+    chosen = listing.model_file(details)
+    return ModelVersionDetails(
+        **uploaded.model_dump(),
+        model_name=version.name,
+        model_description=version.description or model.description,
+        model_version=version.version,
+        format=version.format,
+        kind=version.kind,
+        source=version.source,
+        sha256=None if chosen is None else chosen.sha256,
+        files=[RegistryFileRead.from_model(file) for file in details.files],
+        created_at=version.created_at,
+        deployed_at=version.deployed_at,
+    )
 
 
 class Prediction(BaseModel):

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
 
     serving_model: str = "default"  # the model name the recommendation routes serve
     artifacts_dir: Path | None = None  # where model artifacts go; data_dir/models if unset
+    # The registry's files (trained and uploaded versions, addressed by their SHA-256): the
+    # artifacts folder unless this names an fsspec URL (s3://bucket/relevo, gcs://..., file://...)
+    # that every server and worker shares; files read from there are kept in artifacts_dir/cache.
+    registry_url: str | None = None
+    max_model_upload_mb: int = Field(default=500, ge=1)  # the model file and its artifacts, together
+    # Uploaded pickle and joblib files run code when loaded: refused unless this is true, and then
+    # only from admins.
+    allow_pickle_models: bool = False
     train_threads: int = Field(default=0, ge=0)  # threads a training job uses (0: one per core)
     # Memory one training may use, in MiB; a training estimated to need more is refused (0: the
     # memory the machine has available when the training is asked for, and again when it starts).
@@ -193,6 +201,10 @@ class Settings(BaseSettings):
     @property
     def resolved_artifacts_dir(self) -> Path:
         return self.artifacts_dir or self.data_dir / "models"
+
+    @property
+    def max_model_upload_bytes(self) -> int:
+        return self.max_model_upload_mb * 1024 * 1024
 
     @property
     def max_upload_bytes(self) -> int:

@@ -47,11 +47,16 @@ def save(recommender: Recommender, directory: Path, extra: dict[str, Any] | None
 
 def load(directory: Path) -> tuple[Recommender, dict[str, Any]]:
     """The recommender saved in `directory`, and its manifest."""
-    manifest = json.loads((directory / MANIFEST).read_text())
-    cls = recommender_class(manifest["algorithm"])
-    with np.load(directory / ARRAYS, allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    return cls.from_arrays(cls.make_config(manifest["config"]), arrays), manifest
+    return load_files(manifest=directory / MANIFEST, arrays=directory / ARRAYS)
+
+
+def load_files(*, manifest: Path, arrays: Path) -> tuple[Recommender, dict[str, Any]]:
+    """The recommender saved as these two files (wherever the store keeps them), and its manifest."""
+    document = json.loads(manifest.read_text())
+    cls = recommender_class(document["algorithm"])
+    with np.load(arrays, allow_pickle=False) as stored:
+        learned = {name: stored[name] for name in stored.files}
+    return cls.from_arrays(cls.make_config(document["config"]), learned), document
 
 
 def _versions() -> dict[str, str]:

@@ -121,7 +121,7 @@ def pause(experiment_id: str, _: ModelManager, session: SessionDep, settings: Se
 @router.post("/{experiment_id}/stop", response_model=ExperimentRead)
 def stop(
     experiment_id: str,
-    _: ModelManager,
+    caller: ModelManager,
     session: SessionDep,
     settings: SettingsDep,
     promote: Annotated[
@@ -137,7 +137,7 @@ def stop(
             variant = results(session=session, experiment=experiment).verdict.winner
             if variant is None:
                 raise Conflict(f"experiment {experiment_id!r} has no winner to promote", error="No winner")
-        service.promote(session=session, settings=settings, experiment=experiment, variant=variant)
+        service.promote(session=session, settings=settings, experiment=experiment, variant=variant, actor=caller.id)
     return read(session, settings, experiment)
 
 

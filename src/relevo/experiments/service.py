@@ -251,7 +251,9 @@ def stop(*, session: Session, experiment: Experiment) -> Experiment:
     return experiment
 
 
-def promote(*, session: Session, settings: Settings, experiment: Experiment, variant: str) -> dict[str, Any]:
+def promote(
+    *, session: Session, settings: Settings, experiment: Experiment, variant: str, actor: int | None
+) -> dict[str, Any]:
     """Deploys what served `variant` as the serving model's version, through the registry's
     deploy (so rollback goes back to the version that served before)."""
     resolution = resolve(session=session, settings=settings, experiment=experiment)
@@ -263,7 +265,7 @@ def promote(*, session: Session, settings: Settings, experiment: Experiment, var
         source = registry_service.deployed_or_raise(session=session, name=target.model)
     else:
         source = registry_service.get_or_raise(session=session, name=target.model, version=target.version)
-    deployed = registry_service.adopt(session=session, source=source, name=settings.serving_model)
+    deployed = registry_service.adopt(session=session, source=source, name=settings.serving_model, actor=actor)
     promoted = {
         "variant": variant,
         "model": deployed.name,

@@ -9,15 +9,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sqlalchemy.orm import Session
 
 from relevo.core.caches import LockedCache
+from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import NotReady
 from relevo.engine.base import Recommender
+from relevo.registry import files, version_files
 from relevo.registry import service as registry_service
-from relevo.registry import version_files
+from relevo.registry.files import DamagedFile
+from relevo.registry.models import ModelVersion
 from relevo.registry.version_files import RankedAhead
-from relevo.storage.artifacts import ArtifactStore
 
 logger = logging.getLogger("relevo.serving")
 
@@ -47,9 +50,9 @@ class DeployedVersions:
     """Each model name's deployed version, loaded once per deploy; the `capacity` names used
     last are kept (a name no version was ever deployed under keeps nothing)."""
 
-    def __init__(self, database: Database, store: ArtifactStore, refresh_seconds: float, capacity: int) -> None:
+    def __init__(self, database: Database, settings: Settings, refresh_seconds: float, capacity: int) -> None:
         self._database = database
-        self._store = store
+        self._settings = settings
         self._refresh_seconds = refresh_seconds
         # name → (when the database was last asked, the version loaded or None)
         self._kept = LockedCache.lru(capacity)
@@ -79,12 +82,11 @@ class DeployedVersions:
         with self._loading:
             kept = self._kept.get(key)
             if kept is None:
-                with self._database.session(write=False) as session:
-                    version = registry_service.get_or_raise(session=session, name=name, version=number)
-                    version_id, algorithm, artifact = version.id, version.algorithm, version.artifact
                 try:
-                    kept = (time.monotonic(), self._load(name, version_id, number, algorithm, artifact or ""))
-                except (OSError, ValueError, KeyError) as exc:
+                    with self._database.session(write=False) as session:
+                        version = registry_service.get_or_raise(session=session, name=name, version=number)
+                        kept = (time.monotonic(), self._load(session, version))
+                except (OSError, ValueError, KeyError, DamagedFile) as exc:
                     raise NotReady(
                         f"version {number} of {name!r} cannot be read ({exc})", error="Model unavailable"
                     ) from None
@@ -114,38 +116,44 @@ class DeployedVersions:
             version = registry_service.deployed(session=session, name=name)
             if version is None:
                 return None
-            version_id, number, algorithm, key = version.id, version.version, version.algorithm, version.artifact
-        if loaded is not None and loaded.version_id == version_id:
-            return loaded
-        try:
-            return self._load(name, version_id, number, algorithm, key)
-        except (OSError, ValueError, KeyError) as exc:
-            # Files missing or unreadable (say, a replica without the shared artifacts folder):
-            # keep serving what is loaded, and say why when nothing is.
-            logger.error("cannot load version %d of %r from %s: %s", number, name, key, exc)
-            if loaded is not None:
+            if loaded is not None and loaded.version_id == version.id:
                 return loaded
-            raise NotReady(
-                f"version {number} of {name!r} is deployed but its files cannot be read ({exc}); "
-                "check that RELEVO_ARTIFACTS_DIR is the folder training writes to",
-                error="Model unavailable",
-            ) from None
+            number = version.version
+            try:
+                return self._load(session, version)
+            except (OSError, ValueError, KeyError, DamagedFile) as exc:
+                # Files missing, damaged or unreadable (say, a replica without the shared
+                # registry folder): keep serving what is loaded, and say why when nothing is.
+                logger.error("cannot load version %d of %r: %s", number, name, exc)
+                if loaded is not None:
+                    return loaded
+                raise NotReady(
+                    f"version {number} of {name!r} is deployed but its files cannot be read ({exc}); "
+                    "check that RELEVO_ARTIFACTS_DIR (or RELEVO_REGISTRY_URL) is where training writes to",
+                    error="Model unavailable",
+                ) from None
 
-    def _load(self, name: str, version_id: int, number: int, algorithm: str, key: str) -> DeployedVersion:
+    def _load(self, session: Session, version: ModelVersion) -> DeployedVersion:
+        """The version's files, each checked against its SHA-256, loaded."""
         started = time.perf_counter()
-        files = version_files.read(self._store, key)
-        recommender = files.recommender
+        paths = files.version_paths(session=session, settings=self._settings, version=version)
+        loaded = version_files.read(paths)
+        recommender = loaded.recommender
         logger.info(
-            "serving %s version %d (%s), loaded in %.2f s", name, number, algorithm, time.perf_counter() - started
+            "serving %s version %d (%s), loaded in %.2f s",
+            version.name,
+            version.version,
+            version.algorithm,
+            time.perf_counter() - started,
         )
         return DeployedVersion(
-            name=name,
-            version=number,
-            version_id=version_id,
-            algorithm=algorithm,
+            name=version.name,
+            version=version.version,
+            version_id=version.id,
+            algorithm=version.algorithm,
             recommender=recommender,
-            left_out=files.left_out,
-            watermark=int(files.manifest.get("watermark", 0)),
+            left_out=loaded.left_out,
+            watermark=int(loaded.manifest.get("watermark", 0)),
             popularity=np.asarray((recommender.history > 0).sum(axis=0), dtype=np.float32).ravel(),
-            ranked_ahead=files.ranked_ahead,
+            ranked_ahead=loaded.ranked_ahead,
         )

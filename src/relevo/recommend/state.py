@@ -13,7 +13,6 @@ from relevo.recommend.answers import KeptAnswers
 from relevo.recommend.catalog_view import CatalogView
 from relevo.recommend.deployed import DeployedVersions
 from relevo.recommend.user_events import EventsSinceTraining
-from relevo.registry import version_files
 
 _POPULAR_LISTS = 256  # (category, window, count) asked for lately
 _POPULAR_SECONDS = 60.0  # a popular list is computed again after this long
@@ -38,7 +37,7 @@ class ServingState:
         return cls(
             versions=DeployedVersions(
                 database,
-                version_files.store_for(settings),
+                settings,
                 settings.model_refresh_seconds if refresh_seconds is None else refresh_seconds,
                 settings.models_in_memory,
             ),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 from relevo.api.deps import ExecutorDep, LimitedRoute, ModelManager, ReaderCaller, SessionDep, SettingsDep
 from relevo.core.fields import DbId
 from relevo.core.pagination import Page
-from relevo.registry import service, version_files
+from relevo.registry import service
 from relevo.registry.schemas import MODEL_NAME, ModelSummary, ModelVersionRead, TrainingStarted, TrainRequest
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"], route_class=LimitedRoute)
@@ -66,26 +66,22 @@ def read_version(name: Name, version: DbId, _: ReaderCaller, session: SessionDep
 
 
 @router.post("/{name}/versions/{version}/deploy", response_model=ModelVersionRead)
-def deploy(name: Name, version: DbId, _: ModelManager, session: SessionDep) -> ModelVersionRead:
+def deploy(name: Name, version: DbId, caller: ModelManager, session: SessionDep) -> ModelVersionRead:
     chosen = service.get_or_raise(session=session, name=name, version=version)
-    return ModelVersionRead.from_model(service.deploy(session=session, version=chosen))
+    return ModelVersionRead.from_model(service.deploy(session=session, version=chosen, actor=caller.id))
 
 
 @router.post("/{name}/rollback", response_model=ModelVersionRead)
-def rollback(name: Name, _: ModelManager, session: SessionDep) -> ModelVersionRead:
-    return ModelVersionRead.from_model(service.rollback(session=session, name=name))
+def rollback(name: Name, caller: ModelManager, session: SessionDep) -> ModelVersionRead:
+    return ModelVersionRead.from_model(service.rollback(session=session, name=name, actor=caller.id))
 
 
 @router.delete("/{name}/versions/{version}", response_model=ModelVersionRead)
-def archive(
-    name: Name, version: DbId, _: ModelManager, session: SessionDep, settings: SettingsDep, tasks: BackgroundTasks
-) -> ModelVersionRead:
-    """Archives a version that does not serve; its files are deleted once that is committed
-    (unless another version shares them)."""
-    chosen = service.archive(session=session, version=service.get_or_raise(session=session, name=name, version=version))
-    if chosen.artifact and not service.files_shared(session=session, version=chosen):
-        tasks.add_task(version_files.delete, version_files.store_for(settings), chosen.artifact)
-    return ModelVersionRead.from_model(chosen)
+def archive(name: Name, version: DbId, caller: ModelManager, session: SessionDep) -> ModelVersionRead:
+    """Archives a version that does not serve: it never serves again; its files stay until the
+    registry deletes the version (DELETE /api/v1/registry/models/{name}/versions/{version})."""
+    chosen = service.get_or_raise(session=session, name=name, version=version)
+    return ModelVersionRead.from_model(service.archive(session=session, version=chosen, actor=caller.id))
 
 
 @router.get("/{name}/metrics", response_model=ModelVersionRead)

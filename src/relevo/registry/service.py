@@ -1,4 +1,5 @@
-"""Model versions: created for training, marked ready or failed, deployed, rolled back."""
+"""Model versions: created for training or by an upload, marked ready or failed, deployed,
+rolled back, archived and deleted; every change written to the audit log."""
 
 import hashlib
 from typing import Any
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from relevo.core.config import Settings
 from relevo.core.db import utcnow
-from relevo.core.errors import Conflict, InvalidArgument, NotFound
+from relevo.core.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from relevo.core.pagination import paginate_by_id
 from relevo.datasets import service as datasets_service
 from relevo.engine.algorithms import recommender_class
@@ -17,27 +18,70 @@ from relevo.engine.customers.spend import CustomerSpend
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind
 from relevo.registry import sizing
-from relevo.registry.models import ModelVersion, VersionStatus
+from relevo.registry.audit import Action, record
+from relevo.registry.models import (
+    ModelAlias,
+    ModelFile,
+    ModelVersion,
+    RegisteredModel,
+    VersionKind,
+    VersionSource,
+    VersionStatus,
+)
 
 
 def create_version(
-    *, session: Session, name: str, algorithm: str, config: dict[str, Any], created_by: int | None
+    *,
+    session: Session,
+    name: str,
+    algorithm: str,
+    config: dict[str, Any],
+    created_by: int | None,
+    number: int | None = None,
+    source: str = VersionSource.trained,
+    kind: str = VersionKind.recommender,
+    file_format: str = "relevo",
+    description: str | None = None,
 ) -> ModelVersion:
+    """A new version of `name` (the model made if new), numbered after the latest unless
+    `number` is given (409 when that number exists)."""
     lock_versions(session=session, name=name)
+    model_or_create(session=session, name=name, created_by=created_by)
     latest = session.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name)) or 0
+    if number is not None and session.scalar(
+        select(ModelVersion.id).where(ModelVersion.name == name, ModelVersion.version == number)
+    ):
+        raise AlreadyExists(f"model_version: {name!r} has a version {number} already; versions never change")
     version = ModelVersion(
         name=name,
-        version=latest + 1,
+        version=number if number is not None else latest + 1,
         algorithm=algorithm,
         status=VersionStatus.training,
         config=config,
         metrics={},
         training={},
         created_by=created_by,
+        source=source,
+        kind=kind,
+        format=file_format,
+        description=description,
     )
     session.add(version)
     session.flush()
     return version
+
+
+def model_or_create(*, session: Session, name: str, created_by: int | None) -> RegisteredModel:
+    model = session.scalar(select(RegisteredModel).where(RegisteredModel.name == name))
+    if model is None:
+        model = RegisteredModel(name=name, created_by=created_by)
+        session.add(model)
+        session.flush()
+    return model
+
+
+def get_model(*, session: Session, name: str) -> RegisteredModel | None:
+    return session.scalar(select(RegisteredModel).where(RegisteredModel.name == name))
 
 
 def start_training(
@@ -179,12 +223,14 @@ def mark_ready(
     metrics: dict[str, Any],
     training: dict[str, Any],
     watermark: int,
-    artifact: str,
 ) -> None:
     version.status = VersionStatus.ready
-    version.metrics, version.training, version.watermark, version.artifact = metrics, training, watermark, artifact
+    version.metrics, version.training, version.watermark = metrics, training, watermark
     version.trained_at = utcnow()
     session.flush()
+    record(
+        session=session, account_id=version.created_by, action=Action.train, name=version.name, version=version.version
+    )
 
 
 def mark_failed(*, session: Session, version: ModelVersion, error: str) -> None:
@@ -192,9 +238,26 @@ def mark_failed(*, session: Session, version: ModelVersion, error: str) -> None:
     session.flush()
 
 
-def deploy(*, session: Session, version: ModelVersion) -> ModelVersion:
-    """Makes `version` the one that serves; the one serving until now stays ready."""
+def deploy(
+    *, session: Session, version: ModelVersion, actor: int | None, details: dict[str, Any] | None = None
+) -> ModelVersion:
+    """Makes `version` the one that serves; the one serving until now stays ready. `actor`: the
+    account asking (None: Relevo itself, as a training's deploy gate)."""
     lock_versions(session=session, name=version.name)
+    previous = _serve(session=session, version=version)
+    record(
+        session=session,
+        account_id=actor,
+        action=Action.deploy,
+        name=version.name,
+        version=version.version,
+        details={"previous": previous, **(details or {})},
+    )
+    return version
+
+
+def _serve(*, session: Session, version: ModelVersion) -> int | None:
+    """Deploys `version` (the name's versions locked by the caller); the number that served before."""
     session.refresh(version)
     if version.status not in (VersionStatus.ready, VersionStatus.deployed):
         raise Conflict(f"version {version.version} of {version.name!r} is {version.status}; only ready ones deploy")
@@ -205,39 +268,44 @@ def deploy(*, session: Session, version: ModelVersion) -> ModelVersion:
     version.status = VersionStatus.deployed
     version.deployed_at = utcnow()
     session.flush()
-    return version
+    return None if current is None else current.version
 
 
-def adopt(*, session: Session, source: ModelVersion, name: str) -> ModelVersion:
+def adopt(*, session: Session, source: ModelVersion, name: str, actor: int | None) -> ModelVersion:
     """Deploys a trained version under another model name: a new version of `name` with the
     same algorithm, config, figures and files (versions never change, so they can share them),
     deployed as any other (rollback goes back to what served before)."""
     if source.status not in (VersionStatus.ready, VersionStatus.deployed):
         raise Conflict(f"version {source.version} of {source.name!r} is {source.status}; only ready ones deploy")
     if source.name == name:
-        return deploy(session=session, version=source)
+        return deploy(session=session, version=source, actor=actor)
     adopted = create_version(
-        session=session, name=name, algorithm=source.algorithm, config=dict(source.config), created_by=source.created_by
+        session=session,
+        name=name,
+        algorithm=source.algorithm,
+        config=dict(source.config),
+        created_by=source.created_by,
+        source=source.source,
+        kind=source.kind,
+        file_format=source.format,
+        description=source.description,
     )
     adopted.status, adopted.artifact, adopted.watermark = VersionStatus.ready, source.artifact, source.watermark
     adopted.metrics = dict(source.metrics)
     adopted.training = {**source.training, "adopted_from": f"{source.name}/{source.version}"}
     adopted.trained_at = source.trained_at
-    session.flush()
-    return deploy(session=session, version=adopted)
-
-
-def files_shared(*, session: Session, version: ModelVersion) -> bool:
-    """Whether another version not archived uses this version's files (`adopt`)."""
-    query = select(ModelVersion.id).where(
-        ModelVersion.artifact == version.artifact,
-        ModelVersion.id != version.id,
-        ModelVersion.status != VersionStatus.archived,
+    files = session.scalars(select(ModelFile).where(ModelFile.version_id == source.id))
+    session.add_all(
+        ModelFile(version_id=adopted.id, role=file.role, name=file.name, sha256=file.sha256, size=file.size)
+        for file in files
     )
-    return session.scalar(query.limit(1)) is not None
+    session.flush()
+    return deploy(
+        session=session, version=adopted, actor=actor, details={"adopted_from": adopted.training["adopted_from"]}
+    )
 
 
-def rollback(*, session: Session, name: str) -> ModelVersion:
+def rollback(*, session: Session, name: str, actor: int | None) -> ModelVersion:
     """Deploys again the version that served before the current one."""
     lock_versions(session=session, name=name)
     current = deployed_or_raise(session=session, name=name)
@@ -255,14 +323,54 @@ def rollback(*, session: Session, name: str) -> ModelVersion:
     previous = session.scalar(query)
     if previous is None:
         raise Conflict(f"model {name!r} has no earlier deployed version to roll back to")
-    return deploy(session=session, version=previous)
+    _serve(session=session, version=previous)
+    record(
+        session=session,
+        account_id=actor,
+        action=Action.rollback,
+        name=name,
+        version=previous.version,
+        details={"previous": current.version},
+    )
+    return previous
 
 
-def archive(*, session: Session, version: ModelVersion) -> ModelVersion:
+def archive(*, session: Session, version: ModelVersion, actor: int | None) -> ModelVersion:
+    """Retires a version: it never serves again, and keeps its files (delete removes them)."""
+    _check_removable(version)
+    version.status = VersionStatus.archived
+    session.flush()
+    record(session=session, account_id=actor, action=Action.archive, name=version.name, version=version.version)
+    return version
+
+
+def delete(*, session: Session, version: ModelVersion, actor: int | None) -> list[str]:
+    """Deletes a version that does not serve, its aliases and its file records; the contents
+    (SHA-256) its files had, for the caller to remove from the store once this has committed if
+    no other version uses them."""
+    lock_versions(session=session, name=version.name)
+    session.refresh(version)
+    _check_removable(version)
+    files = list(session.scalars(select(ModelFile).where(ModelFile.version_id == version.id)))
+    record(
+        session=session,
+        account_id=actor,
+        action=Action.delete,
+        name=version.name,
+        version=version.version,
+        details={"files": {file.name: file.sha256 for file in files}},
+    )
+    for alias in session.scalars(select(ModelAlias).where(ModelAlias.version_id == version.id)):
+        session.delete(alias)
+    for file in files:
+        session.delete(file)
+    session.delete(version)
+    session.flush()
+    return sorted({file.sha256 for file in files})
+
+
+def _check_removable(version: ModelVersion) -> None:
     if version.status == VersionStatus.deployed:
         raise Conflict(f"version {version.version} of {version.name!r} is deployed; deploy another first")
     if version.status == VersionStatus.training:
         raise Conflict(f"version {version.version} of {version.name!r} is still training")
-    version.status = VersionStatus.archived
-    session.flush()
-    return version

@@ -9,9 +9,12 @@ be trained again from the start by another process."""
 
 import logging
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +36,7 @@ from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
 from relevo.jobs.handlers import JobHandler
-from relevo.registry import gate, service, sizing, spend_training, version_files
+from relevo.registry import files, gate, service, sizing, spend_training, version_files
 from relevo.registry.models import ModelVersion, VersionStatus
 from relevo.users import service as users_service
 
@@ -107,11 +110,12 @@ def train_version(
 
     with database.transaction() as session:
         version = service.get(session=session, version_id=version_id)
-        name, number, algorithm, config = version.name, version.version, version.algorithm, dict(version.config)
+        name, algorithm, config = version.name, version.algorithm, dict(version.config)
     if version.status != VersionStatus.training:
         return _trained_before(version)
-    key = f"{name}/{number}"
-    store = version_files.store_for(settings)
+    store = files.store_for(settings)
+    settings.resolved_artifacts_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=settings.resolved_artifacts_dir))
     try:
         cls = recommender_class(algorithm)
         engine_config = cls.make_config(config)
@@ -192,7 +196,7 @@ def train_version(
                 threads=threads,
             )
         report("saving the model", 0.95)
-        version_files.write(store, key, recommender=model, extra=extra, left_out=bought, ranked_ahead=ranked_ahead)
+        version_files.write(staging, recommender=model, extra=extra, left_out=bought, ranked_ahead=ranked_ahead)
         # Marked ready and deployed in one transaction: should it fail, the version is marked failed
         # below, not left in training.
         with database.transaction() as session:
@@ -202,28 +206,30 @@ def train_version(
             version = service.get(session=session, version_id=version_id)
             serving = service.deployed(session=session, name=name)
             verdict = gate.decide(assessment=assessment, serving=serving, tolerance=settings.deploy_gate_tolerance)
+            files.add_folder(session=session, store=store, version=version, folder=staging)
             service.mark_ready(
                 session=session,
                 version=version,
                 metrics=metrics,
                 training={**training, "gate": verdict.record},
                 watermark=loaded.watermark,
-                artifact=key,
             )
             if verdict.deployed:
-                service.deploy(session=session, version=version)
+                service.deploy(
+                    session=session, version=version, actor=None, details={"by": "training", "job_id": job_id}
+                )
             return version
     except (Interrupted, Superseded):
         raise  # the version stays in training: trained from the start by the process that takes the job
     except Cancelled:
-        version_files.delete(store, key)  # the cancel failed the version; no half-made files stay behind
-        raise
+        raise  # the cancel failed the version
     except Exception as exc:
         with database.transaction() as session:
             failed = service.get(session=session, version_id=version_id)
             service.mark_failed(session=session, version=failed, error=str(exc))
-        version_files.delete(store, key)
         raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # what the store took in stays there; no half-made files
 
 
 def _trained_before(version: ModelVersion) -> ModelVersion:

@@ -1,18 +1,19 @@
-"""What a trained version leaves on disk, written and read here alone: the model (the engine's
-artifact: arrays and manifest), what each user bought or rated (left out of their answers),
-and each known user's list ranked ahead at training time. Through the artifact store, under
-the version's key ("name/version")."""
+"""What a trained recommender version is made of, written and read here alone: the model (the
+engine's artifact: arrays and manifest), what each user bought or rated (left out of their
+answers), and each known user's list ranked ahead at training time. Written into a staging
+folder that the registry's file store then takes in (registry/files.py); read back from the
+files the store has checked."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from relevo.core.config import Settings
 from relevo.engine import artifacts
 from relevo.engine.base import Recommender, sparse_arrays, sparse_from_arrays
-from relevo.storage.artifacts import ArtifactStore, LocalArtifactStore
 
 _LEFT_OUT = "bought.npz"
 # A new name since lists stopped holding bought items, so older versions' lists are not read as such.
@@ -39,20 +40,15 @@ class VersionFiles:
     ranked_ahead: RankedAhead | None
 
 
-def store_for(settings: Settings) -> ArtifactStore:
-    return LocalArtifactStore(settings.resolved_artifacts_dir)
-
-
 def write(
-    store: ArtifactStore,
-    key: str,
+    directory: Path,
     *,
     recommender: Recommender,
     extra: dict[str, Any],
     left_out: sp.csr_matrix,
     ranked_ahead: RankedAhead | None,
 ) -> None:
-    directory = store.directory(key)
+    directory.mkdir(parents=True, exist_ok=True)
     if ranked_ahead is not None:
         arrays = {name: getattr(ranked_ahead, name) for name in ("items", "scores", "top", "sources")}
         np.savez(directory / _RANKED_AHEAD, **{name: array for name, array in arrays.items() if array is not None})
@@ -60,18 +56,14 @@ def write(
     artifacts.save(recommender, directory, extra=extra)
 
 
-def read(store: ArtifactStore, key: str) -> VersionFiles:
-    """The version's files; OSError, ValueError or KeyError when they are missing or unreadable."""
-    directory = store.find(key)
-    recommender, manifest = artifacts.load(directory)
-    with np.load(directory / _LEFT_OUT, allow_pickle=False) as stored:
+def read(paths: Mapping[str, Path]) -> VersionFiles:
+    """The version from its files (by name); OSError, ValueError or KeyError when they are missing
+    or unreadable."""
+    recommender, manifest = artifacts.load_files(manifest=paths[artifacts.MANIFEST], arrays=paths[artifacts.ARRAYS])
+    with np.load(paths[_LEFT_OUT], allow_pickle=False) as stored:
         left_out = sparse_from_arrays("bought", {name: stored[name] for name in stored.files})
     ranked_ahead = None
-    if (directory / _RANKED_AHEAD).exists():
-        with np.load(directory / _RANKED_AHEAD, allow_pickle=False) as stored:
+    if _RANKED_AHEAD in paths:
+        with np.load(paths[_RANKED_AHEAD], allow_pickle=False) as stored:
             ranked_ahead = RankedAhead(**{name: stored[name] for name in stored.files})
     return VersionFiles(recommender=recommender, manifest=manifest, left_out=left_out, ranked_ahead=ranked_ahead)
-
-
-def delete(store: ArtifactStore, key: str) -> None:
-    store.delete(key)

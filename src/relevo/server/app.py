@@ -37,6 +37,8 @@ from relevo.performance.router import router as performance_router
 from relevo.ratelimits.limiter import RateLimiter
 from relevo.recommend.router import router as recommend_router
 from relevo.recommend.state import ServingState
+from relevo.registry.registry_router import MODEL_UPLOAD_PATHS
+from relevo.registry.registry_router import router as model_registry_router
 from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.router import router as registry_router
 from relevo.server.docs import add_documentation_pages
@@ -57,6 +59,7 @@ ROUTERS = (
     users_router,
     datasets_router,
     registry_router,
+    model_registry_router,
     inference_router,
     experiments_router,
     performance_router,
@@ -127,7 +130,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.serving = ServingState.open(database, settings)
     app.state.predictors = inference_service.predictor_cache(settings)
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_upload_bytes, statistics=statistics)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_upload_bytes,
+        statistics=statistics,
+        model_upload_bytes=(MODEL_UPLOAD_PATHS, settings.max_model_upload_bytes),
+    )
     for router in ROUTERS:
         app.include_router(router)
     add_documentation_pages(app)  # after the API's routes, which requests match first

@@ -42,10 +42,18 @@ class RequestMiddleware:
     a rate-limited route, whatever its status, says how much of each limit is left (the route
     counted the request and left its verdicts in the scope)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, statistics: RequestStatistics | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        statistics: RequestStatistics | None = None,
+        model_upload_bytes: tuple[tuple[str, ...], int] = ((), 0),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.statistics = statistics
+        # Paths (prefixes) that take model files, and the larger limit their bodies have.
+        self.model_upload_paths, self.model_upload_limit = model_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +71,7 @@ class RequestMiddleware:
         request_id_var.set(request_id)
         started = time.perf_counter()
         status, response_started, received = 500, False, 0
-        limit = self.max_body_bytes
+        limit = self.body_limit(scope["path"])
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -104,7 +112,12 @@ class RequestMiddleware:
             if self.statistics is not None and route not in NOT_COUNTED:
                 self.statistics.observe(f"{scope['method']} {route}", status, seconds, scope.get(ANSWER_SOURCE))
 
+    def body_limit(self, path: str) -> int:
+        if self.model_upload_paths and path.startswith(self.model_upload_paths):
+            return max(self.model_upload_limit, self.max_body_bytes)
+        return self.max_body_bytes
+
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit_mb = self.max_body_bytes / (1024 * 1024)
+        limit_mb = self.body_limit(scope["path"]) / (1024 * 1024)
         response = error_response(413, "Payload too large", f"the request body exceeds the limit of {limit_mb:g} MB")
         await response(scope, receive, send)
