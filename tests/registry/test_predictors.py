@@ -194,7 +194,6 @@ def test_a_file_that_is_not_skops_is_refused(tmp_path: Path, settings: Settings)
     ("config", "problem"),
     [
         ({"features": ["frequency", "shoe_size", "mood"]}, "unknown customer features shoe_size, mood; Relevo builds"),
-        ({"kind": "predictor"}, "a predictor must list the customer features it takes under `features`"),
         ({"features": []}, "`features` must be a non-empty list of feature names"),
         ({"features": "frequency"}, "`features` must be a non-empty list of feature names"),
         ({"features": ["frequency", "frequency"]}, "`features` lists frequency more than once"),
@@ -211,11 +210,15 @@ def test_a_config_whose_features_relevo_cannot_build_is_refused(
     assert refusal(lambda: load(settings, paths, "onnx", config)).startswith("artifacts/config.json: ")
 
 
-def test_an_upload_without_a_config_is_refused(tmp_path: Path, settings: Settings) -> None:
-    paths = stored(tmp_path, "model.onnx", linear_onnx(), None)
-    details = refusal(lambda: predictors.check_upload(format="onnx", paths=paths, config=None, settings=settings))
-    assert details.startswith("artifacts/config.json: a predictor needs a config.json artifact")
-    assert predictors.read_config(paths) is None
+def test_a_predictor_without_features_is_stored_but_never_loaded(tmp_path: Path, settings: Settings) -> None:
+    """The registry keeps any model; inference needs to know its inputs."""
+    for config in (None, {"kind": "predictor"}):
+        paths = stored(tmp_path / str(bool(config)), "model.onnx", linear_onnx(), config)
+        described = predictors.check_upload(format="onnx", paths=paths, config=config, settings=settings)
+        assert described == "ONNX predictor with no `features` in artifacts/config.json: not usable for inference"
+        details = refusal(lambda paths=paths, config=config: load(settings, paths, "onnx", config))
+        assert details.startswith("artifacts/config.json: a predictor must list the customer features it takes")
+    assert predictors.read_config(paths) == {"kind": "predictor"}
 
 
 def test_the_config_artifact_is_read_as_a_json_object(tmp_path: Path) -> None:

@@ -114,32 +114,33 @@ def check_upload(
     config: dict[str, Any] | None,
     settings: Settings,
 ) -> str:
-    """Checks an uploaded predictor before it is stored: its config names features Relevo
-    builds, an ONNX model takes as many columns as it names, a skops file holds only trusted
-    types; a pickle or joblib file is not opened (its code would run). Returns a short
-    description of it."""
+    """Checks an uploaded predictor before it is stored: the features its config names are
+    ones Relevo builds, an ONNX model takes one float input (as many columns as the features) and
+    answers one number per row, a skops file holds only trusted types (and its estimator was
+    fitted on as many columns); a pickle or joblib file is not opened (its code would run).
+    A config without `features` is accepted (the registry keeps any model), and inference then
+    refuses the version until it is uploaded with them. Returns a short description."""
     if format == "relevo":
-        predictor = _relevo("customer_spend", paths)
+        predictor = _relevo(str((config or {}).get("algorithm") or "customer_spend"), paths)
         return f"Relevo customer_spend model taking {_listed(predictor.inputs)}"
     model_name, model_path = model_file(paths)
-    if config is None:
-        raise InvalidArgument(f"{CONFIG_FILE}: a predictor needs a config.json artifact listing its `features`")
-    inputs = feature_names(config, source=CONFIG_FILE)
+    inputs = feature_names(config, source=CONFIG_FILE) if "features" in (config or {}) else None
+    taking = f"taking {_listed(inputs)}" if inputs else f"with no `features` in {CONFIG_FILE}: not usable for inference"
     if format == "onnx":
         _check_onnx(_onnx_session(model_name, model_path), inputs, model_name)
-        return f"ONNX predictor taking {_listed(inputs)}"
+        return f"ONNX predictor {taking}"
     if format == "skops":
         estimator = _skops(model_name, model_path)
-        expected = getattr(estimator, "n_features_in_", len(inputs))
-        if expected != len(inputs):
+        expected = getattr(estimator, "n_features_in_", None)
+        if inputs and expected is not None and expected != len(inputs):
             raise InvalidArgument(
                 f"{model_name}: the estimator was fitted on {expected} columns but {CONFIG_FILE} lists "
                 f"{len(inputs)} features"
             )
-        return f"scikit-learn {type(estimator).__name__} (skops) taking {_listed(inputs)}"
+        return f"scikit-learn {type(estimator).__name__} (skops) {taking}"
     if format in PICKLE_FORMATS:
         _refuse_pickle_unless_allowed(format, model_name, settings)
-        return f"{format} model (not opened until it is used) taking {_listed(inputs)}"
+        return f"{format} model (not opened until it is used) {taking}"
     raise InvalidArgument(f"{model_name}: format {format!r} cannot be a predictor (onnx, skops or relevo)")
 
 
@@ -237,14 +238,20 @@ def _onnx_session(name: str, path: Path) -> Any:
         raise InvalidArgument(f"{name}: onnxruntime cannot load the model ({_first_line(exc)})") from None
 
 
-def _check_onnx(session: Any, inputs: Sequence[str], name: str) -> None:
+def _check_onnx(session: Any, inputs: Sequence[str] | None, name: str) -> None:
+    """One float input [batch, len(inputs)] (any width when `inputs` is None), and a first output
+    of one number per row."""
     given = session.get_inputs()
     if len(given) != 1:
         raise InvalidArgument(f"{name}: the model takes {len(given)} inputs; a predictor takes one, [batch, features]")
     tensor = given[0]
     if tensor.type not in _ONNX_FLOATS:
         raise InvalidArgument(f"{name}: input {tensor.name!r} is {tensor.type}; a predictor takes float or double")
-    if len(tensor.shape) != 2 or tensor.shape[1] != len(inputs):
+    if len(tensor.shape) != 2:
+        raise InvalidArgument(
+            f"{name}: input {tensor.name!r} has shape {_shape(tensor.shape)}; it must be [batch, features]"
+        )
+    if inputs is not None and tensor.shape[1] != len(inputs):
         raise InvalidArgument(
             f"{name}: input {tensor.name!r} has shape {_shape(tensor.shape)}, but {CONFIG_FILE} lists "
             f"{len(inputs)} features: it must be [batch, {len(inputs)}]"
