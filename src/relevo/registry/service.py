@@ -107,7 +107,14 @@ def start_training(
     predicts = algorithm == CustomerSpend.algorithm
     if not predicts and (settings.executor == "local" or settings.train_memory_mb):
         sizing.check_fits(session=session, settings=settings, algorithm=algorithm, config=engine_config)
-    version = create_version(session=session, name=name, algorithm=algorithm, config=config, created_by=created_by)
+    version = create_version(
+        session=session,
+        name=name,
+        algorithm=algorithm,
+        config=config,
+        created_by=created_by,
+        kind=VersionKind.predictor if predicts else VersionKind.recommender,
+    )
     params = {**params, "name": name, "version_id": version.id}
     job = jobs_service.create(
         session=session,
