@@ -54,7 +54,7 @@ def test_a_purchase_on_or_after_the_date_changes_nothing(
         "/api/v1/events",
         json=[
             {"user_id": "1", "product_id": "lamp", "event_type": "purchase", "timestamp": "2024-03-01T00:00:00Z"},
-            {"user_id": "1", "product_id": "lamp", "event_type": "purchase", "timestamp": "2030-01-01T00:00:00Z"},
+            {"user_id": "1", "product_id": "lamp", "event_type": "purchase", "timestamp": "2024-06-01T00:00:00Z"},
         ],
         headers=admin_headers,
     ).raise_for_status()

@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from relevo.engine.customers.features import PurchaseHistory
+from relevo.engine.events import PURCHASE_TYPES
 from relevo.events import service as events_service
 from relevo.users import service as users_service
 
@@ -36,7 +37,7 @@ def purchase_history(
     a purchase before that date."""
     cutoff = start_of(before)
     if customers is None:
-        columns = events_service.purchase_columns(session=session, before=cutoff)
+        columns = events_service.purchase_columns(session=session, before=cutoff, purchase_types=PURCHASE_TYPES)
         internal = np.unique(columns.user_id)
         names = users_service.external_ids(session=session, ids=internal.tolist())
         external = [names[int(user_id)] for user_id in internal]
@@ -45,7 +46,9 @@ def purchase_history(
         found = users_service.existing_ids(session=session, external_ids=ordered)
         external = [customer for customer in ordered if customer in found]
         internal = np.asarray([found[customer] for customer in external], dtype=np.int64)
-        columns = events_service.purchase_columns(session=session, before=cutoff, user_ids=internal.tolist())
+        columns = events_service.purchase_columns(
+            session=session, before=cutoff, purchase_types=PURCHASE_TYPES, user_ids=internal.tolist()
+        )
     order = np.argsort(internal, kind="stable")
     rows = order[np.searchsorted(internal, columns.user_id, sorter=order)] if len(internal) else np.zeros(0, np.int64)
     categories, category = _category_indices(columns.category)

@@ -21,7 +21,6 @@ from relevo.core import metrics
 from relevo.core.db import after_commit, utcnow
 from relevo.core.errors import InvalidArgument
 from relevo.core.pagination import paginate_by_id
-from relevo.engine.events import PURCHASE_TYPES
 from relevo.events.models import Event, EventType
 from relevo.events.schemas import EventIn, IngestResult
 from relevo.events.signal import SharedFileSignal, signal_for
@@ -377,10 +376,13 @@ class PurchaseColumns(NamedTuple):
     category: list[str | None]
 
 
-def purchase_columns(*, session: Session, before: datetime, user_ids: Sequence[int] | None = None) -> PurchaseColumns:
-    """The purchases that happened before `before` (naive UTC), of some users or of everyone,
-    oldest first per user. The amount of a purchase is its value, or the product's price when
-    it has none (as revenue is counted for recommendations), 0 when neither is known."""
+def purchase_columns(
+    *, session: Session, before: datetime, purchase_types: Iterable[str], user_ids: Sequence[int] | None = None
+) -> PurchaseColumns:
+    """The purchases (events of `purchase_types`) that happened before `before` (naive UTC), of
+    some users or of everyone, oldest first per user. The amount of a purchase is its value, or
+    the product's price when it has none (as revenue is counted for recommendations), 0 when
+    neither is known."""
     dialect = session.connection().dialect.name
     seconds = (
         func.extract("epoch", Event.occurred_at)
@@ -391,7 +393,7 @@ def purchase_columns(*, session: Session, before: datetime, user_ids: Sequence[i
     query = (
         select(Event.user_id, seconds, amount, Product.category)
         .outerjoin(Product, Product.id == Event.product_id)
-        .where(Event.event_type.in_(sorted(PURCHASE_TYPES)), Event.occurred_at < before)
+        .where(Event.event_type.in_(sorted(purchase_types)), Event.occurred_at < before)
     )
     if user_ids is None:
         chunks = [query]
