@@ -38,7 +38,7 @@ def save(recommender: Recommender, directory: Path, extra: dict[str, Any] | None
         "config_hash": config_hash(config),
         "users": len(recommender.users),
         "items": len(recommender.items),
-        "libraries": {"python": platform.python_version(), **_versions()},
+        "libraries": library_versions(),
         **(extra or {}),
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
@@ -57,6 +57,11 @@ def load_files(*, manifest: Path, arrays: Path) -> tuple[Recommender, dict[str, 
     with np.load(arrays, allow_pickle=False) as stored:
         learned = {name: stored[name] for name in stored.files}
     return cls.from_arrays(cls.make_config(document["config"]), learned), document
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and the libraries a model's arrays come from, as manifests record them."""
+    return {"python": platform.python_version(), **_versions()}
 
 
 def _versions() -> dict[str, str]:

@@ -3,6 +3,7 @@ name and SHA-256, read back as local paths whose hash has just been checked, and
 the store once no version uses them. The one place that knows where a version's files are."""
 
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from relevo.core.config import Settings
 from relevo.registry.models import ModelFile, ModelVersion
-from relevo.storage.artifacts import LocalArtifactStore
 from relevo.storage.blobs import BlobStore, ChecksumMismatch, open_store
 
 logger = logging.getLogger("relevo.registry")
+_LEGACY_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/[0-9]{1,9}$")
 
 
 class DamagedFile(Exception):
@@ -69,13 +70,16 @@ def local_paths(*, store: BlobStore, files: Iterable[ModelFile], legacy: Path | 
 
 def version_paths(*, session: Session, settings: Settings, version: ModelVersion) -> dict[str, Path]:
     """The version's files as checked local paths (see local_paths)."""
-    legacy = None
-    if version.artifact:
-        try:
-            legacy = LocalArtifactStore(settings.resolved_artifacts_dir).find(version.artifact)
-        except (FileNotFoundError, ValueError):
-            legacy = None
+    legacy = _legacy_folder(settings.resolved_artifacts_dir, version.artifact) if version.artifact else None
     return local_paths(store=store_for(settings), files=listed(session=session, version_id=version.id), legacy=legacy)
+
+
+def _legacy_folder(root: Path, key: str) -> Path | None:
+    """The folder "name/version" a version trained before migration 0013 was written to."""
+    if not _LEGACY_KEY.match(key) or ".." in key:
+        return None
+    folder = root / key
+    return folder if folder.is_dir() else None
 
 
 def unused(*, session: Session, sha256s: Iterable[str]) -> list[str]:
