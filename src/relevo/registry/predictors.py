@@ -288,7 +288,7 @@ def _skops(name: str, path: Path) -> Any:
 
 
 def _refuse_pickle_unless_allowed(file_format: str, name: str, settings: Settings) -> None:
-    if not getattr(settings, "allow_pickle_models", False):
+    if not settings.allow_pickle_models:
         raise InvalidArgument(
             f"{name}: {file_format} files can run any code when loaded, so this server refuses them; "
             "an operator may allow them with RELEVO_ALLOW_PICKLE_MODELS=true (then only admins upload them)"
