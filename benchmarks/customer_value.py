@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from benchmarks.cdnow import Purchases, day_number, load_purchases
+from benchmarks.inference_load import inference_over_http, print_rates
 from relevo.engine.customers import bg_nbd, gamma_gamma, pareto_nbd
 from relevo.engine.customers.features import PurchaseHistory, customer_features
 from relevo.engine.customers.spend import CustomerSpend, CustomerSpendConfig
@@ -234,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
         "the built-in customer_spend model against zero, naive, BG/NBD and Pareto/NBD with Gamma-Gamma.",
     )
     parser.add_argument("--quick", action="store_true", help="leave out the approaches tried and not chosen")
+    parser.add_argument("--skip-http", action="store_true", help="leave out /inference over HTTP")
+    parser.add_argument("--http-rounds", type=int, default=5, help="alternating rounds of /inference and /health")
+    parser.add_argument("--http-seconds", type=float, default=8.0, help="each round's length")
     options = parser.parse_args(argv)
     started = time.perf_counter()
     print(
@@ -241,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
         "tested on 1997-10-01..1998-06-30\n"
     )
     print_offline(*offline_table(quick=options.quick))
+    if not options.skip_http:
+        load = {"rounds": options.http_rounds, "seconds": options.http_seconds, "connections": 16}
+        print_rates(inference_over_http(load_purchases(), **load), **load)
     print(f"\n({time.perf_counter() - started:.0f} s)")
 
 

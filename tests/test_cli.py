@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,37 @@ def test_demo_loads_a_shop_once(migrated: dict[str, str | None], empty_database_
     again = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
     assert "already loaded" in again
     assert counts(empty_database_url, Store, Product, Event) == [stores, products, events]
+
+
+def test_the_demo_trains_the_customer_spend_model_and_inference_answers_at_once(
+    migrated: dict[str, str | None], empty_database_url: str, tmp_path: Path
+) -> None:
+    output = run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
+    assert "trained and deployed customer-spend version 1" in output
+    with opened(empty_database_url) as database, database.session(write=False) as session:
+        buyer = session.scalar(
+            select(User.external_id).join(Event, Event.user_id == User.id).where(Event.event_type == "purchase")
+        )
+    settings = Settings(data_dir=tmp_path / "data", database_url=empty_database_url, secret_key=SECRET_KEY)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        login = client.post("/login", params={"username": "admin", "password": "relevo-admin"})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        params = {"model_name": "customer-spend", "model_version": "1", "customer_id": buyer}
+        today = client.get(
+            "/inference", params={**params, "purchase_date_id": date.today().isoformat()}, headers=headers
+        )
+        before_any = client.get("/inference", params={**params, "purchase_date_id": "20000101"}, headers=headers)
+        served = client.get("/api/v1/recommendations/U000001", params={"count": 3})
+    assert today.status_code == 200, today.text
+    assert today.json()["prediction"] > 0
+    assert before_any.status_code == 200, before_any.text
+    assert served.status_code == 200 and served.json()["model"]["name"] == "default"  # predictors never serve lists
+
+
+def test_train_makes_a_customer_spend_version(migrated: dict[str, str | None]) -> None:
+    run(migrated, "demo", "--products", "200", "--users", "50", "--sessions", "300")
+    output = run(migrated, "train", "--name", "customer-spend", "--algorithm", "customer_spend", "--deploy", "always")
+    assert "customer-spend version 2 (customer_spend): deployed" in output
 
 
 # train

@@ -222,9 +222,10 @@ def demo(
     stores: Annotated[int, typer.Option(min=1)] = ShopSize.stores,
     seed: Annotated[int, typer.Option(min=0)] = ShopSize.seed,
 ) -> None:
-    """Load a synthetic demo shop (skipped if one is loaded already)."""
+    """Load a synthetic demo shop (skipped if one is loaded already); train and deploy a recommender and
+    the customer-spend model if none is deployed yet."""
     from relevo.accounts import service as accounts_service
-    from relevo.demo import DEMO_OWNER, DEMO_OWNER_PASSWORD, load_demo
+    from relevo.demo import CUSTOMER_SPEND_MODEL, DEMO_OWNER, DEMO_OWNER_PASSWORD, load_demo
     from relevo.registry import service as registry_service
 
     settings, database = _open_prepared()
@@ -251,13 +252,23 @@ def demo(
         typer.echo(
             f"trained and deployed {version.name} version {version.version} (NDCG@10 {ndcg:.3f} on held-out events)"
         )
+    with database.session(write=False) as session:
+        predicting = registry_service.deployed(session=session, name=CUSTOMER_SPEND_MODEL)
+    if predicting is None:
+        version = _train(settings, database, CUSTOMER_SPEND_MODEL, "customer_spend", {}, "always", "random", 0)
+        typer.echo(
+            f"trained and deployed {version.name} version {version.version}, a customer's spend over the next "
+            f"{version.config.get('horizon_days', 90)} days: GET /inference?model_name={version.name}"
+            "&customer_id=U000001&purchase_date_id=<a date>"
+        )
 
 
 @app.command()
 def train(
     name: Annotated[str, typer.Option(help="The model's name; the API serves RELEVO_SERVING_MODEL")] = "",
     algorithm: Annotated[
-        str, typer.Option(help="hybrid, als, bpr, ease, item_knn, content, cooccurrence, popular")
+        str,
+        typer.Option(help="hybrid, als, bpr, ease, item_knn, content, cooccurrence, popular; customer_spend"),
     ] = "hybrid",
     config: Annotated[
         str, typer.Option(help="The algorithm's settings as JSON, e.g. '{\"embedding_dim\": 64}'")

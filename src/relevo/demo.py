@@ -26,6 +26,8 @@ from relevo.events.service import EventRow
 
 DEMO_OWNER = "demo-owner"
 DEMO_OWNER_PASSWORD = "demo-owner-password"
+# The built-in customer-spend model the demo trains, for the model-serving API's /inference.
+CUSTOMER_SPEND_MODEL = "customer-spend"
 
 # Top level → second level → leaves, each leaf with a typical price range.
 CATEGORY_TREE: dict[str, dict[str, dict[str, tuple[int, int]]]] = {

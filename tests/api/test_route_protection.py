@@ -141,6 +141,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/models/{name}/rollback"): Rule(Scope.models_manage),
     ("DELETE", "/api/v1/models/{name}/versions/{version}"): Rule(Scope.models_manage),
     ("GET", "/api/v1/models/{name}/metrics"): Rule(Scope.read),
+    # Inference: any reader asks a predictor about customers.
+    ("GET", "/inference"): Rule(Scope.read),
+    ("POST", "/api/v1/registry/models/{name}/versions/{version}/predict"): Rule(Scope.read),
     ("POST", "/api/enhanced-train/"): Rule(Scope.models_manage),
     # The registry: read by any reader; uploads, downloads and changes with models:manage; the
     # audit log by admins.

@@ -8,7 +8,6 @@ from fastapi.testclient import TestClient
 from relevo.core.config import Settings
 from relevo.recommend.catalog_view import Filters
 from relevo.recommend.ranking import ranked_ahead
-from relevo.registry import version_files
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, recommend, train
 
 
@@ -71,6 +70,6 @@ def test_without_ranking_ahead_no_list_is_stored(
     settings.precompute_count = 0
     version = train(client, admin_headers)
 
-    files = version_files.read(version_files.store_for(settings), f"default/{version['version']}")
-    assert files.ranked_ahead is None
+    stored = client.get(f"/api/v1/registry/models/default/versions/{version['version']}", headers=admin_headers)
+    assert "ranked_ahead.npz" not in {file["name"] for file in stored.json()["files"]}
     assert recommend(client, most_active_user(shop))["items"]

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from relevo.accounts import service as accounts_service
 from relevo.accounts.callers import Caller, CallerCache
 from relevo.accounts.scopes import Scope
+from relevo.core.caches import LockedCache
 from relevo.core.config import Settings
 from relevo.core.db import Database
 from relevo.core.errors import Unauthenticated
@@ -83,10 +84,16 @@ async def get_executor(request: Request) -> Executor:
     return request.app.state.executor
 
 
+async def get_predictors(request: Request) -> LockedCache:
+    """The predictors this server keeps loaded (registry/inference.py)."""
+    return request.app.state.predictors
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EventWriterDep = Annotated[EventWriter, Depends(get_event_writer)]
 ExecutorDep = Annotated[Executor, Depends(get_executor)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+PredictorsDep = Annotated[LockedCache, Depends(get_predictors)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 

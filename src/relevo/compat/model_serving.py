@@ -1,5 +1,6 @@
 """The model-serving API: login, with the credentials in a JSON or form body, or in the query
-string as its clients send them; uploading a model into the registry and reading it back."""
+string as its clients send them; uploading a model into the registry and reading it back; and
+inference for a customer as of a purchase date."""
 
 import json
 from typing import Annotated, Any
@@ -11,8 +12,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from relevo.accounts import service as accounts_service
-from relevo.api.deps import LimitedRoute, ModelManager, SessionDep, SettingsDep
-from relevo.core.fields import Text
+from relevo.api.deps import LimitedRoute, ModelManager, PredictorsDep, ReaderCaller, SessionDep, SettingsDep
+from relevo.core.fields import ExternalId, Text
+from relevo.customers.schemas import AsOfDate
+from relevo.inference import service as inference_service
 from relevo.registry import listing, uploads
 from relevo.registry import service as registry_service
 from relevo.registry.models import VersionStatus
@@ -173,3 +176,41 @@ def get_model(
         created_at=version.created_at,
         deployed_at=version.deployed_at,
     )
+
+
+class Prediction(BaseModel):
+    prediction: float
+
+
+@router.get(
+    "/inference",
+    response_model=Prediction,
+    responses={
+        404: {"description": "No such model, version or customer"},
+        409: {"description": "The version is not a predictor, or Relevo cannot build its inputs or run it"},
+    },
+)
+def infer(
+    model_name: Annotated[str, Query(min_length=1, max_length=100, description="The model's name")],
+    customer_id: Annotated[ExternalId, Query(description="The shop's id of the customer (an integer or text)")],
+    purchase_date_id: Annotated[AsOfDate, Query(description="The date predicted from, YYYY-MM-DD or YYYYMMDD")],
+    _: ReaderCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    predictors: PredictorsDep,
+    model_version: Annotated[
+        str | None, Query(max_length=100, description="A version number or an alias; the deployed one if omitted")
+    ] = None,
+) -> Prediction:
+    """The model's prediction for the customer from the customer features of their purchases
+    before the date (docs/registry.md, "Inference")."""
+    value = inference_service.predict_one(
+        session=session,
+        settings=settings,
+        predictors_loaded=predictors,
+        name=model_name,
+        version=model_version,
+        customer=customer_id,
+        as_of=purchase_date_id,
+    )
+    return Prediction(prediction=value)

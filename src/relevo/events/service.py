@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import Float, Integer, Select, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -363,9 +363,64 @@ def training_columns(*, session: Session, dataset_ids: Sequence[int] | None = No
     )
 
 
+_USERS_PER_QUERY = 500  # ids bound in one query (SQLite allows 32,766 at most)
+
+
+class PurchaseColumns(NamedTuple):
+    """Purchases as columns, for customer-level models: internal user ids, unix seconds, the
+    amount spent and the product's category."""
+
+    user_id: np.ndarray  # int64
+    timestamp: np.ndarray  # int64
+    amount: np.ndarray  # float64
+    category: list[str | None]
+
+
+def purchase_columns(
+    *, session: Session, before: datetime, purchase_types: Iterable[str], user_ids: Sequence[int] | None = None
+) -> PurchaseColumns:
+    """The purchases (events of `purchase_types`) that happened before `before` (naive UTC), of
+    some users or of everyone, oldest first per user. The amount of a purchase is its value, or
+    the product's price when it has none (as revenue is counted for recommendations), 0 when
+    neither is known."""
+    dialect = session.connection().dialect.name
+    seconds = (
+        func.extract("epoch", Event.occurred_at)
+        if dialect == "postgresql"
+        else func.cast(func.strftime("%s", Event.occurred_at), Integer)
+    )
+    amount = func.coalesce(Event.value, cast(Product.price, Float), 0.0)
+    query = (
+        select(Event.user_id, seconds, amount, Product.category)
+        .outerjoin(Product, Product.id == Event.product_id)
+        .where(Event.event_type.in_(sorted(purchase_types)), Event.occurred_at < before)
+    )
+    if user_ids is None:
+        chunks = [query]
+    else:
+        # By user: each query walks the (user_id, occurred_at) index.
+        wanted = sorted(set(user_ids))
+        chunks = [
+            query.where(Event.user_id.in_(wanted[start : start + _USERS_PER_QUERY]))
+            for start in range(0, len(wanted), _USERS_PER_QUERY)
+        ]
+    users, stamps, amounts, categories = [], [], [], []
+    for chunk_query in chunks:
+        ordered = chunk_query.order_by(Event.user_id, Event.occurred_at).execution_options(yield_per=100_000)
+        for rows in session.execute(ordered).partitions():
+            columns = list(zip(*rows, strict=True))
+            users.append(np.asarray(columns[0], dtype=np.int64))
+            stamps.append(np.floor(np.asarray(columns[1], dtype=np.float64)).astype(np.int64))
+            amounts.append(np.asarray(columns[2], dtype=np.float64))
+            categories.extend(columns[3])
+    if not users:
+        empty = np.zeros(0, dtype=np.int64)
+        return PurchaseColumns(empty, empty, np.zeros(0, dtype=np.float64), [])
+    return PurchaseColumns(np.concatenate(users), np.concatenate(stamps), np.concatenate(amounts), categories)
+
+
 # (event id, product id, type, value), with the shop's product id.
 UserEvent = tuple[int, str, str, float | None]
-_USERS_PER_QUERY = 500  # ids bound in one query (SQLite allows 32,766 at most)
 
 
 def user_events_after(*, session: Session, user_id: str, after_id: int, limit: int) -> list[UserEvent]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from relevo.core.config import Settings
 from relevo.core.errors import InvalidArgument
-from relevo.registry import external_recommenders
+from relevo.registry import external_recommenders, predictors
 from relevo.registry.formats import ModelFormat
 from relevo.registry.models import VersionKind
 
@@ -25,7 +25,9 @@ def check(
     """A short description of the loaded model (its inputs, sizes); InvalidArgument naming the
     file and the problem when it does not load as its kind and format say."""
     model_name, model_path = next(iter(paths.items()))
-    if kind == VersionKind.recommender and file_format in (ModelFormat.factors, ModelFormat.onnx):
+    if kind == VersionKind.predictor:
+        return {"predictor": predictors.check_upload(format=file_format, paths=paths, config=config, settings=settings)}
+    if file_format in (ModelFormat.factors, ModelFormat.onnx):
         return external_recommenders.check_upload(format=file_format, paths=paths, config=config)
     if file_format in (ModelFormat.factors, ModelFormat.relevo):
         return _npz_arrays(model_name, model_path)

@@ -12,7 +12,10 @@ MAX_SEED = 2**32 - 1  # the random generators the models use take 32-bit seeds
 
 
 class TrainRequest(BaseModel):
-    algorithm: str = Field(default="hybrid", description="hybrid, als, bpr, ease, item_knn, content, popular, ...")
+    algorithm: str = Field(
+        default="hybrid",
+        description="hybrid, als, bpr, ease, item_knn, content, popular, ...; customer_spend (a predictor)",
+    )
     config: JsonObject = Field(default_factory=dict, description="The algorithm's settings")
     dataset_ids: list[DbId] = Field(default_factory=list, description="Only these datasets' events; all if empty")
     deploy: Literal["gate", "always", "never"] = Field(

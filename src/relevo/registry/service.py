@@ -14,6 +14,7 @@ from relevo.core.pagination import paginate_by_id
 from relevo.datasets import service as datasets_service
 from relevo.engine.algorithms import recommender_class
 from relevo.engine.bounds import ConfigError
+from relevo.engine.customers.spend import CustomerSpend
 from relevo.jobs import service as jobs_service
 from relevo.jobs.models import Job, JobKind
 from relevo.registry import sizing
@@ -102,9 +103,18 @@ def start_training(
     unknown = datasets_service.missing(session=session, dataset_ids=params.get("dataset_ids") or [])
     if unknown:
         raise InvalidArgument(f"dataset_ids: no dataset has the id {', '.join(map(str, unknown))}")
-    if settings.executor == "local" or settings.train_memory_mb:
+    # A customer_spend model holds a few numbers; its data is the purchases alone.
+    predicts = algorithm == CustomerSpend.algorithm
+    if not predicts and (settings.executor == "local" or settings.train_memory_mb):
         sizing.check_fits(session=session, settings=settings, algorithm=algorithm, config=engine_config)
-    version = create_version(session=session, name=name, algorithm=algorithm, config=config, created_by=created_by)
+    version = create_version(
+        session=session,
+        name=name,
+        algorithm=algorithm,
+        config=config,
+        created_by=created_by,
+        kind=VersionKind.predictor if predicts else VersionKind.recommender,
+    )
     params = {**params, "name": name, "version_id": version.id}
     job = jobs_service.create(
         session=session,
@@ -122,6 +132,8 @@ def engine_config_or_raise(*, algorithm: str, config: dict[str, Any]) -> Any:
     """The engine's config object for these settings; InvalidArgument naming what is wrong
     (`config.epochs: at most 1000`)."""
     try:
+        if algorithm == CustomerSpend.algorithm:
+            return CustomerSpend.make_config(config)
         return recommender_class(algorithm).make_config(config)
     except ConfigError as exc:
         raise InvalidArgument(f"config.{exc.field}: {exc.problem}") from None

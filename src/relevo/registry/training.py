@@ -36,7 +36,7 @@ from relevo.events import service as events_service
 from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
 from relevo.jobs.handlers import JobHandler
-from relevo.registry import files, gate, service, sizing, version_files
+from relevo.registry import files, gate, service, sizing, spend_training, version_files
 from relevo.registry.models import ModelVersion, VersionStatus
 from relevo.users import service as users_service
 
@@ -56,18 +56,32 @@ class LoadedData:
 def run_training_job(
     database: Database, settings: Settings, job_id: str, params: dict[str, Any], control: Control
 ) -> tuple[str, dict]:
-    """The job handler: trains the version the job names."""
-    version = train_version(
-        database,
-        settings,
-        job_id=job_id,
-        version_id=params["version_id"],
-        dataset_ids=params.get("dataset_ids"),
-        deploy=params.get("deploy", "gate"),
-        evaluation=params.get("evaluation", "random"),
-        seed=params.get("seed", 0),
-        control=control,
-    )
+    """The job handler: trains the version the job names, a recommender or a customer_spend model."""
+    with database.session(write=False) as session:
+        found = service.get(session=session, version_id=params["version_id"])
+        algorithm = found.algorithm if found is not None else None
+    if algorithm == spend_training.ALGORITHM:
+        version = spend_training.train_spend_version(
+            database,
+            settings,
+            job_id=job_id,
+            version_id=params["version_id"],
+            deploy=params.get("deploy", "gate"),
+            seed=params.get("seed", 0),
+            control=control,
+        )
+    else:
+        version = train_version(
+            database,
+            settings,
+            job_id=job_id,
+            version_id=params["version_id"],
+            dataset_ids=params.get("dataset_ids"),
+            deploy=params.get("deploy", "gate"),
+            evaluation=params.get("evaluation", "random"),
+            seed=params.get("seed", 0),
+            control=control,
+        )
     message = gate.describe(
         name=version.name, version=version.version, status=version.status, record=version.training.get("gate")
     )

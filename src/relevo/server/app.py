@@ -26,6 +26,8 @@ from relevo.events.router import router as events_router
 from relevo.events.writer import EventWriter
 from relevo.experiments.router import router as experiments_router
 from relevo.exposures.writer import ExposureWriter
+from relevo.inference import service as inference_service
+from relevo.inference.router import router as inference_router
 from relevo.job_kinds import HANDLERS
 from relevo.jobs.executor import make_executor
 from relevo.jobs.router import router as jobs_router
@@ -58,6 +60,7 @@ ROUTERS = (
     datasets_router,
     registry_router,
     model_registry_router,
+    inference_router,
     experiments_router,
     performance_router,
     jobs_router,
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.request_statistics = statistics
     app.state.executor = executor
     app.state.serving = ServingState.open(database, settings)
+    app.state.predictors = inference_service.predictor_cache(settings)
     install_error_handlers(app)
     app.add_middleware(
         RequestMiddleware,

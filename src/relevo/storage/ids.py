@@ -60,6 +60,15 @@ def ensure_external_ids(
     return found
 
 
+def existing_ids(session: Session, table: Table, external_ids: Iterable[str]) -> dict[str, int]:
+    """Internal ids of the given external ids that have a row; the others are left out (none
+    is created)."""
+    found, unknown = known_ids(session, table, external_ids)
+    for wanted in batched(unknown, _SLICE):
+        found.update(_select_ids(session, table, wanted))
+    return found
+
+
 def _remembered(session: Session, table_name: str) -> LockedCache:
     bind = session.get_bind()
     key = bind if isinstance(bind, Connection) else bind.pool  # engines with options share the pool

@@ -32,6 +32,11 @@ def known_ids(*, session: Session, external_ids: Iterable[str]) -> tuple[dict[st
     return ids.known_ids(session, User.__table__, external_ids)
 
 
+def existing_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """Internal ids of the users that exist among these external ids (none is created)."""
+    return ids.existing_ids(session, User.__table__, external_ids)
+
+
 def ensure_ids(*, session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """Internal ids for external user ids; unknown users are created on first sight."""
     return ids.ensure_external_ids(session, User.__table__, external_ids, {"attributes": {}, "created_at": utcnow()})

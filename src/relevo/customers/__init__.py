@@ -1,0 +1,1 @@
+"""Customers as buyers: their purchase history, read for customer-level models."""

@@ -1,0 +1,1 @@
+"""Inference: what a predictor model answers for customers as of a date."""
