@@ -34,19 +34,19 @@ def onnx_recommender(tmp_path: Path, model=None, config: dict | None = None, **a
     # item_ids_json=path → the artifact "item_ids.json"
     named = {"artifacts/{}.{}".format(*name.rsplit("_", 1)): value for name, value in artifacts.items()}
     paths = {"model.onnx": path, **named}
-    return load_recommender(format="onnx", paths=paths, config=ONNX_CONFIG if config is None else config)
+    return load_recommender(file_format="onnx", paths=paths, config=ONNX_CONFIG if config is None else config)
 
 
 def test_factors_load_from_the_model_file_and_describe_themselves(tmp_path: Path) -> None:
     layout = factors_layout()
     path = save_factors(layout, tmp_path / "model.npz")
     paths = {"model.npz": path, "artifacts/config.json": tmp_path / "config.json"}
-    model = load_recommender(format="factors", paths=paths, config={})
+    model = load_recommender(file_format="factors", paths=paths, config={})
     assert isinstance(model, ExternalFactors)
     user = model.recommend("U2", 3, exclude_history=False)
     scores = layout["item_factors"] @ layout["user_factors"][1]
     assert user.for_user()[0] == [ITEMS[index] for index in np.argsort(-scores)[:3]]
-    described = check_upload(format="factors", paths=paths, config={"kind": "recommender"})
+    described = check_upload(file_format="factors", paths=paths, config={"kind": "recommender"})
     assert described == {"users": 6, "items": 12, "factors": 4, "item_popularity": False}
 
 
@@ -55,24 +55,24 @@ def test_a_factors_file_that_breaks_the_layout_is_refused_naming_the_file(tmp_pa
     del layout["item_factors"]
     path = save_factors(layout, tmp_path / "model.npz")
     with pytest.raises(InvalidArgument, match=r"model\.npz: item_factors: missing"):
-        check_upload(format="factors", paths={"model.npz": path}, config={})
+        check_upload(file_format="factors", paths={"model.npz": path}, config={})
 
 
 def test_factors_said_to_be_a_predictor_are_refused(tmp_path: Path) -> None:
     path = save_factors(factors_layout(), tmp_path / "model.npz")
     with pytest.raises(InvalidArgument, match="\"kind\" is 'predictor'"):
-        load_recommender(format="factors", paths={"model.npz": path}, config={"kind": "predictor"})
+        load_recommender(file_format="factors", paths={"model.npz": path}, config={"kind": "predictor"})
 
 
 @pytest.mark.parametrize("kind_of_file", ["skops", "relevo", "pickle"])
 def test_formats_that_are_not_recommenders_are_refused(kind_of_file: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match=f"format: '{kind_of_file}' models are not recommenders"):
-        load_recommender(format=kind_of_file, paths={"model.bin": tmp_path / "model.bin"}, config={})
+        load_recommender(file_format=kind_of_file, paths={"model.bin": tmp_path / "model.bin"}, config={})
 
 
 def test_an_onnx_scorer_ranks_from_the_users_weights(tmp_path: Path) -> None:
     model = onnx_recommender(tmp_path)
-    assert check_upload(format="onnx", paths={"model.onnx": tmp_path / "model.onnx"}, config=ONNX_CONFIG) == {
+    assert check_upload(file_format="onnx", paths={"model.onnx": tmp_path / "model.onnx"}, config=ONNX_CONFIG) == {
         "items": 12
     }
     # Touched P003: P004 (linked 2), P005 (linked 1), then the base order; P003 itself left out.
@@ -126,7 +126,9 @@ def test_the_fallback_for_users_with_no_history_is_the_models_own_order(tmp_path
     assert [ITEMS[index] for index in np.argsort(-popularity)[:3]] == ["P001", "P002", "P003"]
     assert (popularity > 0).all()
     layout = factors_layout(item_popularity=np.arange(12, dtype=np.float64))
-    factors = load_recommender(format="factors", paths={"m.npz": save_factors(layout, tmp_path / "m.npz")}, config={})
+    factors = load_recommender(
+        file_format="factors", paths={"m.npz": save_factors(layout, tmp_path / "m.npz")}, config={}
+    )
     np.testing.assert_array_equal(fallback_popularity(factors), np.arange(12, dtype=np.float32))
 
 
@@ -219,7 +221,7 @@ def test_a_file_that_is_not_onnx_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(b"\x80\x04not a model")
     with pytest.raises(InvalidArgument, match=r"model\.onnx: onnxruntime cannot load it"):
-        load_recommender(format="onnx", paths={"model.onnx": path}, config=ONNX_CONFIG)
+        load_recommender(file_format="onnx", paths={"model.onnx": path}, config=ONNX_CONFIG)
 
 
 @pytest.mark.parametrize(

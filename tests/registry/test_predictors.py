@@ -70,7 +70,7 @@ def linear_onnx(width: int = 3, flat: bool = False, element=TensorProto.FLOAT, b
 
 def load(settings: Settings, paths: dict[str, Path], file_format: str, config: dict | None = CONFIG):
     return predictors.load_predictor(
-        format=file_format, algorithm=file_format, paths=paths, config=config or {}, settings=settings
+        file_format=file_format, algorithm=file_format, paths=paths, config=config or {}, settings=settings
     )
 
 
@@ -104,7 +104,7 @@ def test_an_onnx_model_predicts_one_number_per_customer(tmp_path: Path, settings
     np.testing.assert_allclose(predicted, expected_linear(), rtol=1e-5)
     assert predictor.predict(np.zeros((0, 3))).shape == (0,)
     assert "ONNX predictor taking 3 customer features" in predictors.check_upload(
-        format="onnx", paths=paths, config=CONFIG, settings=settings
+        file_format="onnx", paths=paths, config=CONFIG, settings=settings
     )
 
 
@@ -115,7 +115,9 @@ def test_an_onnx_model_with_a_batch_of_one_runs_a_customer_at_a_time(tmp_path: P
 
 def test_an_onnx_model_of_another_width_is_refused(tmp_path: Path, settings: Settings) -> None:
     paths = stored(tmp_path, "model.onnx", linear_onnx(width=4))
-    details = refusal(lambda: predictors.check_upload(format="onnx", paths=paths, config=CONFIG, settings=settings))
+    details = refusal(
+        lambda: predictors.check_upload(file_format="onnx", paths=paths, config=CONFIG, settings=settings)
+    )
     assert details.startswith("model.onnx: input 'x' has shape [batch, 4]")
     assert "lists 3 features" in details
     assert "model.onnx" in refusal(lambda: load(settings, paths, "onnx"))
@@ -158,7 +160,7 @@ def test_a_scikit_learn_regressor_saved_with_skops_predicts_as_it_did(
     predictor = load(settings, paths, "skops")
     assert predictor.inputs == tuple(FEATURE_NAMES)
     np.testing.assert_allclose(predictor.predict(ROWS), model.predict(ROWS))
-    described = predictors.check_upload(format="skops", paths=paths, config=CONFIG, settings=settings)
+    described = predictors.check_upload(file_format="skops", paths=paths, config=CONFIG, settings=settings)
     assert described.startswith(f"scikit-learn {type(model).__name__} (skops) taking 3 customer features")
 
 
@@ -168,7 +170,7 @@ def test_a_skops_file_holding_an_untrusted_type_is_refused_unloaded(tmp_path: Pa
     paths = stored(tmp_path, "model.skops", skops.io.dumps(model))
     for call in (
         lambda: load(settings, paths, "skops"),
-        lambda: predictors.check_upload(format="skops", paths=paths, config=CONFIG, settings=settings),
+        lambda: predictors.check_upload(file_format="skops", paths=paths, config=CONFIG, settings=settings),
     ):
         details = refusal(call)
         assert details.startswith("model.skops: holds types Relevo does not trust")
@@ -178,7 +180,9 @@ def test_a_skops_file_holding_an_untrusted_type_is_refused_unloaded(tmp_path: Pa
 def test_a_skops_estimator_fitted_on_other_columns_is_refused_at_upload(tmp_path: Path, settings: Settings) -> None:
     paths = stored(tmp_path, "model.skops", skops.io.dumps(fitted(LinearRegression())))
     config = {"features": ["frequency", "recency_days"]}
-    details = refusal(lambda: predictors.check_upload(format="skops", paths=paths, config=config, settings=settings))
+    details = refusal(
+        lambda: predictors.check_upload(file_format="skops", paths=paths, config=config, settings=settings)
+    )
     assert details == "model.skops: the estimator was fitted on 3 columns but artifacts/config.json lists 2 features"
 
 
@@ -203,7 +207,9 @@ def test_a_config_whose_features_relevo_cannot_build_is_refused(
     tmp_path: Path, settings: Settings, config: dict, problem: str
 ) -> None:
     paths = stored(tmp_path, "model.onnx", linear_onnx(), config)
-    details = refusal(lambda: predictors.check_upload(format="onnx", paths=paths, config=config, settings=settings))
+    details = refusal(
+        lambda: predictors.check_upload(file_format="onnx", paths=paths, config=config, settings=settings)
+    )
     assert details.startswith(f"artifacts/config.json: {problem}")
     if "unknown" in problem:
         assert ", ".join(FEATURES) in details  # the documented set
@@ -214,7 +220,7 @@ def test_a_predictor_without_features_is_stored_but_never_loaded(tmp_path: Path,
     """The registry keeps any model; inference needs to know its inputs."""
     for config in (None, {"kind": "predictor"}):
         paths = stored(tmp_path / str(bool(config)), "model.onnx", linear_onnx(), config)
-        described = predictors.check_upload(format="onnx", paths=paths, config=config, settings=settings)
+        described = predictors.check_upload(file_format="onnx", paths=paths, config=config, settings=settings)
         assert described == "ONNX predictor with no `features` in artifacts/config.json: not usable for inference"
         details = refusal(lambda paths=paths, config=config: load(settings, paths, "onnx", config))
         assert details.startswith("artifacts/config.json: a predictor must list the customer features it takes")
@@ -246,14 +252,16 @@ def test_pickle_and_joblib_are_refused_unless_the_operator_allows_them(
     paths = stored(tmp_path, "Model_0.pkl", file.read_bytes())
     for call in (
         lambda: load(settings, paths, file_format),
-        lambda: predictors.check_upload(format=file_format, paths=paths, config=CONFIG, settings=settings),
+        lambda: predictors.check_upload(file_format=file_format, paths=paths, config=CONFIG, settings=settings),
     ):
         details = refusal(call)
         assert details.startswith(f"Model_0.pkl: {file_format} files can run any code when loaded")
         assert "RELEVO_ALLOW_PICKLE_MODELS=true" in details
     allowed = settings.model_copy(update={"allow_pickle_models": True})
     np.testing.assert_allclose(load(allowed, paths, file_format).predict(ROWS), model.predict(ROWS))
-    assert "not opened" in predictors.check_upload(format=file_format, paths=paths, config=CONFIG, settings=allowed)
+    assert "not opened" in predictors.check_upload(
+        file_format=file_format, paths=paths, config=CONFIG, settings=allowed
+    )
 
 
 # Relevo's own

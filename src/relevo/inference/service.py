@@ -119,7 +119,11 @@ def _predictor(
         raise Conflict(f"{label}: a stored file is damaged ({exc}); upload the version again") from None
     try:
         loaded = predictors.load_predictor(
-            format=version.format, algorithm=version.algorithm, paths=paths, config=version.config, settings=settings
+            file_format=version.format,
+            algorithm=version.algorithm,
+            paths=paths,
+            config=version.config,
+            settings=settings,
         )
     except InvalidArgument as exc:
         raise Conflict(f"{label} cannot be used for inference: {exc.details}") from None

@@ -183,7 +183,7 @@ def _uploaded(session: Session, version: ModelVersion, paths: Mapping[str, Path]
     list was ranked ahead; what the users it knows bought or rated is read now, to leave out."""
     try:
         recommender = external_recommenders.load_recommender(
-            format=version.format, paths=paths, config=version.config or {}
+            file_format=version.format, paths=paths, config=version.config or {}
         )
     except InvalidArgument as exc:  # checked at upload: here, the files changed or Relevo did
         raise ValueError(exc.details) from None

@@ -34,26 +34,26 @@ def not_a_recommender(version: ModelVersion) -> str:
 
 def load_recommender(
     *,
-    format: str,  # noqa: A002 (the version's field)
+    file_format: str,
     paths: Mapping[str, Path],
     config: Mapping[str, Any],
 ) -> Recommender:
     """The recommender of an uploaded version: `paths` maps its stored file names (the model
     file, and `artifacts/<name>` for each artifact) to verified local paths, `config` is its
     config.json document. InvalidArgument naming the file and the problem."""
-    if format not in FORMATS:
+    if file_format not in FORMATS:
         raise InvalidArgument(
-            f"format: {format!r} models are not recommenders; a recommender is uploaded as factors (.npz) or as"
+            f"format: {file_format!r} models are not recommenders; a recommender is uploaded as factors (.npz) or as"
             ' ONNX with "kind": "recommender" in config.json (docs/registry.md)'
         )
     name, path = _model_file(paths)
-    kind = config.get("kind", "recommender" if format == "factors" else None)
+    kind = config.get("kind", "recommender" if file_format == "factors" else None)
     if kind != "recommender":
         raise InvalidArgument(
-            f'config.json: "kind" is {kind!r}; a {format} model serves recommendations only with "kind":'
+            f'config.json: "kind" is {kind!r}; a {file_format} model serves recommendations only with "kind":'
             ' "recommender" (a "predictor" answers /inference)'
         )
-    if format == "factors":
+    if file_format == "factors":
         try:
             return read_layout(path)
         except LayoutError as exc:
@@ -70,13 +70,13 @@ def load_recommender(
 
 def check_upload(
     *,
-    format: str,  # noqa: A002 (the version's field)
+    file_format: str,
     paths: Mapping[str, Path],
     config: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Loads an upload as it will serve (InvalidArgument as `load_recommender`); a short
     description of it for the version's record."""
-    model = load_recommender(format=format, paths=paths, config=config)
+    model = load_recommender(file_format=file_format, paths=paths, config=config)
     if isinstance(model, ExternalFactors):
         return {
             "users": len(model.users),

@@ -84,32 +84,32 @@ class RelevoPredictor:
 
 def load_predictor(
     *,
-    format: str,  # noqa: A002 (the version's `format`, as the registry names it)
+    file_format: str,
     algorithm: str,
     paths: Mapping[str, Path],
     config: dict[str, Any],
     settings: Settings,
 ) -> Predictor:
-    """The predictor stored in `paths` (stored name → local file) in `format`; `config` is the
+    """The predictor stored in `paths` (stored name → local file) in `file_format`; `config` is the
     version's config (an upload's config.json document)."""
-    if format == "relevo":
+    if file_format == "relevo":
         return _relevo(algorithm, paths)
     model_name, model_path = model_file(paths)
     inputs = feature_names(config, source=CONFIG_FILE)
-    if format == "onnx":
+    if file_format == "onnx":
         session = _onnx_session(model_name, model_path)
         _check_onnx(session, inputs, model_name)
         return OnnxPredictor(session, inputs, model_name)
-    if format == "skops":
+    if file_format == "skops":
         return EstimatorPredictor(_skops(model_name, model_path), inputs, model_name)
-    if format in PICKLE_FORMATS:
-        return EstimatorPredictor(_unpickled(format, model_name, model_path, settings), inputs, model_name)
-    raise InvalidArgument(f"{model_name}: format {format!r} cannot be a predictor (onnx, skops or relevo)")
+    if file_format in PICKLE_FORMATS:
+        return EstimatorPredictor(_unpickled(file_format, model_name, model_path, settings), inputs, model_name)
+    raise InvalidArgument(f"{model_name}: format {file_format!r} cannot be a predictor (onnx, skops or relevo)")
 
 
 def check_upload(
     *,
-    format: str,  # noqa: A002 (the version's `format`, as the registry names it)
+    file_format: str,
     paths: Mapping[str, Path],
     config: dict[str, Any] | None,
     settings: Settings,
@@ -120,16 +120,16 @@ def check_upload(
     fitted on as many columns); a pickle or joblib file is not opened (its code would run).
     A config without `features` is accepted (the registry keeps any model), and inference then
     refuses the version until it is uploaded with them. Returns a short description."""
-    if format == "relevo":
+    if file_format == "relevo":
         predictor = _relevo(str((config or {}).get("algorithm") or "customer_spend"), paths)
         return f"Relevo customer_spend model taking {_listed(predictor.inputs)}"
     model_name, model_path = model_file(paths)
     inputs = feature_names(config, source=CONFIG_FILE) if "features" in (config or {}) else None
     taking = f"taking {_listed(inputs)}" if inputs else f"with no `features` in {CONFIG_FILE}: not usable for inference"
-    if format == "onnx":
+    if file_format == "onnx":
         _check_onnx(_onnx_session(model_name, model_path), inputs, model_name)
         return f"ONNX predictor {taking}"
-    if format == "skops":
+    if file_format == "skops":
         estimator = _skops(model_name, model_path)
         expected = getattr(estimator, "n_features_in_", None)
         if inputs and expected is not None and expected != len(inputs):
@@ -138,10 +138,10 @@ def check_upload(
                 f"{len(inputs)} features"
             )
         return f"scikit-learn {type(estimator).__name__} (skops) {taking}"
-    if format in PICKLE_FORMATS:
-        _refuse_pickle_unless_allowed(format, model_name, settings)
-        return f"{format} model (not opened until it is used) {taking}"
-    raise InvalidArgument(f"{model_name}: format {format!r} cannot be a predictor (onnx, skops or relevo)")
+    if file_format in PICKLE_FORMATS:
+        _refuse_pickle_unless_allowed(file_format, model_name, settings)
+        return f"{file_format} model (not opened until it is used) {taking}"
+    raise InvalidArgument(f"{model_name}: format {file_format!r} cannot be a predictor (onnx, skops or relevo)")
 
 
 def model_file(paths: Mapping[str, Path]) -> tuple[str, Path]:
