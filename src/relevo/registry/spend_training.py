@@ -8,23 +8,20 @@ worse than the serving version's by more than RELEVO_DEPLOY_GATE_TOLERANCE (a re
 margin), or either has no holdout figures (too little history to hold any out)."""
 
 import shutil
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from relevo.core.config import Settings
 from relevo.core.db import Database, utcnow
-from relevo.core.errors import InvalidArgument, RelevoError
+from relevo.core.errors import InvalidArgument
 from relevo.customers import service as customers_service
 from relevo.engine.customers import spend
 from relevo.engine.customers.features import PurchaseHistory, customer_features
 from relevo.events import service as events_service
-from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
-from relevo.registry import files, service
+from relevo.registry import files, service, training_steps
 from relevo.registry.models import ModelVersion, VersionStatus
 
 ALGORITHM = spend.CustomerSpend.algorithm
@@ -43,18 +40,14 @@ def train_spend_version(
 ) -> ModelVersion:
     """Trains a customer_spend version created in `training` state, for the job `job_id`."""
 
-    def report(message: str, done: float) -> None:
-        control.report(message, done)  # raises if the training must stop
-        with database.transaction() as session:
-            jobs_service.progress(session=session, job_id=job_id, message=message)
+    report = training_steps.reporter(database, control, job_id)
 
     with database.transaction() as session:
         version = service.get(session=session, version_id=version_id)
         name, config = version.name, dict(version.config)
     if version.status != VersionStatus.training:
-        return _trained_before(version)
-    settings.resolved_artifacts_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=settings.resolved_artifacts_dir))
+        return training_steps.trained_before(version)
+    staging = training_steps.staging_folder(settings)
     try:
         engine_config = spend.CustomerSpend.make_config(config)
         horizon = engine_config.horizon_days
@@ -165,9 +158,3 @@ def _decide(deploy: str, metrics: dict[str, Any], serving: ModelVersion | None, 
     if ours <= theirs * (1 + tolerance):
         return True, f"holdout RMSE {ours:.2f} against version {serving.version}'s {theirs:.2f}"
     return False, f"holdout RMSE {ours:.2f} is worse than version {serving.version}'s {theirs:.2f}"
-
-
-def _trained_before(version: ModelVersion) -> ModelVersion:
-    if version.status == VersionStatus.failed:
-        raise RelevoError(version.error or f"version {version.version} of {version.name!r} failed")
-    return version

@@ -10,11 +10,9 @@ be trained again from the start by another process."""
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +21,7 @@ import scipy.sparse as sp
 from relevo.catalog import service as catalog_service
 from relevo.core.config import Settings
 from relevo.core.db import Database
-from relevo.core.errors import InvalidArgument, RelevoError
+from relevo.core.errors import InvalidArgument
 from relevo.engine.algorithms import recommender_class
 from relevo.engine.base import FitStopped, Recommender
 from relevo.engine.data import EventLog, ItemCatalog, TrainingData
@@ -33,10 +31,9 @@ from relevo.engine.events import left_out_matrix
 from relevo.engine.explain import list_reasons
 from relevo.engine.vocab import Vocabulary
 from relevo.events import service as events_service
-from relevo.jobs import service as jobs_service
 from relevo.jobs.control import Cancelled, Control, Interrupted, Superseded
 from relevo.jobs.handlers import JobHandler
-from relevo.registry import files, gate, service, sizing, spend_training, version_files
+from relevo.registry import files, gate, service, sizing, spend_training, training_steps, version_files
 from relevo.registry.models import ModelVersion, VersionStatus
 from relevo.users import service as users_service
 
@@ -103,19 +100,15 @@ def train_version(
     """Trains a version created in `training` state, for the job `job_id`. deploy: "gate" (unless
     worse than the serving version beyond the noise, gate.py), "always" or "never"."""
 
-    def report(message: str, done: float) -> None:
-        control.report(message, done)  # raises if the training must stop
-        with database.transaction() as session:
-            jobs_service.progress(session=session, job_id=job_id, message=message)
+    report = training_steps.reporter(database, control, job_id)
 
     with database.transaction() as session:
         version = service.get(session=session, version_id=version_id)
         name, algorithm, config = version.name, version.algorithm, dict(version.config)
     if version.status != VersionStatus.training:
-        return _trained_before(version)
+        return training_steps.trained_before(version)
     store = files.store_for(settings)
-    settings.resolved_artifacts_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".training-", dir=settings.resolved_artifacts_dir))
+    staging = training_steps.staging_folder(settings)
     try:
         cls = recommender_class(algorithm)
         engine_config = cls.make_config(config)
@@ -230,14 +223,6 @@ def train_version(
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # what the store took in stays there; no half-made files
-
-
-def _trained_before(version: ModelVersion) -> ModelVersion:
-    """A job resumed after its process died once its version was already done (before the job
-    was marked so): nothing is trained again."""
-    if version.status == VersionStatus.failed:
-        raise RelevoError(version.error or f"version {version.version} of {version.name!r} failed")
-    return version
 
 
 def precompute(
