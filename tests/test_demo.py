@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from relevo.catalog import service as catalog_service
 from relevo.catalog.models import Product, Store
 from relevo.datasets import service as datasets_service
 from relevo.datasets.models import DatasetType
@@ -160,3 +161,25 @@ def test_load_demo_writes_the_shop_once(session: Session) -> None:
     assert priced == SIZE.products
     assert load_demo(session=session, size=SIZE) == {}
     assert session.scalar(select(func.count()).select_from(Event)) == counts["events"]
+
+
+def test_the_demo_shops_view_counts_are_its_view_events(session: Session) -> None:
+    load_demo(session=session, size=SIZE)
+
+    counted = dict(session.execute(select(Product.id, Product.views_count)).all())
+    viewed = dict(
+        session.execute(
+            select(Event.product_id, func.count()).where(Event.event_type == "view").group_by(Event.product_id)
+        ).all()
+    )
+    assert sum(viewed.values()) > 0
+    assert {product: count for product, count in counted.items() if count} == viewed
+    assert session.scalar(select(func.max(Product.revision))) == 0  # a view is not a change serving shows
+
+
+def test_most_popular_lists_what_the_demo_shoppers_looked_at(session: Session, events: list[EventRow]) -> None:
+    load_demo(session=session, size=SIZE)
+
+    views = Counter(event.product_id for event in events if event.event_type == "view")
+    listed = [product.external_id for product in catalog_service.most_popular(session=session, limit=5)]
+    assert [views[product] for product in listed] == sorted(views.values(), reverse=True)[:5]

@@ -4,6 +4,7 @@ purchase, and products that are bought together. Seeded, so the same size gives 
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,7 +178,17 @@ def load_demo(*, session: Session, size: ShopSize) -> dict[str, int]:
             for p in shop.products
         ],
     )
-    stored = events_service.store_rows(session=session, rows=shop.events())
+    views: Counter[str] = Counter()
+
+    def counting_views(rows: Iterator[EventRow]) -> Iterator[EventRow]:
+        for row in rows:
+            if row.event_type == "view":
+                views[row.product_id] += 1
+            yield row
+
+    stored = events_service.store_rows(session=session, rows=counting_views(shop.events()))
+    # The store API's views_count tells what shoppers looked at: the demo's view events.
+    catalog_service.add_views(session=session, views=views)
     return {"stores": len(stores), "products": len(shop.products), "events": stored}
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import DateTime, Integer, Numeric, String, Text, func, literal, select, true, update
+from sqlalchemy import DateTime, Integer, Numeric, String, Text, bindparam, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from relevo.accounts.callers import Caller
@@ -157,6 +157,21 @@ def count_views(*, session: Session, product_id: int) -> Product:
     session.execute(update(Product).where(Product.id == product_id).values(counted))
     session.refresh(product, ["views_count"])
     return product
+
+
+def add_views(*, session: Session, views: Mapping[str, int]) -> None:
+    """Adds to products' view counts by the shop's ids (views that arrived in bulk, as the demo's
+    shoppers' view events do); unknown ids are ignored."""
+    if not views:
+        return
+    table = Product.__table__
+    # A view is not a change serving shows: the revision stays (as in count_views).
+    statement = (
+        update(table)
+        .where(table.c.external_id == bindparam("product"))
+        .values(views_count=table.c.views_count + bindparam("views"), revision=table.c.revision)
+    )
+    session.connection().execute(statement, [{"product": key, "views": count} for key, count in views.items()])
 
 
 def create_product(
