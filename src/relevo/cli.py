@@ -77,7 +77,12 @@ def serve(
     import uvicorn
 
     from relevo.core.logging import uvicorn_log_config
+    from relevo.server.port import port_taken
 
+    taken = port_taken(host, port)
+    if taken is not None:
+        typer.echo(f"cannot serve on {host}:{port}: {taken}", err=True)
+        raise typer.Exit(code=1)
     settings, database = _open_prepared()
     database.dispose()
     if workers > 1:
