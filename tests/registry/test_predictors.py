@@ -280,14 +280,14 @@ def test_relevo_s_customer_spend_model_loads_from_its_arrays_and_manifest(tmp_pa
     spend.save(model, tmp_path, {})
     paths = {"arrays.npz": tmp_path / "arrays.npz", "manifest.json": tmp_path / "manifest.json"}
     predictor = predictors.load_predictor(
-        format="relevo", algorithm="customer_spend", paths=paths, config={}, settings=settings
+        file_format="relevo", algorithm="customer_spend", paths=paths, config={}, settings=settings
     )
     assert predictor.inputs == tuple(model.inputs)
     features = np.ones((2, len(model.inputs)))
     np.testing.assert_allclose(predictor.predict(features), model.predict(features))
     details = refusal(
         lambda: predictors.load_predictor(
-            format="relevo", algorithm="hybrid", paths=paths, config={}, settings=settings
+            file_format="relevo", algorithm="hybrid", paths=paths, config={}, settings=settings
         )
     )
     assert details == "algorithm: 'hybrid' is a recommender, not a predictor of customer value"
