@@ -1,6 +1,7 @@
 """The sync client against a real `relevo serve`: each resource, and the server's errors as
 the client's exceptions."""
 
+import httpx
 import pytest
 
 from relevo.client import Client, InvalidArgument, NotFound, Unauthenticated
@@ -84,6 +85,15 @@ def test_models_train_wait_deploy_and_roll_back(client: Client) -> None:
     assert [v.version for v in client.models.versions("client-model").items] == [second.version, started.version]
     assert client.models.version("client-model", started.version).status == "deployed"
     assert "client-model" in [model.name for model in client.models.list()]
+
+
+def test_a_login_token_works_as_an_api_key_does(live_server: LiveServer) -> None:
+    login = {"username": "client-admin", "password": "client-admin-pw"}
+    token = httpx.post(f"{live_server.url}/api/v1/auth/token", data=login, timeout=10).json()["access_token"]
+    with Client(live_server.url, token=token) as client:
+        store = client.catalog.create_store({"name": "Made with a token"})
+
+    assert store.owner == "client-admin"
 
 
 def test_the_servers_errors_carry_status_error_and_details(client: Client, live_server: LiveServer) -> None:

@@ -27,7 +27,8 @@ class AsyncJobs(Jobs):
 
 
 class AsyncClient:
-    """Relevo's API over HTTP for asyncio code. Use as an async context manager, or `aclose()`."""
+    """Relevo's API over HTTP for asyncio code. Use as an async context manager, or `aclose()`.
+    `http` is an httpx.AsyncClient of your own, used instead of base_url and timeout."""
 
     def __init__(
         self,
@@ -64,7 +65,7 @@ class AsyncClient:
             else:
                 if response.is_success:
                     return call.read(response)
-                wait, error = after_answer(call, response, policy=self.retries, attempt=attempt, waited=waited)
+                wait, error = after_answer(response, policy=self.retries, attempt=attempt, waited=waited)
                 if wait is None:
                     raise error
             await self._sleep(wait)

@@ -20,7 +20,7 @@ def client_headers(api_key: str | None, token: str | None) -> dict[str, str]:
 
 
 def after_answer(
-    call: Call, response: httpx.Response, *, policy: RetryPolicy, attempt: int, waited: float
+    response: httpx.Response, *, policy: RetryPolicy, attempt: int, waited: float
 ) -> tuple[float | None, RelevoError]:
     """For an answer that is not a success: the wait before trying again (None: give up) and
     the error to raise when giving up."""

@@ -26,7 +26,8 @@ class SyncJobs(Jobs):
 
 
 class Client:
-    """Relevo's API over HTTP. Use as a context manager, or call `close()`."""
+    """Relevo's API over HTTP. Use as a context manager, or call `close()`. `http` is an
+    httpx.Client of your own (proxies, event hooks), used instead of base_url and timeout."""
 
     def __init__(
         self,
@@ -63,7 +64,7 @@ class Client:
             else:
                 if response.is_success:
                     return call.read(response)
-                wait, error = after_answer(call, response, policy=self.retries, attempt=attempt, waited=waited)
+                wait, error = after_answer(response, policy=self.retries, attempt=attempt, waited=waited)
                 if wait is None:
                     raise error
             self._sleep(wait)
