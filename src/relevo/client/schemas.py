@@ -1,6 +1,8 @@
-"""The bodies the client sends and reads: the server's own schemas where importing them is
-light (events, catalog), and copies of the response shapes whose server modules pull in the
-database layer (recommendations, models, jobs), so that `import relevo.client` stays small."""
+"""The bodies the client sends and reads, in the server's own shapes.
+
+The server's schemas where importing them is light (events, catalog); copies of the answers
+whose server modules pull in the database layer (recommendations, models, jobs), so that
+`import relevo.client` stays small (tests/client/test_import.py)."""
 
 from datetime import datetime
 from decimal import Decimal
