@@ -1,0 +1,82 @@
+"""`Client`: the blocking client, on one httpx.Client (a pool of kept-alive connections)."""
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from relevo.client.calls import Call
+from relevo.client.connection import after_answer, after_connection_error, client_headers
+from relevo.client.resources import Catalog, Events, Jobs, Models, Recommendations
+from relevo.client.retries import RetryPolicy
+from relevo.client.schemas import JobRead
+
+
+class SyncJobs(Jobs):
+    def wait(self, job_id: str, *, timeout: float = 300.0, interval: float = 0.5) -> JobRead:
+        """Polls the job until it is completed, failed or cancelled; TimeoutError after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while not (job := self.get(job_id)).finished:
+            if time.monotonic() + interval > deadline:
+                raise TimeoutError(f"job {job_id} is still {job.status} after {timeout:g} s")
+            time.sleep(interval)
+        return job
+
+
+class Client:
+    """Relevo's API over HTTP. Use as a context manager, or call `close()`. `http` is an
+    httpx.Client of your own (proxies, event hooks), used instead of base_url and timeout."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        timeout: float = 10.0,
+        retries: RetryPolicy | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.retries = retries or RetryPolicy()
+        self._sleep = sleep  # the tests see the waits without waiting
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self._http.headers.update(client_headers(api_key, token))
+        self.events = Events(self.send)
+        self.catalog = Catalog(self.send)
+        self.recommendations = Recommendations(self.send)
+        self.models = Models(self.send)
+        self.jobs = SyncJobs(self.send)
+
+    def send(self, call: Call) -> Any:
+        """Sends the call, retrying as `self.retries` says; its answer read, or a RelevoError."""
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(call.method, call.path, params=call.params, json=call.body)
+            except httpx.TransportError as failure:
+                wait, error = after_connection_error(call, failure, policy=self.retries, attempt=attempt, waited=waited)
+                if wait is None:
+                    raise error from failure
+            else:
+                if response.is_success:
+                    return call.read(response)
+                wait, error = after_answer(response, policy=self.retries, attempt=attempt, waited=waited)
+                if wait is None:
+                    raise error
+            self._sleep(wait)
+            waited += wait
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
