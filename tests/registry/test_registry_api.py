@@ -350,3 +350,16 @@ def test_an_object_store_holds_the_files_and_a_fresh_cache_reads_them_back(
 
     downloaded = object_store.get(f"{REGISTRY}/spend/versions/1/download", headers=admin_headers)
     assert downloaded.content == content and cached.exists()
+
+
+def test_a_name_that_serves_lists_is_never_switched_to_a_predictor(
+    client: TestClient, admin_headers: dict, trained: dict
+) -> None:
+    predictor = upload(
+        client, admin_headers, name="default", version=None, artifacts=[("config.json", FORMATS["onnx"][2])]
+    )
+    assert predictor.status_code == 201 and predictor.json()["status"] == "registered"
+
+    refused = client.post(f"{REGISTRY}/default/versions/2/deploy", headers=admin_headers)
+    assert_error_mentioning(refused, 409, "predictor", "serves a recommender", "a name of its own")
+    assert client.get("/api/v1/recommendations/u1", headers=admin_headers).status_code == 200

@@ -269,6 +269,12 @@ def _serve(*, session: Session, version: ModelVersion) -> int | None:
     if version.status not in (VersionStatus.ready, VersionStatus.deployed):
         raise Conflict(f"version {version.version} of {version.name!r} is {version.status}; only ready ones deploy")
     current = deployed(session=session, name=version.name)
+    if current is not None and current.kind != version.kind:
+        # What a name answers never changes under its callers: lists stay lists, numbers numbers.
+        raise Conflict(
+            f"version {version.version} of {version.name!r} is a {version.kind}, but the name serves a "
+            f"{current.kind} (version {current.version}); give the {version.kind} a name of its own"
+        )
     if current is not None and current.id != version.id:
         current.status = VersionStatus.ready
         session.flush()  # one deployed version per name, even within this transaction
