@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from relevo.accounts.models import Account, Role
 from relevo.batch.models import JobResult
+from relevo.core.config import Settings
 from relevo.core.db import Database, insert_rows, utcnow
 from relevo.events.models import Event
 from relevo.exposures.models import Exposure
 from relevo.jobs.models import Job
+from relevo.server.app import create_app
 from relevo.users.models import User
 from tests.errors import assert_error
 from tests.recommend.shop import DemoShop, most_active_user, product_ids, recommend, train
@@ -176,3 +178,17 @@ def test_the_privacy_audit_is_for_admins_and_append_only(
         for statement in ("UPDATE privacy_audit SET action = 'nothing'", "DELETE FROM privacy_audit"):
             with pytest.raises(DBAPIError, match="append-only"), other.begin_nested():
                 other.execute(text(statement))
+
+
+def test_another_server_process_learns_of_the_erase_from_the_audit_log(
+    client: TestClient, admin_headers: dict, settings: Settings, database: Database, shop: DemoShop, trained: dict
+) -> None:
+    user = most_active_user(shop)
+    with TestClient(create_app(settings, database=database), raise_server_exceptions=False) as other:
+        kept = product_ids(recommend(other, user))  # answered, and kept, by the other process
+        assert kept != product_ids(recommend(other, STRANGER))
+
+        erase(client, admin_headers, user)
+
+        assert product_ids(recommend(other, user)) == product_ids(recommend(other, STRANGER))
+        assert explained_way(other, admin_headers, user) == "cold_start"
