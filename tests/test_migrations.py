@@ -36,6 +36,7 @@ TABLES = {
     "model_files",
     "model_aliases",
     "registry_audit",
+    "privacy_audit",
 }
 
 

@@ -12,6 +12,7 @@ from relevo.jobs.models import Job
 from relevo.performance.models import RequestStatistic
 from relevo.registry.models import ModelAlias, ModelFile, ModelVersion, RegisteredModel, RegistryChange
 from relevo.users.models import User
+from relevo.users.privacy_models import PrivacyRecord
 
 __all__ = [
     "Account",
@@ -26,6 +27,7 @@ __all__ = [
     "ModelAlias",
     "ModelFile",
     "ModelVersion",
+    "PrivacyRecord",
     "Product",
     "RateLimitQuota",
     "RegisteredModel",

@@ -97,6 +97,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/interactions"): Rule(Scope.admin),
     ("GET", "/api/v1/users"): Rule(Scope.admin),
     ("GET", "/api/v1/users/{user_id}"): Rule(Scope.admin),
+    ("DELETE", "/api/v1/users/{user_id}"): Rule(Scope.admin),
+    ("GET", "/api/v1/users/{user_id}/export"): Rule(Scope.admin),
+    ("GET", "/api/v1/privacy/audit"): Rule(Scope.admin),
     # The catalog: an owner's own stores and products.
     ("GET", "/api/v1/store/"): Rule(Scope.read),
     ("POST", "/api/v1/store/"): Rule(Scope.catalog_write, body=STORE_BODY),

@@ -43,7 +43,7 @@ def test_a_user_is_read_by_the_shops_id(client: TestClient, admin_headers: dict,
 
     user = get_ok(client, f"{USERS}/shopper-7", admin_headers)
 
-    assert set(user) == {"user_id", "attributes", "created_at"}
+    assert set(user) == {"user_id", "attributes", "created_at", "erased_at"}
     assert (user["user_id"], user["attributes"]) == ("shopper-7", {"tier": "gold", "age": 31})
     created_at = datetime.fromisoformat(user["created_at"])
     assert user["created_at"].endswith("Z")
@@ -73,7 +73,7 @@ def test_users_are_listed_newest_first(client: TestClient, admin_headers: dict, 
 
     assert [user["user_id"] for user in page["items"]] == ["third", "second", "first"]
     assert page["next_cursor"] is None
-    assert set(page["items"][0]) == {"user_id", "attributes", "created_at"}
+    assert set(page["items"][0]) == {"user_id", "attributes", "created_at", "erased_at"}
 
 
 def test_the_list_is_empty_without_users(client: TestClient, admin_headers: dict) -> None:

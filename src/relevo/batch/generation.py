@@ -140,6 +140,8 @@ def inputs_for(database: Database, settings: Settings) -> AnswerInputs:
         if key not in kept:
             kept[key] = ServingState.open(database, settings, refresh_seconds=_REFRESH_SECONDS)
         state = kept[key]
+    if state.erased.needs_refresh():
+        state.erased.refresh()
     version = state.versions.get(settings.serving_model)
     if version is None:
         raise NotReady("no model is deployed yet: train a model first")
@@ -155,7 +157,11 @@ def results_for(inputs: AnswerInputs, users: list[str], params: dict[str, Any], 
     events = inputs.state.events.of_many(users, version.watermark)
     together: list[str] = []  # with one component asked for, every user goes through the pipeline
     if asked.algorithm is None:
-        together = sorted(user for user in users if user in version.recommender.users and user not in events)
+        known = version.recommender.users
+        hides = inputs.state.erased.hides
+        together = sorted(
+            user for user in users if user in known and user not in events and not hides(user, version.watermark)
+        )
     alone = set(users).difference(together)
     rows = {user: _result(inputs, events.get(user, ()), asked._replace(user_id=user)) for user in alone}
     if together:

@@ -36,6 +36,10 @@ class LockedCache:
         with self._lock:
             self._cache.update(entries)
 
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            self._cache.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     models_in_memory: int = Field(default=8, ge=1)  # model names each server keeps loaded
     # How often servers look for catalog changes (a product deleted, out of stock, re-priced).
     catalog_refresh_seconds: float = Field(default=1.0, ge=0)
-    # How often servers look for experiments started, paused or stopped.
+    # How often servers look for experiments started, paused or stopped, and shoppers erased.
     experiments_refresh_seconds: float = Field(default=1.0, ge=0)
     public_recommendations: bool = True  # recommendation reads without a token
     # Answers kept for the same question (user, options, model version, catalog snapshot and the

@@ -88,10 +88,13 @@ class RecommendationList:
     experiment: tuple[str, str] | None = None  # (experiment id, variant) when served inside one
     credits: tuple[str, ...] | None = None  # interleaved: per item, the ranker (variant) that contributed it
     preset_id: str | None = None  # the recommendation id, when it was chosen beforehand
+    forgotten: bool = False  # an erased shopper the version learned from: answered as a stranger
 
     @cached_property
     def bought(self) -> frozenset[str]:
         """What the user bought or rated, before training and since (reasons say "you bought")."""
+        if self.forgotten:
+            return self.bought_since
         return self.bought_since | self.version.left_out_of(self.user_id)
 
     @cached_property

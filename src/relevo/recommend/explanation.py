@@ -18,6 +18,7 @@ from relevo.engine.explain import item_parts, part_names
 from relevo.events import service as events_service
 from relevo.recommend.answer import AnswerInputs, RecommendationList, UserRequest, Way
 from relevo.recommend.catalog_view import Filters
+from relevo.recommend.erased import UNKNOWN_USER
 from relevo.recommend.ranking import History, history_of, model_for
 from relevo.recommend.service import recommend_for_user
 from relevo.recommend.user_events import UserEvents
@@ -37,6 +38,8 @@ def explain_for_user(database: Database, inputs: AnswerInputs, events: UserEvent
     """Blocks (it counts the user's events): call from a thread."""
     request = request._replace(reasons=True)
     answer = recommend_for_user(inputs, events, request)
+    if answer.forgotten:  # erased since the version learned of them: explained as a stranger
+        request = request._replace(user_id=UNKNOWN_USER)
     model = model_for(inputs.version, request.algorithm)
     history = history_of(model, events)
     row = model.users.index(request.user_id)

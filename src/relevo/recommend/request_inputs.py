@@ -56,6 +56,8 @@ async def catalog_snapshot(request: Request) -> CatalogSnapshot:
 
 async def answer_inputs(request: Request, model: str | None = None, number: int | None = None) -> AnswerInputs:
     version = await deployed_version(request, model, number)
+    erased = serving_state(request).erased
+    await refreshed(serving_state(request), ("erased",), True, erased.needs_refresh(), erased.refresh)
     return AnswerInputs(version=version, snapshot=await catalog_snapshot(request), state=serving_state(request))
 
 

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from relevo.recommend.answer import AnswerInputs, Recommendation, RecommendationList, UserRequest, Way
 from relevo.recommend.catalog_view import CatalogSnapshot
+from relevo.recommend.erased import UNKNOWN_USER
 from relevo.recommend.ranking import history_of, model_for, rank
 from relevo.recommend.user_events import UserEvents
 
@@ -21,12 +22,15 @@ def recommend_for_user(inputs: AnswerInputs, events: UserEvents, request: UserRe
     version = inputs.version
     model = model_for(version, request.algorithm)
     history = history_of(model, events)
+    # An erased shopper is one the model never saw, whatever it learned of them before.
+    forgotten = inputs.state.erased.hides(request.user_id, version.watermark)
+    asked = request._replace(user_id=UNKNOWN_USER) if forgotten else request
     # Users the model never saw and with no events yet all get the same answer: one key for them.
-    who = request.user_id if history.latest or request.user_id in model.users else None
+    who = request.user_id if history.latest or asked.user_id in model.users else None
     key = (version.version_id, id(inputs.snapshot), history.latest, who, request._replace(user_id=""))
     kept: _Kept | None = inputs.state.answers.get(key)
     if kept is None or kept[0] is not inputs.snapshot:
-        ranked = rank(inputs, model, history, request)
+        ranked = rank(inputs, model, history, asked)
         items = with_confidence(ranked.ids, ranked.scores, ranked.components, ranked.sources)
         kept = (inputs.snapshot, ranked.way, ranked.why, items)
         inputs.state.answers.put(key, kept)
@@ -43,6 +47,7 @@ def recommend_for_user(inputs: AnswerInputs, events: UserEvents, request: UserRe
         why=why,
         kept=not fresh,
         bought_since=history.events.left_out,
+        forgotten=forgotten,
     )
 
 

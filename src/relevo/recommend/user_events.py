@@ -54,6 +54,10 @@ class EventsSinceTraining:
             self._kept.put(user_id, (latest, watermark, events))
         return events
 
+    def forget(self, user_id: str) -> None:
+        """Drops what was read of the user (erased: the events kept here are gone)."""
+        self._kept.discard(user_id)
+
     def _look_up_signal(self) -> SharedFileSignal | None:
         # On first use, not at start: the database may not be migrated yet when the app is made.
         with self._database.session(write=False) as session:

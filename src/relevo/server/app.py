@@ -34,6 +34,7 @@ from relevo.jobs.router import router as jobs_router
 from relevo.ops.router import router as ops_router
 from relevo.performance.requests import RequestStatistics
 from relevo.performance.router import router as performance_router
+from relevo.privacy.router import router as privacy_router
 from relevo.ratelimits.limiter import RateLimiter
 from relevo.recommend.router import router as recommend_router
 from relevo.recommend.state import ServingState
@@ -57,6 +58,7 @@ ROUTERS = (
     accounts_router,
     catalog_router,
     users_router,
+    privacy_router,
     datasets_router,
     registry_router,
     model_registry_router,

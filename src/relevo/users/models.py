@@ -19,3 +19,6 @@ class User(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), unique=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the shopper was last erased (DELETE /api/v1/users/{id}): the row stays, emptied, since
+    # a shopper's internal id never changes (storage/ids.py remembers it in every process).
+    erased_at: Mapped[datetime | None]

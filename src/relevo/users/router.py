@@ -14,7 +14,9 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"], route_class=LimitedRo
 
 
 def _read(user: User) -> UserRead:
-    return UserRead(user_id=user.external_id, attributes=user.attributes, created_at=user.created_at)
+    return UserRead(
+        user_id=user.external_id, attributes=user.attributes, created_at=user.created_at, erased_at=user.erased_at
+    )
 
 
 @router.get("", response_model=Page[UserRead])

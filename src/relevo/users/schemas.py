@@ -11,3 +11,4 @@ class UserRead(BaseModel):
     user_id: str
     attributes: dict[str, Any]
     created_at: UtcDateTime
+    erased_at: UtcDateTime | None = None  # when last erased (DELETE /api/v1/users/{user_id})

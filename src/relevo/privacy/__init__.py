@@ -1,0 +1,1 @@
+"""Shopper privacy: erasing and exporting what Relevo holds about one shopper, audited."""
