@@ -1,6 +1,6 @@
 """privacy: the append-only log of shoppers erased and exported, and when a shopper was erased
 
-Revision ID: 0014_privacy
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-07 21:00:00.000000
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0014_privacy"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
