@@ -41,6 +41,7 @@ from relevo.registry.registry_router import MODEL_UPLOAD_PATHS
 from relevo.registry.registry_router import router as model_registry_router
 from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.router import router as registry_router
+from relevo.server.cors import BrowserAccess
 from relevo.server.docs import add_documentation_pages
 from relevo.server.middleware import RequestMiddleware
 from relevo.users.router import router as users_router
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.serving = ServingState.open(database, settings)
     app.state.predictors = inference_service.predictor_cache(settings)
     install_error_handlers(app)
+    # Inside the request middleware (added first), so that preflights get a request id too.
+    app.add_middleware(BrowserAccess, origins=settings.cors_origin_list)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_upload_bytes,
