@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     rate_limit_api: str = "100/minute"  # every limited request
     rate_limit_training: str = "10/hour"  # requests that start a training
     rate_limit_bulk: str = "5/hour"  # dataset uploads, batch jobs, event batches over 1,000 events
+    # Each shopper a publishable key's request names (events' user_id, the path's), with that key.
+    rate_limit_shopper: str = "60/minute"
     # Where the counters live: "memory" (each server process counts alone) or a Redis URL (every
     # replica shares the counts). Unset: Redis at redis_url when that is set, else memory.
     rate_limit_storage: str | None = None
@@ -135,7 +137,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("rate_limit_api", "rate_limit_training", "rate_limit_bulk")
+    @field_validator("rate_limit_api", "rate_limit_training", "rate_limit_bulk", "rate_limit_shopper")
     @classmethod
     def _a_rate(cls, value: str) -> str:
         parse_rate(value)

@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from relevo import __version__
+from relevo.accounts import publishable
 from relevo.accounts.callers import CallerCache
+from relevo.accounts.publishable import KeyOrigins
 from relevo.accounts.router import router as accounts_router
 from relevo.api.deps import document_reads
 from relevo.api.errors import install_error_handlers
@@ -132,7 +134,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.predictors = inference_service.predictor_cache(settings)
     install_error_handlers(app)
     # Inside the request middleware (added first), so that preflights get a request id too.
-    app.add_middleware(BrowserAccess, origins=settings.cors_origin_list)
+    key_origins = KeyOrigins(database, seconds=settings.auth_cache_seconds)
+    app.add_middleware(
+        BrowserAccess, origins=settings.cors_origin_list, key_origins=key_origins, key_paths=publishable.PATHS
+    )
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_upload_bytes,

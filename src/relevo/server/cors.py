@@ -48,7 +48,7 @@ class BrowserAccess(CORSMiddleware):
             await self.app(scope, receive, send)
             return
         origin = Headers(scope=scope).get("origin")
-        if origin is None or origin in self.allow_origins or self._for_keys(scope["path"]):
+        if origin is None or origin in self.allow_origins or self._for_keys(scope["path"], origin):
             await super().__call__(scope, receive, send)
             return
         await self.app(scope, receive, send)  # an origin allowed nowhere here: no CORS at all
@@ -56,5 +56,6 @@ class BrowserAccess(CORSMiddleware):
     def is_allowed_origin(self, origin: str) -> bool:
         return origin in self.allow_origins or origin in self.key_origins()
 
-    def _for_keys(self, path: str) -> bool:
-        return self.key_paths is not None and self.key_paths.fullmatch(path) is not None
+    def _for_keys(self, path: str, origin: str) -> bool:
+        paths = self.key_paths
+        return paths is not None and paths.fullmatch(path) is not None and origin in self.key_origins()
