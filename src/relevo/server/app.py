@@ -46,6 +46,7 @@ from relevo.registry.router import router as registry_router
 from relevo.server.cors import BrowserAccess
 from relevo.server.docs import add_documentation_pages
 from relevo.server.middleware import RequestMiddleware
+from relevo.server.script import add_browser_script
 from relevo.users.router import router as users_router
 
 # Requests are matched against routes in this order, one route after another (each try costs a
@@ -147,5 +148,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in ROUTERS:
         app.include_router(router)
     add_documentation_pages(app)  # after the API's routes, which requests match first
+    add_browser_script(app)
     document_reads(app, public=settings.public_recommendations)
     return app
