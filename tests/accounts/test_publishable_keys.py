@@ -107,6 +107,13 @@ def test_it_sends_no_purchase_nor_other_backend_event(
     assert stored_events(client, admin_headers, "shopper-1") == []
 
 
+def test_it_sends_a_few_events_at_a_time(client: TestClient, page_key: dict, admin_headers: dict[str, str]) -> None:
+    assert client.post("/api/v1/events", json=[VIEW] * 20, headers=from_page(page_key)).status_code == 201
+    refused = client.post("/api/v1/events", json=[{**VIEW, "user_id": "other"}] * 21, headers=from_page(page_key))
+    assert_error_mentioning(refused, 400, "events", "20")
+    assert stored_events(client, admin_headers, "other") == []
+
+
 @pytest.mark.parametrize("event_type", ["view", "click", "add_to_cart", "remove_from_cart"])
 def test_it_sends_every_event_a_shopper_makes(client: TestClient, page_key: dict, event_type: str) -> None:
     response = client.post("/api/v1/events", json={**VIEW, "event_type": event_type}, headers=from_page(page_key))

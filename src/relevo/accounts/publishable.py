@@ -1,7 +1,7 @@
 """Publishable keys, made to be put in a storefront's pages: what they may do (shoppers' events
 and recommendation reads, nothing else), from which origins, and the origins they make CORS allow."""
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from sqlalchemy import select
 
@@ -10,11 +10,13 @@ from relevo.accounts.models import ApiKey, KeyKind
 from relevo.accounts.scopes import Scope
 from relevo.core.caches import LockedCache
 from relevo.core.db import Database
-from relevo.core.errors import PermissionDenied
+from relevo.core.errors import InvalidArgument, PermissionDenied
 
 SCOPES = frozenset({Scope.events_write, Scope.recommendations_read})
 # What a shopper's browser sends; purchases come from the shop's backend, which knows they happened.
 EVENT_TYPES = frozenset({"view", "click", "add_to_cart", "remove_from_cart"})
+# Events in one request: a page sends them as they happen, and each shopper named costs a count.
+MAX_EVENTS = 20
 EVENTS_ROUTE = "/api/v1/events"
 # (method, route template) of everything a publishable key may call.
 ROUTES = frozenset(
@@ -43,10 +45,13 @@ def admit(caller: Caller, *, method: str, route: str | None, origin: str | None)
         raise PermissionDenied(f"origin: this publishable key may not be used from {origin}")
 
 
-def check_event_types(caller: Caller, event_types: Iterable[str]) -> None:
-    """PermissionDenied if a publishable key sends an event a shopper's browser does not send."""
+def check_events(caller: Caller, event_types: Sequence[str]) -> None:
+    """PermissionDenied if a publishable key sends an event a shopper's browser does not send;
+    InvalidArgument if it sends more than MAX_EVENTS at once."""
     if caller.origins is None:
         return
+    if len(event_types) > MAX_EVENTS:
+        raise InvalidArgument(f"events: a publishable key sends at most {MAX_EVENTS} events at a time")
     refused = sorted(set(event_types) - EVENT_TYPES)
     if refused:
         allowed = ", ".join(sorted(EVENT_TYPES))

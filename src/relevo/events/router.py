@@ -73,7 +73,7 @@ async def post_events(
     as well as the API calls'. A publishable key sends shoppers' events only, each shopper
     counted against RELEVO_RATE_LIMIT_SHOPPER."""
     events = body if isinstance(body, list) else [body]
-    publishable.check_event_types(caller, (event.event_type for event in events))
+    publishable.check_events(caller, [event.event_type for event in events])
     await count_shoppers(request, caller, (event.user_id for event in events))
     if len(events) > BULK_EVENTS:
         await count_request(request, (LimitClass.bulk,))
