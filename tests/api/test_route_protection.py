@@ -69,6 +69,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): Rule(PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Rule(PUBLIC),
     ("GET", "/redoc"): Rule(PUBLIC),
+    ("GET", "/relevo.js"): Rule(PUBLIC),
     ("GET", "/openapi.json"): Rule(PUBLIC),
     ("POST", "/login"): Rule(PUBLIC),
     ("POST", "/api/v1/auth/token"): Rule(PUBLIC),

@@ -114,3 +114,11 @@ def test_shared_secrets_are_compared_exactly() -> None:
     assert security.secrets_match("s3cret", "s3cret")
     assert not security.secrets_match("s3cret", "s3cre")
     assert not security.secrets_match("", "s3cret")
+
+
+def test_publishable_keys_are_told_apart_from_secret_keys() -> None:
+    key = security.generate_api_key(publishable=True)
+
+    assert key.secret.startswith("pk_rlv_")
+    assert not key.secret.startswith("rlv_")
+    assert security.is_api_key(key.secret)

@@ -3,6 +3,7 @@ already checked, so that a busy integration does not cost a database query per r
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from weakref import WeakSet
 
 from sqlalchemy import event
@@ -32,6 +33,9 @@ class Caller:
     role: Role
     scopes: frozenset[Scope]
     quotas: Mapping[LimitClass, Quota] = field(default_factory=dict, compare=False)
+    key_id: int | None = None  # the API key the request came with, if any
+    # A publishable key's origins (accounts/publishable.py); None for any other token.
+    origins: frozenset[str] | None = None
 
     @classmethod
     def of(
@@ -39,6 +43,9 @@ class Caller:
         account: Account,
         scopes: frozenset[Scope] | None = None,
         quotas: Mapping[LimitClass, Quota] | None = None,
+        *,
+        key_id: int | None = None,
+        origins: frozenset[str] | None = None,
     ) -> "Caller":
         role = Role(account.role)
         return cls(
@@ -47,6 +54,8 @@ class Caller:
             role=role,
             scopes=ROLE_SCOPES[role] if scopes is None else scopes,
             quotas=quotas or {},
+            key_id=key_id,
+            origins=origins,
         )
 
     @property
@@ -83,7 +92,7 @@ class CallerCache:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._entries = LockedCache.ttl(_CALLERS, seconds) if seconds > 0 else None
-        _all_caches.add(self)
+        forget_on_account_changes(self)
 
     def get(self, digest: str) -> Caller | None:
         return None if self._entries is None else self._entries.get(digest)
@@ -97,7 +106,16 @@ class CallerCache:
             self._entries.clear()
 
 
-_all_caches: "WeakSet[CallerCache]" = WeakSet()
+class Forgetful(Protocol):
+    def clear(self) -> None: ...
+
+
+_all_caches: "WeakSet[Forgetful]" = WeakSet()
+
+
+def forget_on_account_changes(cache: Forgetful) -> None:
+    """Has `cache` emptied whenever this process commits a change to accounts or keys."""
+    _all_caches.add(cache)
 
 
 @event.listens_for(Session, "after_commit")

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from relevo.core.db import Base, utcnow
@@ -14,6 +14,11 @@ class Role(StrEnum):
     owner = "owner"
     service = "service"
     viewer = "viewer"
+
+
+class KeyKind(StrEnum):
+    secret = "secret"  # for a shop's backend: the scopes it was made with
+    publishable = "publishable"  # for a web page: shoppers' events and recommendations, from its origins
 
 
 class Account(Base):
@@ -38,6 +43,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(255))  # space-separated (accounts.scopes.Scope)
+    kind: Mapped[str] = mapped_column(String(16), default="secret", server_default="secret")  # KeyKind
+    origins: Mapped[str | None] = mapped_column(Text)  # a publishable key's, space-separated
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

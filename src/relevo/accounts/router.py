@@ -89,7 +89,13 @@ def list_api_keys(caller: KeyManager, session: SessionDep, limit: Limit = 100, c
 @router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
 def create_api_key(data: ApiKeyCreate, caller: KeyManager, session: SessionDep) -> ApiKeyCreated:
     key, secret = service.create_api_key(
-        session=session, caller=caller, name=data.name, scopes=frozenset(data.scopes), account_id=data.account_id
+        session=session,
+        caller=caller,
+        name=data.name,
+        scopes=frozenset(data.scopes),
+        account_id=data.account_id,
+        kind=data.kind,
+        origins=tuple(data.origins),
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 

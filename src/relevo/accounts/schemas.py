@@ -4,9 +4,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from relevo.accounts.models import Role
+from relevo.accounts.models import KeyKind, Role
 from relevo.accounts.scopes import Scope
 from relevo.core.fields import DbId, UtcDateTime
+from relevo.core.origins import origin_or_error
 from relevo.core.rates import LimitClass, parse_rate
 
 Username = Annotated[str, Field(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_.@+-]+$")]
@@ -53,6 +54,13 @@ def _listed(value: object) -> object:
 Scopes = Annotated[list[Scope], BeforeValidator(_listed)]
 
 
+def _listed_or_none(value: object) -> object:
+    return [] if value is None else _listed(value)
+
+
+Origin = Annotated[str, Field(max_length=300), AfterValidator(origin_or_error)]
+
+
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: Scopes = Field(
@@ -61,6 +69,14 @@ class ApiKeyCreate(BaseModel):
         'e.g. ["events:write", "recommendations:read"] for a shop backend',
     )
     account_id: DbId | None = Field(default=None, description="Admins may create a key for another account")
+    kind: KeyKind = Field(
+        default=KeyKind.secret,
+        description="secret (a backend's), or publishable: safe in a web page, limited to shoppers' events "
+        "(view, click, add_to_cart, remove_from_cart) and recommendation reads, from `origins` only",
+    )
+    origins: list[Origin] = Field(
+        default=[], max_length=50, description="A publishable key's: the pages' origins, e.g. https://shop.example"
+    )
 
 
 class ApiKeyRead(BaseModel):
@@ -71,6 +87,8 @@ class ApiKeyRead(BaseModel):
     name: str
     prefix: str
     scopes: Scopes
+    kind: KeyKind
+    origins: Annotated[list[str], BeforeValidator(_listed_or_none)]
     created_at: UtcDateTime
     last_used_at: UtcDateTime | None
     revoked_at: UtcDateTime | None

@@ -6,9 +6,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
-from relevo.accounts import quotas
+from relevo.accounts import publishable, quotas
 from relevo.accounts.callers import CHANGED, Caller
-from relevo.accounts.models import Account, ApiKey, Role
+from relevo.accounts.models import Account, ApiKey, KeyKind, Role
 from relevo.accounts.schemas import AccountCreate, AccountUpdate
 from relevo.accounts.scopes import ROLE_SCOPES, Scope, format_scopes, key_scopes
 from relevo.core.config import Settings
@@ -139,12 +139,12 @@ def authenticate_token(*, session: Session, token: str, settings: Settings) -> C
     """The active account behind a JWT or an API key (one query either way), with the rate-limit
     quotas it counts against (one more)."""
     key = is_api_key(token)
-    key_id = None
+    key_id = kind = stored_origins = None
     if key:
         found = session.execute(_ACCOUNT_BY_KEY, {"digest": digest_api_key(token)}).first()
         if found is None:
             raise Unauthenticated("the API key is unknown or revoked", error="Invalid token")
-        account, stored_scopes, key_id = found
+        account, stored_scopes, key_id, kind, stored_origins = found
     else:
         claims = decode_access_token(token, secret_key=settings.secret_key)
         account = session.get(Account, claims.account_id)
@@ -153,11 +153,15 @@ def authenticate_token(*, session: Session, token: str, settings: Settings) -> C
     if account is None or not account.is_active:
         raise Unauthenticated("the account behind this token is deactivated or gone", error="Invalid token")
     scopes = key_scopes(role=Role(account.role), stored=stored_scopes) if key else None
-    return Caller.of(account, scopes, quotas.of_caller(session=session, account_id=account.id, key_id=key_id))
+    origins = None
+    if key and kind == KeyKind.publishable:
+        scopes, origins = scopes & publishable.SCOPES, frozenset((stored_origins or "").split())
+    limits = quotas.of_caller(session=session, account_id=account.id, key_id=key_id)
+    return Caller.of(account, scopes, limits, key_id=key_id, origins=origins)
 
 
 _ACCOUNT_BY_KEY = (
-    select(Account, ApiKey.scopes, ApiKey.id)
+    select(Account, ApiKey.scopes, ApiKey.id, ApiKey.kind, ApiKey.origins)
     .join(ApiKey, ApiKey.account_id == Account.id)
     .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
 )
@@ -176,10 +180,19 @@ def note_api_key_use(*, database: Database, token: str) -> None:
 
 
 def create_api_key(
-    *, session: Session, caller: Caller, name: str, scopes: frozenset[Scope], account_id: int | None
+    *,
+    session: Session,
+    caller: Caller,
+    name: str,
+    scopes: frozenset[Scope],
+    account_id: int | None,
+    kind: KeyKind = KeyKind.secret,
+    origins: tuple[str, ...] = (),
 ) -> tuple[ApiKey, str]:
     """A new key for the caller (or, for admins, any account) with `scopes`, never more than the
-    caller holds nor than the key's account's role holds; the secret is returned once."""
+    caller holds nor than the key's account's role holds; the secret is returned once. A
+    publishable key holds no more than publishable.SCOPES and needs the origins it is used from."""
+    _check_kind(kind=kind, scopes=scopes, origins=origins)
     owner_id = caller.id if account_id is None else account_id
     if owner_id != caller.id and not caller.may(Scope.admin):
         raise PermissionDenied("only admins may create API keys for other accounts")
@@ -192,13 +205,34 @@ def create_api_key(
         raise InvalidArgument(
             f"scopes: the role {owner.role} of {owner.username!r} does not hold {format_scopes(beyond_role)}"
         )
-    new_key = generate_api_key()
+    new_key = generate_api_key(publishable=kind == KeyKind.publishable)
     key = ApiKey(
-        account_id=owner_id, name=name, prefix=new_key.prefix, key_hash=new_key.digest, scopes=format_scopes(scopes)
+        account_id=owner_id,
+        name=name,
+        prefix=new_key.prefix,
+        key_hash=new_key.digest,
+        scopes=format_scopes(scopes),
+        kind=kind,
+        origins=" ".join(dict.fromkeys(origins)) or None,
     )
     session.add(key)
+    session.info[CHANGED] = True  # the origins CORS allows may change
     session.flush()
     return key, new_key.secret
+
+
+def _check_kind(*, kind: KeyKind, scopes: frozenset[Scope], origins: tuple[str, ...]) -> None:
+    if kind == KeyKind.secret:
+        if origins:
+            raise InvalidArgument("origins: only a publishable key is bound to origins")
+        return
+    if not origins:
+        raise InvalidArgument("origins: a publishable key needs the origins of the pages it is used from")
+    beyond = scopes - publishable.SCOPES
+    if beyond:
+        raise InvalidArgument(
+            f"scopes: a publishable key may hold only {format_scopes(publishable.SCOPES)}, not {format_scopes(beyond)}"
+        )
 
 
 def list_api_keys(

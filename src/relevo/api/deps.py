@@ -6,7 +6,7 @@ Dependencies that do no I/O are `async`, so they run on the event loop: each syn
 costs a hand-over to the thread pool and back, which under load cost more than the work.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from relevo.accounts import publishable
 from relevo.accounts import service as accounts_service
 from relevo.accounts.callers import Caller, CallerCache
 from relevo.accounts.scopes import Scope
@@ -123,6 +124,9 @@ async def get_optional_caller(request: Request, authorization: Authorization) ->
     if caller is None:
         caller = await run_in_threadpool(_authenticate, request.app.state.database, token, settings)
         callers.put(digest, caller)
+    if caller.origins is not None:
+        route = getattr(request.scope.get("route"), "path", None)
+        publishable.admit(caller, method=request.method, route=route, origin=request.headers.get("origin"))
     return caller
 
 
@@ -217,6 +221,17 @@ async def count_request(request: Request, classes: tuple[LimitClass, ...]) -> No
     except Unauthenticated:
         caller = None
     await limiter.check(request.scope, caller, classes)
+    shopper = request.path_params.get("user_id")
+    if caller is not None and caller.origins is not None and shopper is not None:
+        await limiter.check_shoppers(request.scope, caller, (shopper,))
+
+
+async def count_shoppers(request: Request, caller: Caller, user_ids: Iterable[str]) -> None:
+    """Counts a publishable key's request against the limit of each shopper it names (429 when
+    one has no room); requests with any other token are not counted so."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None and caller.origins is not None:
+        await limiter.check_shoppers(request.scope, caller, user_ids)
 
 
 class LimitedRoute(APIRoute):

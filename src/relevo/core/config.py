@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relevo.core.origins import origin_or_error
 from relevo.core.rates import parse_rate
 from relevo.core.secret_key import MIN_LENGTH, development_secret_key
 
@@ -117,6 +118,8 @@ class Settings(BaseSettings):
     rate_limit_api: str = "100/minute"  # every limited request
     rate_limit_training: str = "10/hour"  # requests that start a training
     rate_limit_bulk: str = "5/hour"  # dataset uploads, batch jobs, event batches over 1,000 events
+    # Each shopper a publishable key's request names (events' user_id, the path's), with that key.
+    rate_limit_shopper: str = "60/minute"
     # Where the counters live: "memory" (each server process counts alone) or a Redis URL (every
     # replica shares the counts). Unset: Redis at redis_url when that is set, else memory.
     rate_limit_storage: str | None = None
@@ -124,6 +127,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For names the client (comma-separated addresses or networks).
     # None by default: the client is the address the connection comes from.
     trusted_proxies: str = ""
+    # Web pages allowed to call the API from a browser (CORS): comma-separated origins such as
+    # https://shop.example. None by default (the origins of publishable keys are allowed too).
+    cors_origins: str = ""
 
     # `relevo serve --workers N`: how long a worker process may take to answer its supervisor's
     # health checks, and at a restart (SIGHUP) to start serving, before uvicorn kills it.
@@ -131,7 +137,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    @field_validator("rate_limit_api", "rate_limit_training", "rate_limit_bulk")
+    @field_validator("rate_limit_api", "rate_limit_training", "rate_limit_bulk", "rate_limit_shopper")
     @classmethod
     def _a_rate(cls, value: str) -> str:
         parse_rate(value)
@@ -155,6 +161,13 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(f"{entry!r} is not an IP address or network (10.0.0.0/8, 2001:db8::/32)") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for entry in _entries(value):
+            origin_or_error(entry)
         return value
 
     @model_validator(mode="after")
@@ -197,6 +210,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
         return tuple(ipaddress.ip_network(entry, strict=False) for entry in _entries(self.trusted_proxies))
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(origin_or_error(entry) for entry in _entries(self.cors_origins))
 
     @property
     def resolved_artifacts_dir(self) -> Path:

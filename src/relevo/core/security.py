@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from relevo.core.errors import Unauthenticated
 
 API_KEY_PREFIX = "rlv_"
+PUBLISHABLE_KEY_PREFIX = "pk_rlv_"  # a key safe to put in a web page (accounts/publishable.py)
 _JWT_ALGORITHM = "HS256"
 _hasher = PasswordHasher()
 
@@ -59,8 +60,8 @@ class NewApiKey:
     digest: str
 
 
-def generate_api_key() -> NewApiKey:
-    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+def generate_api_key(*, publishable: bool = False) -> NewApiKey:
+    secret = (PUBLISHABLE_KEY_PREFIX if publishable else API_KEY_PREFIX) + secrets.token_urlsafe(32)
     return NewApiKey(secret=secret, prefix=secret[:12], digest=digest_api_key(secret))
 
 
@@ -70,7 +71,7 @@ def digest_api_key(secret: str) -> str:
 
 
 def is_api_key(token: str) -> bool:
-    return token.startswith(API_KEY_PREFIX)
+    return token.startswith((API_KEY_PREFIX, PUBLISHABLE_KEY_PREFIX))
 
 
 def secrets_match(given: str, expected: str) -> bool:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 
+from relevo.accounts import publishable
 from relevo.api.deps import (
     AdminCaller,
     EventSender,
@@ -13,6 +14,7 @@ from relevo.api.deps import (
     SessionDep,
     SettingsDep,
     count_request,
+    count_shoppers,
 )
 from relevo.core.fields import as_naive_utc
 from relevo.core.pagination import Page
@@ -63,13 +65,16 @@ def event_filters(
 async def post_events(
     request: Request,
     body: Annotated[OneOrMoreEvents, Body(description="One event, or a list of up to 10,000")],
-    _: EventSender,
+    caller: EventSender,
     writer: EventWriterDep,
     settings: SettingsDep,
 ) -> IngestResult:
     """A batch of more than 1,000 events is a bulk operation: it counts against the bulk limit
-    as well as the API calls'."""
+    as well as the API calls'. A publishable key sends shoppers' events only, each shopper
+    counted against RELEVO_RATE_LIMIT_SHOPPER."""
     events = body if isinstance(body, list) else [body]
+    publishable.check_events(caller, [event.event_type for event in events])
+    await count_shoppers(request, caller, (event.user_id for event in events))
     if len(events) > BULK_EVENTS:
         await count_request(request, (LimitClass.bulk,))
     return await writer.ingest(events, source="api", max_batch=settings.max_event_batch)

@@ -9,6 +9,7 @@ once per limit it is subject to (ratelimits/routes.py), and a refused one is not
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from limits import RateLimitItem
@@ -25,6 +26,7 @@ from relevo.ratelimits.counters import Counters, open_counters
 
 logger = logging.getLogger("relevo.ratelimits")
 
+SHOPPER = "shopper"  # the limit of each shopper a publishable key names (RELEVO_RATE_LIMIT_SHOPPER)
 VERDICTS = "relevo.rate_limits"  # in a request's ASGI scope: its verdicts, for its response's headers
 _UNREACHABLE_LOG_SECONDS = 60.0  # at most one warning this often while the counters cannot be reached
 
@@ -33,9 +35,9 @@ _UNREACHABLE_LOG_SECONDS = 60.0  # at most one warning this often while the coun
 class Policy:
     """The limit one request counts against: its class, its rate and whose counter."""
 
-    limit_class: LimitClass
+    limit_class: LimitClass | str  # a LimitClass, or SHOPPER
     rate: RateLimitItem
-    holder: str  # "key:7", "account:3" or "address:203.0.113.9"
+    holder: str  # "key:7", "account:3", "address:203.0.113.9" or "key:7:shopper:u1"
 
     @property
     def window(self) -> int:
@@ -43,6 +45,9 @@ class Policy:
         return self.rate.get_expiry()
 
     def whose(self) -> str:
+        key, shopper_of, shopper = self.holder.partition(":shopper:")
+        if shopper_of:
+            return f"shopper {shopper} with API key {key.removeprefix('key:')}"
         kind, _, name = self.holder.partition(":")
         return f"{'API key' if kind == 'key' else kind} {name}"
 
@@ -67,6 +72,7 @@ class RateLimiter:
         self.defaults = {
             limit_class: parse_rate(getattr(settings, f"rate_limit_{limit_class}")) for limit_class in LimitClass
         }
+        self.shopper_rate = parse_rate(settings.rate_limit_shopper)
         self.addresses = ClientAddresses(settings.trusted_proxy_networks)
         self._storage = settings.resolved_rate_limit_storage
         self._prefix = settings.rate_limit_key_prefix
@@ -81,19 +87,32 @@ class RateLimiter:
         quota = caller.quotas.get(limit_class)
         if quota is not None:
             return Policy(limit_class, quota.rate, quota.holder)
+        if caller.origins is not None:  # a publishable key: in pages anyone loads, so never the account's
+            return Policy(limit_class, self.defaults[limit_class], f"key:{caller.key_id}")
         return Policy(limit_class, self.defaults[limit_class], f"account:{caller.id}")
 
     async def check(self, scope: Scope, caller: Caller | None, classes: tuple[LimitClass, ...]) -> None:
         """Counts the request (its ASGI `scope`) against each of `classes` in turn, keeping the
         verdicts in the scope; TooManyRequests at the first limit that has no room left."""
+        await self._check(scope, [self.policy(limit_class, caller, scope) for limit_class in classes])
+
+    async def check_shoppers(self, scope: Scope, caller: Caller, user_ids: Iterable[str]) -> None:
+        """Counts a publishable key's request against the limit of each shopper it names."""
+        policies = [
+            Policy(SHOPPER, self.shopper_rate, f"key:{caller.key_id}:shopper:{user_id}")
+            for user_id in sorted(set(user_ids))
+        ]
+        await self._check(scope, policies)
+
+    async def _check(self, scope: Scope, policies: list[Policy]) -> None:
         verdicts = scope.setdefault(VERDICTS, [])
-        for limit_class in classes:
-            verdict = await self.charge(self.policy(limit_class, caller, scope))
+        for policy in policies:
+            verdict = await self.charge(policy)
             if verdict is None:
                 return
             verdicts.append(verdict)
             if not verdict.allowed:
-                metrics.RATE_LIMIT_REFUSALS.labels(limit_class).inc()
+                metrics.RATE_LIMIT_REFUSALS.labels(policy.limit_class).inc()
                 raise TooManyRequests(verdict.refusal())
 
     async def charge(self, policy: Policy) -> Verdict | None:

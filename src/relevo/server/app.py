@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from relevo import __version__
+from relevo.accounts import publishable
 from relevo.accounts.callers import CallerCache
+from relevo.accounts.publishable import KeyOrigins
 from relevo.accounts.router import router as accounts_router
 from relevo.api.deps import document_reads
 from relevo.api.errors import install_error_handlers
@@ -42,8 +44,10 @@ from relevo.registry.registry_router import MODEL_UPLOAD_PATHS
 from relevo.registry.registry_router import router as model_registry_router
 from relevo.registry.retraining import RetrainScheduler
 from relevo.registry.router import router as registry_router
+from relevo.server.cors import BrowserAccess
 from relevo.server.docs import add_documentation_pages
 from relevo.server.middleware import RequestMiddleware
+from relevo.server.script import add_browser_script
 from relevo.users.router import router as users_router
 
 # Requests are matched against routes in this order, one route after another (each try costs a
@@ -132,6 +136,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.serving = ServingState.open(database, settings)
     app.state.predictors = inference_service.predictor_cache(settings)
     install_error_handlers(app)
+    # Inside the request middleware (added first), so that preflights get a request id too.
+    key_origins = KeyOrigins(database, seconds=settings.auth_cache_seconds)
+    app.add_middleware(
+        BrowserAccess, origins=settings.cors_origin_list, key_origins=key_origins, key_paths=publishable.PATHS
+    )
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_upload_bytes,
@@ -141,5 +150,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in ROUTERS:
         app.include_router(router)
     add_documentation_pages(app)  # after the API's routes, which requests match first
+    add_browser_script(app)
     document_reads(app, public=settings.public_recommendations)
     return app
