@@ -1,15 +1,15 @@
 """publishable_keys: an API key's kind (secret or publishable) and a publishable key's origins
 
-Revision ID: 0014_publishable_keys
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07 21:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_publishable_keys"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
