@@ -7,7 +7,6 @@ installs both), headless, with a fresh profile. Host names other than the server
 resolve in it, so a page that reached for the internet fails here even on a connected machine."""
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.browser import headless_chromium, require_chromium
 from tests.served import Server, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 RENDER_SECONDS = 90.0
 # Operations the pages must show, from several domains.
 OPERATIONS = ("/login", "/api/v1/recommendations/{user_id}", "/api/v1/events", "/api/v1/store/products/")
@@ -33,11 +29,7 @@ OPERATIONS = ("/login", "/api/v1/recommendations/{user_id}", "/api/v1/events", "
 
 @pytest.fixture(scope="module")
 def chromium() -> None:
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        message = f"the browser tests need {CHROMIUM} and {CHROMEDRIVER} (`make install-test` installs them)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +46,11 @@ def server(chromium: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def browser(chromium: None, tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    """Headless, with a fresh profile, logging the page's network requests."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    try:
+    """Headless, with a fresh profile, logging the page's network requests; no host name but
+    the server's resolves."""
+    flags = ("--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+    with headless_chromium(tmp_path / "profile", flags=flags, logs=("performance", "browser")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def sent_urls(driver: webdriver.Chrome, page: str) -> list[str]:

@@ -22,15 +22,12 @@ from typing import Any, NamedTuple
 import httpx2
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.browser import headless_chromium, require_chromium
 from tests.served import Server, free_port, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ADMIN = ("admin", "browser-test-admin-password")
 SCRIPT_SECONDS = 30
 
@@ -46,15 +43,6 @@ class Live(NamedTuple):
     admin: dict[str, str]
     key: str
     shopper: str  # one of the demo shop's shoppers
-
-
-@pytest.fixture(scope="module")
-def chromium() -> None:
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        message = f"the browser tests need {CHROMIUM} and {CHROMEDRIVER} (`make install-test` installs them)"
-        if REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @contextmanager
@@ -74,6 +62,11 @@ def storefront(folder: Path) -> Iterator[str]:
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         pass
+
+
+@pytest.fixture(scope="module")
+def chromium() -> None:
+    require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -121,24 +114,9 @@ def live(storefronts: Storefronts, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def browser(chromium: None, tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_script_timeout(SCRIPT_SECONDS)
-    try:
+    with headless_chromium(tmp_path / "profile") as driver:
+        driver.set_script_timeout(SCRIPT_SECONDS)
         yield driver
-    finally:
-        driver.quit()
 
 
 def open_shop(browser: webdriver.Chrome, origin: str, live: Live, shopper: str) -> None:
