@@ -49,16 +49,19 @@ class SharedFileSignal:
         self._buckets = memoryview(self._map)[_HEADER:].cast("q")
 
     def latest(self, user_id: str) -> int:
-        """The newest event id stored for any user of this user's bucket."""
+        """At least the newest event id stored for any user of this user's bucket; higher after
+        every publish for the bucket."""
         return self._buckets[_bucket(user_id)]
 
     def publish(self, user_ids: Iterable[str], event_id: int) -> None:
-        """After a commit that stored events of these users: the newest event id it saw."""
+        """After a commit that stored events of these users: the newest event id it saw. Each
+        bucket goes up even when that id is not above it: SQLite hands out an id again once the
+        rows holding the highest ones are gone (a shopper erased, a transaction rolled back),
+        and a reader that kept what it read at the old value must still see a change."""
         buckets = {_bucket(user) for user in user_ids}
         with _locked(self._path):
             for bucket in buckets:
-                if self._buckets[bucket] < event_id:
-                    self._buckets[bucket] = event_id
+                self._buckets[bucket] = max(self._buckets[bucket] + 1, event_id)
 
 
 def _bucket(user_id: str) -> int:
